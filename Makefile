@@ -1,0 +1,115 @@
+# Shop Assistant. `make help` lists the targets; README.md has the two that matter.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+RASA_ENV    := .venv-rasa
+ACTIONS_ENV := .venv-actions
+RASA        := $(RASA_ENV)/bin/rasa
+RASA_PY     := $(RASA_ENV)/bin/python
+ACT_PY      := $(ACTIONS_ENV)/bin/python
+UV          ?= $(shell command -v uv 2>/dev/null || ls $$(pyenv root 2>/dev/null)/versions/3.11*/bin/uv 2>/dev/null | head -1)
+
+# No model or dataset is downloaded at run time.
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+export ANONYMIZED_TELEMETRY := False
+export RASA_TELEMETRY_ENABLED := false
+export PYTHONHASHSEED := 0
+# endpoints.yml reads these; bot/stack.py sets them for the servers it starts.
+export ACTION_SERVER_URL ?= http://127.0.0.1:5055/webhook
+export RASA_TRACKER_DB ?= data/tracker.db
+export PYTHONPATH := $(CURDIR)
+
+DATA_DIR    := data
+MODEL_DIR   := models
+RASA_MODEL  := $(MODEL_DIR)/rasa/shop.tar.gz
+RASA_INPUTS := config.yml $(wildcard bot/domain/*.yml) $(shell find training_data -name '*.yml' 2>/dev/null) $(wildcard bot/components/*.py)
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sort | awk 'BEGIN{FS=":.*## "}{printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2}'
+
+## ---- environments -------------------------------------------------------------
+.PHONY: envs
+envs: $(RASA_ENV)/.lock.sha256 $(ACTIONS_ENV)/.lock.sha256 ## build both Python envs from the locks (seconds when up to date)
+
+$(RASA_ENV)/.lock.sha256: requirements/rasa.lock scripts/build_env.sh
+	@bash scripts/build_env.sh $(RASA_ENV) 3.10 requirements/rasa.lock
+
+$(ACTIONS_ENV)/.lock.sha256: requirements/actions.lock scripts/build_env.sh
+	@bash scripts/build_env.sh $(ACTIONS_ENV) 3.11 requirements/actions.lock
+
+.PHONY: lock
+lock: ## re-resolve requirements/*.lock from pyproject.toml's dependency groups (needs uv)
+	@test -n "$(UV)" || { echo "error: 'make lock' needs uv (pip install uv)"; exit 1; }
+	$(UV) pip compile --quiet --python-version 3.10 --find-links /opt/wheels --emit-find-links \
+	  --group pyproject.toml:rasa -o requirements/rasa.lock --custom-compile-command "make lock"
+	$(UV) pip compile --quiet --python-version 3.11 --find-links /opt/wheels --emit-find-links \
+	  --group pyproject.toml:actions -o requirements/actions.lock --custom-compile-command "make lock"
+
+## ---- data and training ----------------------------------------------------------
+.PHONY: data
+data: $(DATA_DIR)/shop.db ## generate the demo shop: catalog, customers, orders, interactions (seeded)
+
+$(DATA_DIR)/shop.db: shop/generate.py shop/db.py | $(ACTIONS_ENV)/.lock.sha256
+	$(ACT_PY) -m shop generate --out $(DATA_DIR)
+
+.PHONY: train
+train: $(RASA_MODEL) ## train the Rasa model if data, domain, config or components changed
+
+$(RASA_MODEL): $(RASA_INPUTS) | $(RASA_ENV)/.lock.sha256
+	$(RASA) train --config config.yml --domain bot/domain --data training_data \
+	  --out $(MODEL_DIR)/rasa --fixed-model-name shop
+	@touch $@
+
+# Search indexes: mk/*.mk fragments add their prerequisites (knowledge base, catalog).
+.PHONY: index
+index: ## build or refresh the search indexes (knowledge base, catalog) when stale
+
+## ---- running ----------------------------------------------------------------------
+.PHONY: run
+run: envs data train index ## build what is missing, then start action server, Rasa server and web page
+	$(RASA_PY) -m bot.stack
+
+.PHONY: shell
+shell: envs train ## talk to the bot in the terminal (needs the action server: `make run` or `make actions`)
+	$(RASA) shell -m $(RASA_MODEL) --endpoints endpoints.yml
+
+.PHONY: actions
+actions: envs data index ## run only the action server
+	$(ACT_PY) -m rasa_sdk --actions actions --port 5055
+
+## ---- quality ----------------------------------------------------------------------
+.PHONY: lint
+lint: envs ## ruff and mypy
+	$(ACTIONS_ENV)/bin/ruff check .
+	$(ACTIONS_ENV)/bin/mypy actions retrieval shop
+
+.PHONY: validate
+# Not --fail-on-warnings: Rasa 3.6 reports form ask-responses (utter_ask_*) and responses
+# sent from actions as unused.
+validate: envs ## rasa data validate
+	$(RASA) data validate --config config.yml --domain bot/domain --data training_data
+
+.PHONY: test-stories
+test-stories: train ## rasa test on tests/stories with --fail-on-prediction-errors
+	$(RASA) test core --model $(RASA_MODEL) --stories tests/stories --endpoints endpoints.yml \
+	  --out results/stories --fail-on-prediction-errors
+
+.PHONY: test-actions
+test-actions: envs data ## pytest in the actions env (actions, shop, retrieval, e2e)
+	$(ACT_PY) -m pytest $(wildcard tests/tooling tests/shop tests/actions tests/retrieval tests/e2e)
+
+.PHONY: test-bot
+test-bot: envs ## pytest in the rasa env (NLU component)
+	@if ls tests/bot/test_*.py >/dev/null 2>&1; then $(RASA_PY) -m pytest tests/bot; else echo 'no tests in tests/bot'; fi
+
+.PHONY: test
+test: envs data lint validate train index test-bot test-actions test-stories test-nlu ## build what is missing and run the whole suite
+
+.PHONY: clean
+clean: ## remove generated data, models and results (keeps the envs)
+	rm -rf $(DATA_DIR) $(MODEL_DIR)/rasa results
+
+-include mk/*.mk

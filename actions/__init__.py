@@ -1,0 +1,1 @@
+"""Rasa actions for Shop Assistant. Kept thin: they call `shop.db` and `retrieval`."""

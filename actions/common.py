@@ -1,0 +1,59 @@
+"""Shared plumbing for actions: one shop-DB handle per process, and input limits."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from functools import lru_cache
+from typing import Any
+
+from rasa_sdk import Tracker
+
+from shop.db import ShopDB
+
+logger = logging.getLogger(__name__)
+
+MAX_MESSAGE_CHARS = int(os.environ.get("SHOP_MAX_MESSAGE_CHARS", "2000"))
+
+_EMAIL_RE = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+)")
+_ORDER_RE = re.compile(r"\b(SO)-?\d{3}(\d{2})\b", re.IGNORECASE)
+
+
+@lru_cache(maxsize=1)
+def shop_db() -> ShopDB:
+    """The shop DB for this action-server process (engine and pool are reused)."""
+    return ShopDB()
+
+
+def latest_text(tracker: Tracker) -> str:
+    text = (tracker.latest_message or {}).get("text") or ""
+    return text if isinstance(text, str) else ""
+
+
+def latest_intent(tracker: Tracker) -> str | None:
+    intent = (tracker.latest_message or {}).get("intent") or {}
+    name = intent.get("name") if isinstance(intent, dict) else None
+    return name if isinstance(name, str) else None
+
+
+def slot_text(tracker: Tracker, name: str) -> str | None:
+    """A slot as a non-empty string, whatever type the channel or NLU put there."""
+    value: Any = tracker.get_slot(name)
+    if isinstance(value, list):
+        value = value[-1] if value else None
+    if value is None:
+        return None
+    value = str(value).strip()
+    return value or None
+
+
+def redact(text: str) -> str:
+    """Masks emails and order ids so logs never hold them whole."""
+    text = _EMAIL_RE.sub(r"\1***@\2", text)
+    return _ORDER_RE.sub(r"\1***\2", text)
+
+
+def mask_email(email: str) -> str:
+    name, _, domain = email.partition("@")
+    return f"{name[:1]}***@{domain}" if domain else "***"

@@ -1,0 +1,245 @@
+"""Order status, cancellation and returns.
+
+Every flow verifies that the order id and the email belong together before it reveals or
+changes anything. An unknown order and a wrong email get the same reply, so nobody can
+probe which order ids exist, and repeated failures from one sender are throttled.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import datetime, timezone
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import latest_intent, mask_email, redact, shop_db, slot_text
+from shop.db import Order, normalize_email, normalize_order_id
+
+logger = logging.getLogger(__name__)
+
+RETURN_WINDOW_DAYS = int(os.environ.get("SHOP_RETURN_WINDOW_DAYS", "30"))
+MAX_FAILED_VERIFICATIONS = int(os.environ.get("SHOP_MAX_FAILED_VERIFICATIONS", "5"))
+FAILED_VERIFICATION_WINDOW_S = int(os.environ.get("SHOP_FAILED_VERIFICATION_WINDOW_S", "900"))
+CANCELLABLE = ("placed", "paid")
+
+NOT_FOUND = (
+    "I couldn't find an order with that order number and email address. "
+    "Please check both (the order number is in your confirmation email) and try again."
+)
+THROTTLED = (
+    "There have been too many unsuccessful attempts, so I've paused order look-ups for a "
+    "few minutes. If you need help now, say \"talk to a human\"."
+)
+BAD_ORDER_ID = "That doesn't look like an order number. Order numbers look like SO10042."
+BAD_EMAIL = "That doesn't look like an email address. Could you type it again, e.g. name@example.com?"
+
+
+def _day(value: datetime | None) -> str:
+    return value.strftime("%b %d, %Y").replace(" 0", " ") if value else "an unknown date"
+
+
+def _items_summary(order: Order) -> str:
+    titles = [item.title for item in order.items]
+    if not titles:
+        return "your items"
+    if len(titles) == 1:
+        return titles[0]
+    return f"{titles[0]} and {len(titles) - 1} more item{'s' if len(titles) > 2 else ''}"
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def verify(
+    dispatcher: CollectingDispatcher, tracker: Tracker
+) -> tuple[Order | None, list[EventType]]:
+    """The order the form collected, if order id and email match; else a reply and a reset."""
+    reset: list[EventType] = [SlotSet("order_id", None), SlotSet("email", None)]
+    db = shop_db()
+    sender = tracker.sender_id
+    if db.recent_failed_verifications(sender, FAILED_VERIFICATION_WINDOW_S) >= MAX_FAILED_VERIFICATIONS:
+        dispatcher.utter_message(text=THROTTLED)
+        return None, reset
+    order_id, email = slot_text(tracker, "order_id"), slot_text(tracker, "email")
+    order = db.verify_order(order_id, email) if order_id and email else None
+    if order is None:
+        db.record_failed_verification(sender)
+        logger.info("order verification failed for sender %s (%s)", sender, redact(str(order_id)))
+        dispatcher.utter_message(text=NOT_FOUND)
+        return None, reset
+    return order, [SlotSet("verified_customer_id", order.customer_id)]
+
+
+class _OrderSlotValidation:
+    """Normalises the order id and email as the shopper types them. A mixin, not an Action:
+    rasa-sdk registers every Action subclass it finds."""
+
+    def validate_order_id(
+        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        order_id = normalize_order_id(slot_value if isinstance(slot_value, str) else None)
+        if order_id is None:
+            dispatcher.utter_message(text=BAD_ORDER_ID)
+        return {"order_id": order_id}
+
+    def validate_email(
+        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        email = normalize_email(slot_value if isinstance(slot_value, str) else None)
+        if email is None:
+            dispatcher.utter_message(text=BAD_EMAIL)
+        return {"email": email}
+
+
+class ValidateOrderStatusForm(_OrderSlotValidation, FormValidationAction):
+    def name(self) -> str:
+        return "validate_order_status_form"
+
+
+class ValidateCancelOrderForm(_OrderSlotValidation, FormValidationAction):
+    def name(self) -> str:
+        return "validate_cancel_order_form"
+
+
+class ValidateReturnForm(_OrderSlotValidation, FormValidationAction):
+    def name(self) -> str:
+        return "validate_return_form"
+
+
+def describe_status(order: Order) -> str:
+    items = _items_summary(order)
+    head = f"Order {order.id} ({items}, ${order.total:.2f})"
+    eta = f" Estimated delivery: {_day(datetime.combine(order.estimated_delivery, datetime.min.time()))}." if order.estimated_delivery else ""
+    if order.status == "placed":
+        return f"{head} was placed on {_day(order.placed_at)} and is waiting for payment confirmation.{eta}"
+    if order.status == "paid":
+        return f"{head} is paid and being packed in our warehouse. It usually ships within 1-2 business days.{eta}"
+    if order.status == "shipped":
+        tracking = f" with {order.carrier}, tracking number {order.tracking_number}" if order.tracking_number else ""
+        return f"{head} shipped on {_day(order.shipped_at)}{tracking}.{eta}"
+    if order.status == "delivered":
+        return f"{head} was delivered on {_day(order.delivered_at)}."
+    if order.status == "cancelled":
+        return f"{head} was cancelled. If you paid, the refund goes back to your original payment method."
+    if order.status == "returned":
+        return f"{head} was returned. Refunds reach your original payment method within 5-7 business days of us receiving the return."
+    return f"{head} has status \"{order.status}\"."
+
+
+class ActionCheckOrderStatus(Action):
+    def name(self) -> str:
+        return "action_check_order_status"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        order, events = verify(dispatcher, tracker)
+        if order is None:
+            return events
+        dispatcher.utter_message(text=describe_status(order))
+        # Forget the order id (keep the verified email) so the next look-up asks again.
+        return [*events, SlotSet("order_id", None)]
+
+
+class ActionCancelOrder(Action):
+    """Checks a verified order can still be cancelled and asks the shopper to confirm."""
+
+    def name(self) -> str:
+        return "action_cancel_order"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        order, events = verify(dispatcher, tracker)
+        if order is None:
+            return [*events, SlotSet("awaiting_cancel_confirmation", False)]
+        if order.status in CANCELLABLE:
+            dispatcher.utter_message(
+                text=f"Order {order.id} ({_items_summary(order)}, ${order.total:.2f}) hasn't shipped yet, so I can cancel it. Do you want me to cancel it?",
+                buttons=[
+                    {"title": "Yes, cancel it", "payload": "/affirm"},
+                    {"title": "No, keep it", "payload": "/deny"},
+                ],
+            )
+            return [*events, SlotSet("awaiting_cancel_confirmation", True)]
+        reasons = {
+            "shipped": f"Order {order.id} already shipped on {_day(order.shipped_at)}, so it can't be cancelled any more. Once it arrives you can return it within {RETURN_WINDOW_DAYS} days for a refund.",
+            "delivered": f"Order {order.id} was delivered on {_day(order.delivered_at)}, so it can't be cancelled. You can start a return instead: just say \"I want to return it\".",
+            "cancelled": f"Order {order.id} is already cancelled.",
+            "returned": f"Order {order.id} has already been returned.",
+        }
+        dispatcher.utter_message(text=reasons.get(order.status, f"Order {order.id} can't be cancelled in its current state ({order.status})."))
+        return [*events, SlotSet("order_id", None), SlotSet("awaiting_cancel_confirmation", False)]
+
+
+class ActionConfirmCancelOrder(Action):
+    """Carries out (or drops) the cancellation the shopper just confirmed (or declined)."""
+
+    def name(self) -> str:
+        return "action_confirm_cancel_order"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        done: list[EventType] = [SlotSet("awaiting_cancel_confirmation", False), SlotSet("order_id", None)]
+        order_id = slot_text(tracker, "order_id")
+        if not tracker.get_slot("awaiting_cancel_confirmation") or not order_id:
+            dispatcher.utter_message(text="There's no cancellation waiting for confirmation. Which order would you like to cancel?")
+            return done
+        if latest_intent(tracker) != "affirm":
+            dispatcher.utter_message(response="utter_cancel_kept")
+            return done
+        if shop_db().cancel_order(order_id):
+            dispatcher.utter_message(
+                text=f"Done: order {order_id} is cancelled. If you already paid, the refund goes back to your original payment method within 5-7 business days."
+            )
+        else:
+            # The status changed between the check and the confirmation (e.g. it shipped).
+            dispatcher.utter_message(
+                text=f"Sorry, I couldn't cancel order {order_id}: it has just left our warehouse. You can return it once it arrives."
+            )
+        return done
+
+
+class ActionRequestReturn(Action):
+    """Starts a return when the verified order was delivered within the return window."""
+
+    def name(self) -> str:
+        return "action_request_return"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        order, events = verify(dispatcher, tracker)
+        if order is None:
+            return events
+        events = [*events, SlotSet("order_id", None)]
+        if order.status == "delivered" and order.delivered_at is not None:
+            days = (datetime.now(timezone.utc) - _as_utc(order.delivered_at)).days
+            if days <= RETURN_WINDOW_DAYS:
+                return_id = shop_db().create_return(order.id, reason=None)
+                dispatcher.utter_message(
+                    text=f"Your return {return_id} for order {order.id} is started. We've sent the return label and instructions to {mask_email(order.email)}. "
+                    f"Please send the items back unworn and with tags within 14 days; the refund follows within 5-7 business days of us receiving them."
+                )
+            else:
+                dispatcher.utter_message(
+                    text=f"Order {order.id} was delivered on {_day(order.delivered_at)}, {days} days ago, which is outside our {RETURN_WINDOW_DAYS}-day return window. "
+                    "If an item is faulty it may still be covered by the warranty: say \"talk to a human\" and a colleague will look at it."
+                )
+            return events
+        reasons = {
+            "placed": f"Order {order.id} hasn't shipped yet, so there's nothing to return: you can cancel it instead (say \"cancel my order\").",
+            "paid": f"Order {order.id} hasn't shipped yet, so there's nothing to return: you can cancel it instead (say \"cancel my order\").",
+            "shipped": f"Order {order.id} is still on its way. Once it's delivered you have {RETURN_WINDOW_DAYS} days to return it.",
+            "cancelled": f"Order {order.id} was cancelled, so there's nothing to return.",
+            "returned": f"Order {order.id} has already been returned.",
+        }
+        dispatcher.utter_message(text=reasons.get(order.status, f"Order {order.id} can't be returned in its current state ({order.status})."))
+        return events

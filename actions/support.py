@@ -1,0 +1,29 @@
+"""Hand-off to a human agent."""
+
+from __future__ import annotations
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import latest_intent, latest_text, redact, shop_db
+
+
+class ActionHumanHandoff(Action):
+    """Marks the conversation for an agent (a row in the shop DB's hand-off queue)."""
+
+    def name(self) -> str:
+        return "action_human_handoff"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        reason = f"{latest_intent(tracker) or 'unknown'}: {redact(latest_text(tracker))[:500]}"
+        ticket = shop_db().log_handoff(tracker.sender_id, reason)
+        dispatcher.utter_message(
+            text=f"I've passed this conversation to our customer care team (reference H-{ticket}). "
+            "A colleague will reply right here, usually within a few minutes during opening hours "
+            "(Mon-Fri 8am-8pm, Sat 9am-5pm ET). You don't need to repeat anything: they can see our chat."
+        )
+        return [SlotSet("handoff_requested", True)]

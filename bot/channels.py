@@ -1,0 +1,156 @@
+"""The REST and socket.io channels, guarded.
+
+Rasa's own channels hand any request straight to the pipeline: malformed JSON, a missing
+sender or a non-string message end in a 500, an over-long message is processed in full, and
+when a custom action fails Rasa drops its events and the shopper hears nothing. These
+subclasses keep Rasa's URLs and formats (`/webhooks/rest/webhook`, `/socket.io`) and add:
+
+- REST: a clear 4xx for a malformed request;
+- both: a polite reply, without NLU, to empty and over-long messages;
+- both: a short apology when a turn produced no reply at all (action server down or slow);
+- socket.io: allowed origins from SHOP_ALLOWED_ORIGINS instead of "any origin".
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from asyncio import CancelledError
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import rasa.core.actions.action
+from rasa.core.channels.channel import CollectingOutputChannel, OutputChannel, UserMessage
+from rasa.core.channels.rest import RestInput
+from rasa.core.channels.socketio import SocketIOInput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+logger = logging.getLogger(__name__)
+
+MAX_MESSAGE_CHARS = int(os.environ.get("SHOP_MAX_MESSAGE_CHARS", "2000"))
+MAX_SENDER_CHARS = 128
+TOO_LONG = (
+    "That message is a bit long for me (over {limit} characters). "
+    "Could you send the gist in a sentence or two?"
+)
+EMPTY = "It looks like that message was empty. What can I help you with?"
+UNAVAILABLE = (
+    "Sorry, I'm having trouble reaching our systems right now. Please try again in a moment, "
+    "or say \"talk to a human\"."
+)
+
+# Rasa waits 5 minutes for a custom action; a shopper won't. Rasa reads this module constant
+# on every call, and offers no setting for it.
+rasa.core.actions.action.DEFAULT_REQUEST_TIMEOUT = int(os.environ.get("SHOP_ACTION_TIMEOUT_S", "10"))
+
+OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+
+
+class _ReplyTracker(OutputChannel):
+    """Passes every reply through to the real channel and notes that one was sent."""
+
+    def __init__(self, inner: OutputChannel) -> None:
+        self.inner = inner
+        self.replied = False
+
+    def name(self) -> str:  # type: ignore[override]
+        return self.inner.name()
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        self.replied = True
+        await self.inner.send_response(recipient_id, message)
+
+    def __getattr__(self, item: str) -> Any:
+        return getattr(self.inner, item)
+
+
+def guarded(on_new_message: OnNewMessage) -> OnNewMessage:
+    """Answers empty and over-long messages itself, and never leaves a turn silent."""
+
+    async def handle(message: UserMessage) -> None:
+        out, sender, text = message.output_channel, message.sender_id, message.text
+        if not isinstance(text, str) or not text.strip():
+            await out.send_text_message(sender, EMPTY)
+            return
+        if len(text) > MAX_MESSAGE_CHARS:
+            logger.info("message of %d characters from %s not processed", len(text), sender)
+            await out.send_text_message(sender, TOO_LONG.format(limit=MAX_MESSAGE_CHARS))
+            return
+        tracker = _ReplyTracker(out)
+        message.output_channel = tracker
+        await on_new_message(message)
+        if not tracker.replied:
+            logger.warning("turn from %s produced no reply; sending the apology", sender)
+            await out.send_text_message(sender, UNAVAILABLE)
+
+    return handle
+
+
+def _error(status: int, message: str) -> HTTPResponse:
+    return response.json({"error": message}, status=status)
+
+
+def check_request(body: Any) -> tuple[str, str, dict[str, Any] | None] | HTTPResponse:
+    """The (sender, message, metadata) of a well-formed request, or the 4xx to send back."""
+    if not isinstance(body, dict):
+        return _error(400, 'The body must be a JSON object like {"sender": "id", "message": "hi"}.')
+    sender, message, metadata = body.get("sender"), body.get("message"), body.get("metadata")
+    if not isinstance(sender, str) or not sender.strip():
+        return _error(400, '"sender" is required and must be a non-empty string.')
+    if len(sender) > MAX_SENDER_CHARS:
+        return _error(400, f'"sender" must be at most {MAX_SENDER_CHARS} characters.')
+    if not isinstance(message, str):
+        return _error(400, '"message" is required and must be a string.')
+    if metadata is not None and not isinstance(metadata, dict):
+        return _error(400, '"metadata" must be a JSON object when given.')
+    return sender, message, metadata
+
+
+class ShopRestInput(RestInput):
+    @classmethod
+    def name(cls) -> str:
+        return "rest"
+
+    def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
+        handle = guarded(on_new_message)
+        webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            try:
+                body = json.loads(request.body or b"")
+            except (ValueError, UnicodeDecodeError):
+                return _error(400, "The body is not valid JSON.")
+            checked = check_request(body)
+            if isinstance(checked, HTTPResponse):
+                return checked
+            sender, text, metadata = checked
+            collector = CollectingOutputChannel()
+            try:
+                await handle(UserMessage(text, collector, sender, input_channel=self.name(), metadata=metadata))
+            except CancelledError:
+                logger.error("message handling timed out for %s", sender)
+                return _error(503, "The assistant took too long to answer. Please try again.")
+            return response.json(collector.messages)
+
+        return webhook
+
+
+class ShopSocketIOInput(SocketIOInput):
+    @classmethod
+    def name(cls) -> str:
+        return "socketio"
+
+    def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
+        blueprint = super().blueprint(guarded(on_new_message))
+        origins = os.environ.get("SHOP_ALLOWED_ORIGINS", "").split()
+        # Rasa builds its socket.io server with "any origin"; only the shop page may connect.
+        self.sio.eio.cors_allowed_origins = origins or None
+        return blueprint

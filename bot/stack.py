@@ -1,0 +1,263 @@
+"""Starts the whole assistant: action server, Rasa server and the shop page; Ctrl-C stops all.
+
+`make run` calls this after it has built the envs, the data, the model and the indexes.
+The tests use `Stack` too, with their own ports and files. Standard library only, so it runs
+under either environment's Python.
+
+Environment (all optional):
+  SHOP_RASA_PORT (5005), SHOP_ACTIONS_PORT (5055), SHOP_WEB_PORT (8080), SHOP_HOST (127.0.0.1)
+  RASA_AUTH_TOKEN      token for Rasa's HTTP API; a random one is made when unset
+  SHOP_ALLOWED_ORIGINS CORS / socket.io origins (default: the shop page's origin)
+  SHOP_DATABASE_URL    the shop DB (default sqlite:///data/shop.db)
+  RASA_TRACKER_DB      the SQLite tracker store file (default data/tracker.db)
+  SHOP_STORE           `sqlite` (default) or `postgres`: Postgres tracker store + Redis lock
+                       store (endpoints.production.yml) and the shop DB on Postgres too.
+                       Then SHOP_PG_HOST/PORT/DB/USER/PASSWORD and SHOP_REDIS_HOST/PORT/DB apply.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RASA_BIN = ROOT / ".venv-rasa" / "bin" / "rasa"
+ACTIONS_PY = ROOT / ".venv-actions" / "bin" / "python"
+DEFAULT_MODEL = ROOT / "models" / "rasa" / "shop.tar.gz"
+
+POSTGRES_DEFAULTS = {
+    "SHOP_PG_HOST": "127.0.0.1",
+    "SHOP_PG_PORT": "5432",
+    "SHOP_PG_DB": "shop_assistant",
+    "SHOP_PG_USER": "postgres",
+    "SHOP_PG_PASSWORD": "",
+    "SHOP_PG_LOGIN_DB": "postgres",
+    "SHOP_REDIS_HOST": "127.0.0.1",
+    "SHOP_REDIS_PORT": "6379",
+    "SHOP_REDIS_DB": "0",
+}
+
+
+def store_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """The settings SHOP_STORE implies: one variable moves every store to Postgres + Redis."""
+    if environ.get("SHOP_STORE", "sqlite") != "postgres":
+        return {}
+    env = {key: environ.get(key, value) for key, value in POSTGRES_DEFAULTS.items()}
+    if "SHOP_DATABASE_URL" not in environ:
+        auth = env["SHOP_PG_USER"] + (f":{env['SHOP_PG_PASSWORD']}" if env["SHOP_PG_PASSWORD"] else "")
+        env["SHOP_DATABASE_URL"] = (
+            f"postgresql+psycopg2://{auth}@{env['SHOP_PG_HOST']}:{env['SHOP_PG_PORT']}/{env['SHOP_PG_DB']}"
+        )
+    return env
+
+
+class StackError(RuntimeError):
+    pass
+
+
+def _wait_http(url: str, timeout: float, proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+            raise StackError(f"process exited with code {proc.returncode} before {url} answered; log {log}:\n{tail}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status < 500:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.5)
+    raise StackError(f"{url} did not answer within {timeout:.0f}s; see {log}")
+
+
+@dataclass
+class Stack:
+    """The processes of one running assistant."""
+
+    rasa_port: int = 5005
+    actions_port: int = 5055
+    web_port: int | None = 8080
+    host: str = "127.0.0.1"
+    model: Path = DEFAULT_MODEL
+    log_dir: Path = ROOT / "data" / "logs"
+    env: Mapping[str, str] = field(default_factory=dict)
+    auth_token: str = field(default_factory=lambda: os.environ.get("RASA_AUTH_TOKEN") or secrets.token_urlsafe(24))
+    endpoints: Path | None = None
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://{self.host}:{self.rasa_port}"
+
+    @property
+    def actions_url(self) -> str:
+        return f"http://{self.host}:{self.actions_port}"
+
+    @property
+    def web_url(self) -> str | None:
+        return f"http://{self.host}:{self.web_port}" if self.web_port else None
+
+    def _env(self) -> dict[str, str]:
+        env = {**os.environ, **self.env}
+        env.update(store_env(env))
+        env.setdefault("HF_HUB_OFFLINE", "1")
+        env.setdefault("TRANSFORMERS_OFFLINE", "1")
+        env.setdefault("RASA_TELEMETRY_ENABLED", "false")
+        env.setdefault("ANONYMIZED_TELEMETRY", "False")
+        env.setdefault("PYTHONPATH", str(ROOT))
+        env.setdefault("RASA_TRACKER_DB", str(ROOT / "data" / "tracker.db"))
+        env["ACTION_SERVER_URL"] = f"{self.actions_url}/webhook"
+        origins = [o for o in [self.web_url, f"http://localhost:{self.web_port}" if self.web_port else None] if o]
+        env.setdefault("SHOP_ALLOWED_ORIGINS", " ".join(origins) or self.rasa_url)
+        env["RASA_AUTH_TOKEN"] = self.auth_token
+        return env
+
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log = self.log_dir / f"{name}.log"
+        handle = log.open("ab")
+        # A new session per child, so Ctrl-C in the terminal reaches only us and we stop them in order.
+        proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
+        self.procs[name] = proc
+        return proc
+
+    def check_prerequisites(self) -> None:
+        missing = []
+        if not RASA_BIN.exists() or not ACTIONS_PY.exists():
+            missing.append("the Python environments (.venv-rasa, .venv-actions): run `make envs`")
+        if not Path(self.model).exists():
+            missing.append(f"the Rasa model {self.model}: run `make train`")
+        if missing:
+            raise StackError("cannot start: missing " + "; ".join(missing))
+
+    def start_actions(self, timeout: float = 120) -> None:
+        env = self._env()
+        proc = self._spawn("actions", [str(ACTIONS_PY), "-m", "rasa_sdk", "--actions", "actions", "--port", str(self.actions_port)], env)
+        _wait_http(f"{self.actions_url}/health", timeout, proc, self.log_dir / "actions.log")
+
+    def endpoints_file(self, env: Mapping[str, str]) -> Path:
+        if self.endpoints:
+            return self.endpoints
+        postgres = env.get("SHOP_STORE") == "postgres"
+        return ROOT / ("endpoints.production.yml" if postgres else "endpoints.yml")
+
+    def start_rasa(self, timeout: float = 300, name: str = "rasa", port: int | None = None) -> str:
+        """Starts a Rasa server (another one too, on its own port) and returns its URL."""
+        port = port or self.rasa_port
+        url = f"http://{self.host}:{port}"
+        env = self._env()
+        argv = [
+            str(RASA_BIN), "run", "--model", str(self.model), "--endpoints", str(self.endpoints_file(env)),
+            "--credentials", str(ROOT / "credentials.yml"), "--port", str(port),
+            "--interface", self.host, "--enable-api", "--auth-token", self.auth_token,
+            "--cors", *env["SHOP_ALLOWED_ORIGINS"].split(),
+        ]
+        proc = self._spawn(name, argv, env)
+        _wait_http(f"{url}/", timeout, proc, self.log_dir / f"{name}.log")
+        return url
+
+    def start_web(self, timeout: float = 30) -> None:
+        web = ROOT / "bot" / "web" / "serve.py"
+        if not self.web_port or not web.exists():
+            self.web_port = None
+            return
+        env = self._env()
+        env["SHOP_RASA_URL"] = self.rasa_url
+        proc = self._spawn("web", [sys.executable, str(web), "--host", self.host, "--port", str(self.web_port)], env)
+        _wait_http(f"{self.web_url}/", timeout, proc, self.log_dir / "web.log")
+
+    def start(self) -> None:
+        self.check_prerequisites()
+        try:
+            self.start_actions()
+            self.start_rasa()
+            self.start_web()
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop_one(self, name: str, timeout: float = 20) -> None:
+        proc = self.procs.pop(name, None)
+        if proc is None or proc.poll() is not None:
+            return
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=timeout)
+        except ProcessLookupError:
+            pass
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+    def stop(self) -> None:
+        # Reverse start order: nobody is talking to the action server once Rasa is gone.
+        for name in reversed(list(self.procs)):
+            self.stop_one(name)
+
+    def __enter__(self) -> Stack:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def main() -> int:
+    stack = Stack(
+        rasa_port=int(os.environ.get("SHOP_RASA_PORT", "5005")),
+        actions_port=int(os.environ.get("SHOP_ACTIONS_PORT", "5055")),
+        web_port=int(os.environ.get("SHOP_WEB_PORT", "8080")),
+        host=os.environ.get("SHOP_HOST", "127.0.0.1"),
+    )
+    stopping = False
+
+    def _stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        if not stopping:
+            stopping = True
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        print("Starting the action server and the Rasa server (the first start takes ~30 s)...", flush=True)
+        stack.start()
+        print(
+            "\nShop Assistant is running:\n"
+            f"  REST webhook   POST {stack.rasa_url}/webhooks/rest/webhook  {{\"sender\": \"me\", \"message\": \"hi\"}}\n"
+            f"  socket.io      {stack.rasa_url}/socket.io\n"
+            f"  HTTP API       {stack.rasa_url}  (add ?token="
+            f"{'$RASA_AUTH_TOKEN' if os.environ.get('RASA_AUTH_TOKEN') else stack.auth_token})\n"
+            f"  action server  {stack.actions_url}\n"
+            + (f"  shop page      {stack.web_url}/\n" if stack.web_url else "")
+            + f"  terminal chat  make shell   (logs in {stack.log_dir})\n"
+            "Press Ctrl-C to stop.",
+            flush=True,
+        )
+        while True:
+            for name, proc in list(stack.procs.items()):
+                if proc.poll() is not None:
+                    raise StackError(f"{name} exited with code {proc.returncode}; see {stack.log_dir / (name + '.log')}")
+            time.sleep(1)
+    except KeyboardInterrupt:
+        print("\nStopping...", flush=True)
+        return 0
+    except StackError as error:
+        print(f"error: {error}", file=sys.stderr, flush=True)
+        return 1
+    finally:
+        stack.stop()
+        print("Stopped.", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

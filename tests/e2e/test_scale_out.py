@@ -1,0 +1,86 @@
+"""Two Rasa servers and one action server sharing Postgres (tracker store, shop DB) and
+Redis (lock store): a conversation whose turns alternate between the servers stays whole."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.stack import DEFAULT_MODEL, ROOT, Stack
+from tests.e2e.conftest import free_port
+
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
+
+PG_ADMIN = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+
+
+def _admin(sql: str) -> None:
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(sqlalchemy.text(sql))
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def two_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, str, str]]:
+    if not DEFAULT_MODEL.exists():
+        pytest.fail(f"no trained model at {DEFAULT_MODEL}: run `make train` first")
+    tag = uuid.uuid4().hex[:8]
+    shop_db, tracker_db = f"shop_e2e_{tag}", f"rasa_e2e_{tag}"
+    _admin(f'CREATE DATABASE "{shop_db}"')
+    shop_url = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{shop_db}"
+    out: Path = tmp_path_factory.mktemp("scale")
+    subprocess.run([sys.executable, "-m", "shop", "generate", "--out", str(out), "--database-url", shop_url],
+                   cwd=ROOT, check=True, capture_output=True)
+    stack = Stack(
+        rasa_port=free_port(), actions_port=free_port(), web_port=None, log_dir=out / "logs",
+        env={"SHOP_STORE": "postgres", "SHOP_PG_DB": tracker_db, "SHOP_DATABASE_URL": shop_url},
+    )
+    try:
+        stack.check_prerequisites()
+        stack.start_actions()
+        first = stack.start_rasa(name="rasa")
+        second = stack.start_rasa(name="rasa2", port=free_port())
+        yield stack, first, second
+    finally:
+        stack.stop()
+        for name in (shop_db, tracker_db):
+            _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _say(url: str, sender: str, message: str) -> str:
+    body = json.dumps({"sender": sender, "message": message}).encode()
+    request = urllib.request.Request(f"{url}/webhooks/rest/webhook", data=body, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return "\n".join(m.get("text", "") for m in json.loads(response.read()))
+
+
+def _events(url: str, token: str, sender: str) -> list[dict]:
+    request = urllib.request.Request(f"{url}/conversations/{sender}/tracker?{urllib.parse.urlencode({'token': token})}")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())["events"]
+
+
+def test_turns_alternating_between_two_rasa_servers_keep_one_tracker(two_servers):
+    stack, first, second = two_servers
+    sender = f"scale-{uuid.uuid4().hex[:6]}"
+    assert "order number" in _say(first, sender, "where is my order?").lower()
+    assert "email" in _say(second, sender, "SO10003").lower()
+    reply = _say(first, sender, "ana.lopez@example.com")
+    assert "SO10003" in reply and "shipped" in reply
+
+    from_first, from_second = _events(first, stack.auth_token, sender), _events(second, stack.auth_token, sender)
+    assert from_first == from_second
+    users = [e["text"] for e in from_first if e["event"] == "user"]
+    assert users == ["where is my order?", "SO10003", "ana.lopez@example.com"]
+    assert sum(1 for e in from_first if e["event"] == "bot") >= 3
