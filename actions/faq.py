@@ -1,0 +1,128 @@
+"""Policy and FAQ questions, answered from the shop's own documents (retrieval.knowledge_base)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import latest_text, redact, shop_db
+from retrieval.knowledge_base import IndexMissingError, shared_knowledge_base
+
+logger = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 1000
+MAX_ANSWER_CHARS = 420
+NOT_SURE = "I'm not sure I have the right answer to that, and I'd rather not guess."
+HUMAN_BUTTON = {"title": "Talk to a human", "payload": "/human_handoff"}
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def short_answer(passage: str, limit: int = MAX_ANSWER_CHARS) -> str:
+    """The passage with whitespace tidied, cut at a sentence boundary near `limit`."""
+    text = re.sub(r"[ \t]+", " ", passage).strip()
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    if len(text) <= limit:
+        return text
+    kept = ""
+    for sentence in _SENTENCE_END.split(text):
+        if kept and len(kept) + len(sentence) + 1 > limit:
+            break
+        kept = f"{kept} {sentence}".strip()
+    return kept if len(kept) <= limit else kept[: limit - 1].rstrip() + "…"
+
+
+def feedback_buttons(log_id: int) -> list[dict[str, str]]:
+    return [
+        {"title": "Yes, thanks", "payload": f'/faq_feedback{{"faq_log_id": "{log_id}", "helpful": "yes"}}'},
+        {"title": "No", "payload": f'/faq_feedback{{"faq_log_id": "{log_id}", "helpful": "no"}}'},
+    ]
+
+
+class ActionAnswerFaq(Action):
+    def name(self) -> str:
+        return "action_answer_faq"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        question = latest_text(tracker)[:MAX_QUESTION_CHARS]
+        kb = shared_knowledge_base()
+        try:
+            hits = kb.search(question, k=3)
+        except IndexMissingError as exc:
+            logger.error("knowledge base unavailable: %s", exc)
+            hits = []
+        top = hits[0] if hits else None
+        if top is None or top.confidence < kb.min_confidence:
+            dispatcher.utter_message(text=f"{NOT_SURE} Would you like me to put you through to a colleague?",
+                                     buttons=[HUMAN_BUTTON])
+            shop_db().log_faq_answer(tracker.sender_id, question, None, top.confidence if top else None)
+            return []
+        log_id = shop_db().log_faq_answer(
+            tracker.sender_id, question, f"{top.source} > {top.heading}", top.confidence
+        )
+        logger.info("faq answer %s for %r (confidence %.3f)", top.chunk_id, redact(question[:80]), top.confidence)
+        dispatcher.utter_message(
+            text=f"{short_answer(top.text)}\n\n_Source: {top.title} › {top.heading}_\n\nWas this helpful?",
+            buttons=feedback_buttons(log_id),
+        )
+        return []
+
+
+class ActionFaqFeedback(Action):
+    """Stores the "Was this helpful?" quick reply on the answer's log row."""
+
+    def name(self) -> str:
+        return "action_faq_feedback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        entities: dict[str, Any] = {
+            str(e.get("entity")): e.get("value") for e in (tracker.latest_message or {}).get("entities") or []
+            if isinstance(e, dict)
+        }
+        helpful = str(entities.get("helpful", "")).strip().lower()
+        try:
+            log_id = int(str(entities.get("faq_log_id", "")).strip())
+        except ValueError:
+            log_id = None
+        if log_id is None or helpful not in ("yes", "no"):
+            dispatcher.utter_message(text="Thanks! Is there anything else I can help with?")
+            return []
+        shop_db().set_faq_helpful(log_id, helpful == "yes")
+        if helpful == "yes":
+            dispatcher.utter_message(text="Glad it helped! Anything else?")
+        else:
+            dispatcher.utter_message(
+                text="Sorry about that. Try asking in other words, or I can put you through to a colleague.",
+                buttons=[HUMAN_BUTTON],
+            )
+        return []
+
+
+def _preload() -> None:
+    try:
+        shared_knowledge_base().warm_up()
+    except Exception as exc:  # the first question reports it again, with the shopper's reply
+        logger.error("knowledge base not loaded at start-up: %s", exc)
+
+
+def _in_action_server() -> bool:
+    # The action server answers from a Sanic worker process (SANIC_WORKER_NAME is set there);
+    # its manager process and the tests need no model.
+    return "SANIC_WORKER_NAME" in os.environ or os.environ.get("SHOP_PRELOAD") == "1"
+
+
+# Load MiniLM and the index when the action server starts, not on the first shopper's question
+# (and not when a test merely imports this module).
+if _in_action_server():
+    threading.Thread(target=_preload, name="kb-preload", daemon=True).start()

@@ -1,0 +1,197 @@
+"""Knowledge-base retrieval benchmark: BM25 vs dense vs hybrid on our labelled shopper questions.
+
+    make bench-retrieval        (or: .venv-actions/bin/python benchmarks/bench_retrieval.py)
+
+Questions: benchmarks/data/kb_questions.jsonl, each labelled with the document and section that
+answers it (doc null = the KB does not answer it). The `validation` split chooses the hybrid
+weights and the confidence threshold; every figure reported is on the `test` split.
+Writes benchmarks/results/retrieval.json and retrieval_recall_at_k.png, prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+from retrieval.embedder import Embedder  # noqa: E402
+from retrieval.knowledge_base import DEFAULT_KB_FOLDER, KnowledgeBase  # noqa: E402
+
+QUESTIONS = ROOT / "benchmarks" / "data" / "kb_questions.jsonl"
+RESULTS = ROOT / "benchmarks" / "results"
+MODES = ("bm25", "dense", "hybrid")
+# A wrong answer given confidently costs more than saying "not sure" and offering a human.
+WRONG_ANSWER_COST = 3.0
+
+
+def load_questions(path: Path) -> list[dict]:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for row in rows:
+        assert row["split"] in ("validation", "test"), row
+    return rows
+
+
+def is_hit(hit, row: dict) -> bool:
+    return hit.source == row["doc"] and hit.heading == row["section"]
+
+
+def evaluate(kb: KnowledgeBase, rows: list[dict], mode: str, k: int = 10) -> dict:
+    ranks: list[int | None] = []
+    latencies: list[float] = []
+    for row in rows:
+        start = time.perf_counter()
+        hits = kb.search(row["question"], k=k, mode=mode)
+        latencies.append((time.perf_counter() - start) * 1000)
+        ranks.append(next((r for r, h in enumerate(hits, start=1) if is_hit(h, row)), None))
+    n = len(rows)
+    recall_curve = [sum(1 for r in ranks if r is not None and r <= cut) / n for cut in range(1, k + 1)]
+    return {
+        "top1": round(recall_curve[0], 4),
+        "mrr_at_5": round(sum(1 / r for r in ranks if r is not None and r <= 5) / n, 4),
+        "recall_at_5": round(recall_curve[4], 4),
+        "p50_ms": round(float(np.percentile(latencies, 50)), 2),
+        "p95_ms": round(float(np.percentile(latencies, 95)), 2),
+        "recall_at_k": [round(x, 4) for x in recall_curve],
+        "questions": n,
+    }
+
+
+def decisions(kb: KnowledgeBase, rows: list[dict]) -> list[tuple[float, bool, bool]]:
+    """(confidence of the top passage, question answerable, top passage correct) per question."""
+    out = []
+    for row in rows:
+        hits = kb.search(row["question"], k=1, mode="hybrid")
+        top = hits[0] if hits else None
+        out.append((top.confidence if top else 0.0, row["doc"] is not None, bool(top and is_hit(top, row))))
+    return out
+
+
+def utility(points: list[tuple[float, bool, bool]], threshold: float) -> float:
+    return sum((1.0 if correct else -WRONG_ANSWER_COST) for conf, _, correct in points if conf >= threshold)
+
+
+def choose_threshold(points: list[tuple[float, bool, bool]]) -> float:
+    candidates = sorted({round(conf, 3) for conf, _, _ in points} | {0.0})
+    # Ties go to the higher threshold: the safer side.
+    return max(candidates, key=lambda t: (utility(points, t), t))
+
+
+def answer_stats(points: list[tuple[float, bool, bool]], threshold: float) -> dict:
+    answered = [p for p in points if p[0] >= threshold]
+    answerable = [p for p in points if p[1]]
+    unanswerable = [p for p in points if not p[1]]
+    return {
+        "threshold": threshold,
+        "answer_precision": round(sum(p[2] for p in answered) / len(answered), 4) if answered else None,
+        "answered_share_of_answerable": round(sum(1 for p in answerable if p[0] >= threshold) / len(answerable), 4),
+        "unanswerable_declined": round(sum(1 for p in unanswerable if p[0] < threshold) / len(unanswerable), 4) if unanswerable else None,
+        "answered": len(answered),
+        "wrong_answers": sum(1 for p in answered if not p[2]),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--questions", type=Path, default=QUESTIONS)
+    parser.add_argument("--kb", type=Path, default=DEFAULT_KB_FOLDER)
+    parser.add_argument("--out", type=Path, default=RESULTS / "retrieval.json")
+    args = parser.parse_args()
+
+    rows = load_questions(args.questions)
+    validation = [r for r in rows if r["split"] == "validation"]
+    test = [r for r in rows if r["split"] == "test"]
+    embedder = Embedder()
+    embedder.warm_up()
+    with tempfile.TemporaryDirectory() as tmp:
+        kb = KnowledgeBase(index_path=tmp, collection="bench_kb", embedder=embedder)
+        start = time.perf_counter()
+        report = kb.ingest(args.kb, progress=False)
+        ingest_s = time.perf_counter() - start
+        kb.search("warm up")
+        for _ in range(20):  # the first queries pay for lazy initialisation; time steady state
+            kb.search("how long does shipping take")
+
+        # Fusion and BM25 weight: chosen on the validation split (MRR@5, then top1), never on test.
+        grid = [("convex", w) for w in (0.05, 0.1, 0.15, 0.2, 0.3, 0.4)] + [("rrf", w) for w in (0.25, 0.5, 1.0)]
+        val_answerable = [r for r in validation if r["doc"]]
+        scores = {}
+        for fusion, weight in grid:
+            kb.fusion, kb.bm25_weight = fusion, weight
+            m = evaluate(kb, val_answerable, "hybrid")
+            scores[(fusion, weight)] = (m["mrr_at_5"], m["top1"])
+        kb.fusion, kb.bm25_weight = max(grid, key=lambda g: scores[g])
+
+        test_answerable = [r for r in test if r["doc"]]
+        table = {mode: evaluate(kb, test_answerable, mode) for mode in MODES}
+        threshold = choose_threshold(decisions(kb, validation))
+        test_answers = answer_stats(decisions(kb, test), threshold)
+        val_answers = answer_stats(decisions(kb, validation), threshold)
+
+    result = {
+        "benchmark": "kb retrieval",
+        "command": "make bench-retrieval",
+        "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "device": "cpu"},
+        "knowledge_base": {"folder": str(args.kb.relative_to(ROOT)) if args.kb.is_relative_to(ROOT) else str(args.kb),
+                           "chunks": report.chunks_total, "files": len(report.added), "ingest_s": round(ingest_s, 2)},
+        "questions": {"validation": len(validation), "test": len(test), "test_answerable": len(test_answerable),
+                      "test_unanswerable": len(test) - len(test_answerable)},
+        "hybrid_fusion": {"fusion": kb.fusion, "bm25_weight": kb.bm25_weight,
+                          "validation_mrr_at_5_top1": {f"{f}:{w}": s for (f, w), s in scores.items()}},
+        **table,
+        "threshold": {"chosen_on": "validation", "wrong_answer_cost": WRONG_ANSWER_COST,
+                      "validation": val_answers, "test": test_answers},
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    plot(table, args.out.with_name("retrieval_recall_at_k.png"))
+
+    print(f"\nKB retrieval on {len(test_answerable)} held-out answerable questions "
+          f"({report.chunks_total} chunks; hybrid = {kb.fusion} fusion, bm25 weight {kb.bm25_weight})")
+    print(f"{'mode':<8} {'top1':>6} {'mrr@5':>6} {'rec@5':>6} {'p50 ms':>7} {'p95 ms':>7}")
+    for mode in MODES:
+        m = table[mode]
+        print(f"{mode:<8} {m['top1']:>6.3f} {m['mrr_at_5']:>6.3f} {m['recall_at_5']:>6.3f} {m['p50_ms']:>7.1f} {m['p95_ms']:>7.1f}")
+    t = test_answers
+    print(f"\nthreshold {threshold:.3f} (validation): on test, answer precision {t['answer_precision']}, "
+          f"answered {t['answered_share_of_answerable']:.0%} of answerable, declined "
+          f"{t['unanswerable_declined']} of unanswerable, {t['wrong_answers']} wrong answers")
+    print(f"hybrid top1 - bm25 top1 = {table['hybrid']['top1'] - table['bm25']['top1']:+.3f}")
+    print(f"wrote {args.out}")
+    return 0
+
+
+def plot(table: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    for mode in MODES:
+        curve = table[mode]["recall_at_k"]
+        ax.plot(range(1, len(curve) + 1), curve, marker="o", label=mode)
+    ax.set_xlabel("k")
+    ax.set_ylabel("recall@k")
+    ax.set_ylim(0, 1.02)
+    ax.set_title("KB retrieval, held-out questions")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

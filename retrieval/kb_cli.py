@@ -1,0 +1,58 @@
+"""`python -m retrieval ingest --kb PATH` and `python -m retrieval ask "question"`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import textwrap
+
+from retrieval.knowledge_base import DEFAULT_KB_FOLDER, IndexMissingError, KnowledgeBase
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m retrieval", description="The shop's knowledge base.")
+    parser.add_argument("--index", help="Chroma folder (default: $SHOP_KB_PATH or models/kb)")
+    parser.add_argument("--collection", help="collection name (default: $SHOP_KB_COLLECTION or shop_kb)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    ingest = sub.add_parser("ingest", help="index a folder of markdown, text and FAQ (CSV/JSON) files")
+    ingest.add_argument("--kb", default=str(DEFAULT_KB_FOLDER), help="knowledge-base folder (default: shop/kb)")
+    ingest.add_argument("--collection", dest="collection_sub", help="collection name")
+    ask = sub.add_parser("ask", help="print the ranked passages for a question")
+    ask.add_argument("question")
+    ask.add_argument("--k", type=int, default=5)
+    ask.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default="hybrid")
+    ask.add_argument("--collection", dest="collection_sub", help="collection name")
+    sub.add_parser("catalog", help="product catalog commands: python -m retrieval catalog --help")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    args = _parser().parse_args(argv)
+    kb = KnowledgeBase(index_path=args.index, collection=getattr(args, "collection_sub", None) or args.collection)
+    if args.command == "ingest":
+        try:
+            report = kb.ingest(args.kb)
+        except FileNotFoundError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        for source, reason in report.failed.items():
+            print(f"FAILED {source}: {reason}", file=sys.stderr)
+        print(f"{kb.collection_name} at {kb.index_path}: {report.summary()}")
+        return 1 if report.failed else 0
+    try:
+        hits = kb.search(args.question, k=args.k, mode=args.mode)
+    except IndexMissingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not hits:
+        print("no passages found")
+    for rank, hit in enumerate(hits, start=1):
+        print(f"{rank}. score {hit.score:.4f}  confidence {hit.confidence:.3f}  [{hit.source}] {hit.heading_path}")
+        print(textwrap.indent(textwrap.fill(hit.text, 96), "     "))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,158 @@
+"""Turns a knowledge-base folder into chunks: markdown and text split by langchain, FAQ pairs kept whole."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharacterTextSplitter
+
+MARKDOWN_SUFFIXES = {".md", ".markdown"}
+TEXT_SUFFIXES = {".txt"}
+FAQ_SUFFIXES = {".csv", ".json"}
+SUPPORTED_SUFFIXES = MARKDOWN_SUFFIXES | TEXT_SUFFIXES | FAQ_SUFFIXES
+
+# Policy sections are short; a chunk this size holds one section and stays a readable answer.
+CHUNK_CHARS = 700
+CHUNK_OVERLAP = 80
+_QUESTION_KEYS = ("question", "q", "title")
+_ANSWER_KEYS = ("answer", "a", "response")
+
+
+class DocumentError(ValueError):
+    """A knowledge-base file that cannot be read as a document or FAQ list."""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    chunk_id: str
+    source: str  # path relative to the knowledge-base folder
+    title: str  # the document's title (its first heading, or the file name)
+    heading: str  # the deepest heading (or the FAQ question) the text sits under
+    heading_path: str  # "Returns > Return window"
+    text: str
+
+    def embedding_text(self) -> str:
+        # The heading path carries the topic words a shopper uses ("refund", "warranty") even when
+        # the passage itself does not repeat them.
+        return f"{self.heading_path}\n{self.text}"
+
+
+def kb_files(folder: Path) -> list[Path]:
+    """The supported files under `folder`, sorted, hidden files skipped."""
+    if not folder.is_dir():
+        raise FileNotFoundError(f"knowledge-base folder not found: {folder}")
+    return sorted(
+        p for p in folder.rglob("*")
+        if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    )
+
+
+def content_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def load_chunks(path: Path, source: str) -> list[Chunk]:
+    """Chunks of one file; raises DocumentError naming what is wrong with it."""
+    try:
+        raw = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DocumentError(f"{source}: not UTF-8 text ({exc.reason})") from exc
+    suffix = path.suffix.lower()
+    if suffix in MARKDOWN_SUFFIXES:
+        chunks = _markdown_chunks(raw, source)
+    elif suffix in TEXT_SUFFIXES:
+        chunks = _text_chunks(raw, source)
+    elif suffix == ".csv":
+        chunks = _faq_chunks(_csv_pairs(raw, source), source)
+    elif suffix == ".json":
+        chunks = _faq_chunks(_json_pairs(raw, source), source)
+    else:
+        raise DocumentError(f"{source}: unsupported file type {suffix!r}")
+    if not chunks:
+        raise DocumentError(f"{source}: no text found")
+    return chunks
+
+
+def _title_from_name(source: str) -> str:
+    return Path(source).stem.replace("-", " ").replace("_", " ").strip().capitalize()
+
+
+def _markdown_chunks(raw: str, source: str) -> list[Chunk]:
+    header_splitter = MarkdownHeaderTextSplitter(
+        headers_to_split_on=[("#", "h1"), ("##", "h2"), ("###", "h3"), ("####", "h4")],
+        strip_headers=True,
+    )
+    splitter = RecursiveCharacterTextSplitter(chunk_size=CHUNK_CHARS, chunk_overlap=CHUNK_OVERLAP)
+    sections = header_splitter.split_text(raw)
+    title = next((str(s.metadata["h1"]) for s in sections if s.metadata.get("h1")), _title_from_name(source))
+    chunks: list[Chunk] = []
+    for section in sections:
+        headings = [str(section.metadata[h]) for h in ("h1", "h2", "h3", "h4") if section.metadata.get(h)]
+        if not headings or headings[0] != title:
+            headings = [title, *headings]
+        for piece in splitter.split_text(section.page_content):
+            if piece.strip():
+                chunks.append(Chunk(
+                    chunk_id=f"{source}#{len(chunks)}", source=source, title=title,
+                    heading=headings[-1], heading_path=" > ".join(headings), text=piece.strip(),
+                ))
+    return chunks
+
+
+def _text_chunks(raw: str, source: str) -> list[Chunk]:
+    splitter = RecursiveCharacterTextSplitter(chunk_size=CHUNK_CHARS, chunk_overlap=CHUNK_OVERLAP)
+    title = _title_from_name(source)
+    return [
+        Chunk(chunk_id=f"{source}#{i}", source=source, title=title, heading=title, heading_path=title, text=piece.strip())
+        for i, piece in enumerate(p for p in splitter.split_text(raw) if p.strip())
+    ]
+
+
+def _pick(row: dict[str, object], keys: tuple[str, ...]) -> str:
+    lowered = {str(k).strip().lower(): v for k, v in row.items() if k is not None}
+    for key in keys:
+        value = lowered.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return ""
+
+
+def _csv_pairs(raw: str, source: str) -> list[tuple[str, str]]:
+    reader = csv.DictReader(io.StringIO(raw))
+    columns = {c.strip().lower() for c in (reader.fieldnames or [])}
+    if not columns & set(_QUESTION_KEYS) or not columns & set(_ANSWER_KEYS):
+        raise DocumentError(f"{source}: a FAQ CSV needs 'question' and 'answer' columns, found {sorted(columns)}")
+    try:
+        return [(_pick(row, _QUESTION_KEYS), _pick(row, _ANSWER_KEYS)) for row in reader]
+    except csv.Error as exc:
+        raise DocumentError(f"{source}: malformed CSV ({exc})") from exc
+
+
+def _json_pairs(raw: str, source: str) -> list[tuple[str, str]]:
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise DocumentError(f"{source}: malformed JSON at line {exc.lineno} ({exc.msg})") from exc
+    if isinstance(data, dict):
+        data = data.get("faqs", data.get("faq", data.get("items")))
+    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        raise DocumentError(f"{source}: a FAQ JSON file must be a list of {{question, answer}} objects")
+    return [(_pick(item, _QUESTION_KEYS), _pick(item, _ANSWER_KEYS)) for item in data]
+
+
+def _faq_chunks(pairs: list[tuple[str, str]], source: str) -> list[Chunk]:
+    title = "Frequently asked questions"
+    chunks: list[Chunk] = []
+    for question, answer in pairs:
+        if question and answer:
+            chunks.append(Chunk(
+                chunk_id=f"{source}#{len(chunks)}", source=source, title=title, heading=question,
+                heading_path=f"{title} > {question}", text=answer,
+            ))
+    return chunks

@@ -1,0 +1,289 @@
+"""The shop's knowledge base: chunks in Chroma (dense) beside a BM25 index, fused by reciprocal rank.
+
+Cheap to construct; `warm_up()` opens Chroma and loads the corpus. A stamp file written by every
+ingest lets a running action server notice a re-ingested knowledge base without a restart.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from retrieval.embedder import Embedder, shared_embedder
+from retrieval.kb_documents import Chunk, DocumentError, content_hash, kb_files, load_chunks
+from retrieval.text import reciprocal_rank_fusion, tokens
+
+logger = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INDEX_PATH = ROOT / "models" / "kb"
+DEFAULT_COLLECTION = "shop_kb"
+DEFAULT_KB_FOLDER = ROOT / "shop" / "kb"
+REBUILD_HINT = "make index  (or: python -m retrieval ingest --kb shop/kb)"
+# Chosen on the validation questions by `make bench-retrieval` (benchmarks/results/retrieval.json):
+# below this cosine between the question and the best passage the assistant says it is unsure.
+DEFAULT_MIN_CONFIDENCE = 0.45
+
+
+class IndexMissingError(RuntimeError):
+    """The knowledge-base index has not been built (or was deleted)."""
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk_id: str
+    source: str
+    title: str
+    heading: str
+    heading_path: str
+    text: str
+    score: float  # fused (RRF) score, for ranking
+    confidence: float  # cosine between question and passage, for the answer/unsure decision
+    dense_rank: int | None
+    bm25_rank: int | None
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    chunks_written: int = 0
+    chunks_total: int = 0
+
+    def summary(self) -> str:
+        return (
+            f"added {len(self.added)}, updated {len(self.updated)}, unchanged {len(self.unchanged)}, "
+            f"deleted {len(self.deleted)}, failed {len(self.failed)}; "
+            f"{self.chunks_written} chunks written, {self.chunks_total} in the index"
+        )
+
+
+def chroma_client(path: Path) -> Any:
+    import chromadb
+    from chromadb.config import Settings
+
+    return chromadb.PersistentClient(path=str(path), settings=Settings(anonymized_telemetry=False))
+
+
+class KnowledgeBase:
+    def __init__(
+        self,
+        index_path: str | Path | None = None,
+        collection: str | None = None,
+        embedder: Embedder | None = None,
+        fusion: str = "convex",
+        bm25_weight: float = 0.1,
+        candidates: int = 20,
+        min_confidence: float | None = None,
+    ) -> None:
+        self.index_path = Path(index_path or os.environ.get("SHOP_KB_PATH") or DEFAULT_INDEX_PATH)
+        self.collection_name = collection or os.environ.get("SHOP_KB_COLLECTION") or DEFAULT_COLLECTION
+        self.embedder = embedder or shared_embedder()
+        if fusion not in ("convex", "rrf"):
+            raise ValueError(f"fusion must be convex or rrf, not {fusion!r}")
+        self.fusion = fusion
+        self.bm25_weight = bm25_weight
+        self.candidates = candidates
+        env_threshold = os.environ.get("SHOP_KB_MIN_CONFIDENCE")
+        self.min_confidence = (
+            min_confidence if min_confidence is not None
+            else float(env_threshold) if env_threshold else DEFAULT_MIN_CONFIDENCE
+        )
+        self._lock = threading.Lock()
+        self._client: Any = None
+        self._collection: Any = None
+        self._stamp: str | None = None
+        self._chunks: list[Chunk] = []
+        self._matrix = np.zeros((0, 0), dtype=np.float32)
+        self._bm25: Any = None
+
+    @property
+    def stamp_file(self) -> Path:
+        return self.index_path / f"{self.collection_name}.stamp"
+
+    # ---- building --------------------------------------------------------------------------
+
+    def _open_collection(self, create: bool) -> Any:
+        if self._client is None:
+            self._client = chroma_client(self.index_path)
+        if create:
+            return self._client.get_or_create_collection(self.collection_name, metadata={"hnsw:space": "cosine"})
+        return self._client.get_collection(self.collection_name)
+
+    def ingest(self, folder: str | Path, progress: bool = True) -> IngestReport:
+        """Mirrors `folder` into the collection: new and changed files (by content hash) are
+        (re)written, unchanged ones skipped, files no longer there removed. A file that cannot be
+        read is reported and skipped; its earlier chunks, if any, stay."""
+        from tqdm import tqdm
+
+        folder = Path(folder)
+        files = kb_files(folder)
+        self.index_path.mkdir(parents=True, exist_ok=True)
+        collection = self._open_collection(create=True)
+        indexed: dict[str, str] = {}
+        for metadata in collection.get(include=["metadatas"])["metadatas"] or []:
+            indexed[str(metadata["source"])] = str(metadata["doc_hash"])
+        report = IngestReport()
+        present: set[str] = set()
+        for path in tqdm(files, desc="ingest", unit="file", disable=not progress):
+            source = path.relative_to(folder).as_posix()
+            present.add(source)
+            digest = content_hash(path)
+            if indexed.get(source) == digest:
+                report.unchanged.append(source)
+                continue
+            try:
+                chunks = load_chunks(path, source)
+            except DocumentError as exc:
+                report.failed[source] = str(exc)
+                logger.warning("skipped %s", exc)
+                continue
+            vectors = self.embedder.encode([c.embedding_text() for c in chunks])
+            collection.delete(where={"source": source})
+            collection.add(
+                ids=[c.chunk_id for c in chunks],
+                embeddings=vectors.tolist(),
+                documents=[c.text for c in chunks],
+                metadatas=[{
+                    "source": c.source, "title": c.title, "heading": c.heading,
+                    "heading_path": c.heading_path, "chunk_id": c.chunk_id, "doc_hash": digest,
+                } for c in chunks],
+            )
+            report.chunks_written += len(chunks)
+            (report.updated if source in indexed else report.added).append(source)
+        for source in sorted(set(indexed) - present):
+            collection.delete(where={"source": source})
+            report.deleted.append(source)
+        report.chunks_total = collection.count()
+        self.stamp_file.write_text(f"{uuid.uuid4()}\n", encoding="utf-8")
+        return report
+
+    # ---- searching -------------------------------------------------------------------------
+
+    def warm_up(self) -> None:
+        """Loads the model and the corpus; again only when an ingest has changed the index."""
+        with self._lock:
+            if not self.stamp_file.exists():
+                raise IndexMissingError(
+                    f"no knowledge-base index '{self.collection_name}' at {self.index_path}. "
+                    f"Build it with: {REBUILD_HINT}"
+                )
+            stamp = self.stamp_file.read_text(encoding="utf-8").strip()
+            if stamp == self._stamp:
+                return
+            self.embedder.warm_up()
+            try:
+                collection = self._open_collection(create=False)
+                data = collection.get(include=["metadatas", "documents", "embeddings"])
+            except Exception as exc:
+                raise IndexMissingError(
+                    f"the knowledge-base index at {self.index_path} cannot be read ({exc}). "
+                    f"Rebuild it with: rm -rf {self.index_path} && {REBUILD_HINT}"
+                ) from exc
+            self._load(data)
+            self._collection = collection
+            self._stamp = stamp
+
+    def _load(self, data: dict[str, Any]) -> None:
+        import bm25s
+
+        chunks = [
+            Chunk(chunk_id=str(m["chunk_id"]), source=str(m["source"]), title=str(m["title"]),
+                  heading=str(m["heading"]), heading_path=str(m["heading_path"]), text=str(doc))
+            for m, doc in zip(data["metadatas"], data["documents"], strict=True)
+        ]
+        embeddings = data["embeddings"]
+        self._chunks = chunks
+        self._matrix = np.asarray(embeddings, dtype=np.float32).reshape(len(chunks), -1)
+        corpus = [tokens(c.embedding_text()) or ["_"] for c in chunks]
+        retriever = bm25s.BM25()
+        retriever.index(corpus, show_progress=False)
+        self._bm25 = retriever
+
+    def __len__(self) -> int:
+        return len(self._chunks)
+
+    def search(self, query: str, k: int = 5, mode: str = "hybrid") -> list[Hit]:
+        """The `k` best passages for `query`; `mode` is hybrid, dense or bm25."""
+        if mode not in ("hybrid", "dense", "bm25"):
+            raise ValueError(f"mode must be hybrid, dense or bm25, not {mode!r}")
+        self.warm_up()
+        query = (query or "").strip()
+        if not query or not self._chunks:
+            return []
+        n = min(len(self._chunks), max(self.candidates, k))
+        query_vector = self.embedder.encode([query])[0]
+        cosines = self._matrix @ query_vector
+        dense_ranking = self._dense_ranking(query_vector, n) if mode != "bm25" else np.zeros(0, dtype=np.int64)
+        bm25_scores = self._bm25_scores(query) if mode != "dense" else np.zeros(len(self._chunks), dtype=np.float32)
+        bm25_ranking = np.argsort(-bm25_scores, kind="stable")[:n]
+        bm25_ranking = bm25_ranking[bm25_scores[bm25_ranking] > 0]
+        fused = self._fuse(mode, cosines, dense_ranking, bm25_scores, bm25_ranking)
+        dense_pos = {int(i): r for r, i in enumerate(dense_ranking, start=1)}
+        bm25_pos = {int(i): r for r, i in enumerate(bm25_ranking, start=1)}
+        best = sorted(fused, key=lambda i: (-fused[i], -cosines[i]))[:k]
+        return [
+            Hit(**{f: getattr(self._chunks[i], f) for f in ("chunk_id", "source", "title", "heading", "heading_path", "text")},
+                score=float(fused[i]), confidence=float(cosines[i]),
+                dense_rank=dense_pos.get(i), bm25_rank=bm25_pos.get(i))
+            for i in best
+        ]
+
+    def _fuse(self, mode: str, cosines: np.ndarray, dense_ranking: np.ndarray,
+              bm25_scores: np.ndarray, bm25_ranking: np.ndarray) -> dict[int, float]:
+        if mode == "dense":
+            return {int(i): float(cosines[i]) for i in dense_ranking}
+        if mode == "bm25":
+            return {int(i): float(bm25_scores[i]) for i in bm25_ranking}
+        if self.fusion == "rrf":
+            return reciprocal_rank_fusion([dense_ranking, bm25_ranking], [1.0, self.bm25_weight])
+        # Convex combination of the cosine and BM25 scaled by this query's best BM25 score:
+        # unlike rank fusion it keeps how far apart the candidates are, so a weak lexical
+        # match cannot outvote a clear semantic one.
+        top_bm25 = float(bm25_scores.max()) if len(bm25_scores) else 0.0
+        lexical = bm25_scores / top_bm25 if top_bm25 > 0 else np.zeros_like(bm25_scores)
+        candidates = {int(i) for i in dense_ranking} | {int(i) for i in bm25_ranking}
+        w = self.bm25_weight
+        return {i: float((1 - w) * cosines[i] + w * lexical[i]) for i in candidates}
+
+    def _dense_ranking(self, query_vector: np.ndarray, n: int) -> np.ndarray:
+        # Chroma's HNSW answers the nearest neighbours; ids map back to our in-memory order.
+        result = self._collection.query(query_embeddings=[query_vector.tolist()], n_results=n, include=[])
+        position = {c.chunk_id: i for i, c in enumerate(self._chunks)}
+        return np.asarray([position[i] for i in result["ids"][0] if i in position], dtype=np.int64)
+
+    def _bm25_scores(self, query: str) -> np.ndarray:
+        query_tokens = tokens(query)
+        if not query_tokens:
+            return np.zeros(len(self._chunks), dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(query_tokens), dtype=np.float32)
+
+
+def timed_search(kb: KnowledgeBase, query: str, k: int = 5, mode: str = "hybrid") -> tuple[list[Hit], float]:
+    start = time.perf_counter()
+    hits = kb.search(query, k=k, mode=mode)
+    return hits, (time.perf_counter() - start) * 1000
+
+
+_shared: KnowledgeBase | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_knowledge_base() -> KnowledgeBase:
+    """The process-wide knowledge base: the action server opens Chroma and loads MiniLM once."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = KnowledgeBase()
+        return _shared

@@ -1,0 +1,98 @@
+"""action_answer_faq and action_faq_feedback through a CollectingDispatcher, on the demo KB in Chroma."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.faq import NOT_SURE, ActionAnswerFaq, ActionFaqFeedback, short_answer
+from retrieval import knowledge_base
+from shop.db import ShopDB
+from tests.actions.conftest import load_tracker, texts
+
+
+@pytest.fixture
+def kb(demo_kb, monkeypatch):
+    monkeypatch.setattr(knowledge_base, "_shared", demo_kb)
+    return demo_kb
+
+
+def faq_rows(sender: str) -> list[tuple]:
+    with ShopDB().engine.connect() as connection:
+        return list(connection.execute(
+            sqlalchemy.text("SELECT id, query, answer_source, score, helpful FROM faq_log WHERE sender_id = :s ORDER BY id"),
+            {"s": sender},
+        ).all())
+
+
+@pytest.mark.parametrize(
+    ("question", "fact", "source"),
+    [
+        ("how long till my money comes back after a return?", "business days", "Refunds"),
+        ("can i pay with paypal", "PayPal", "Payment"),
+        ("how many days do I have to send something back", "30 days", "Returns"),
+        ("i forgot my pasword and cant log in", "Forgot password", "Account"),
+    ],
+)
+async def test_faq_answers_with_the_passage_its_source_and_helpful_buttons(shop_db_url, kb, question, fact, source):
+    dispatcher = CollectingDispatcher()
+    # the tracker is mid-form: the answer does not depend on or touch the form
+    events = await ActionAnswerFaq().run(
+        dispatcher, load_tracker("order_form_filled", text=question, intent="ask_faq", sender_id="faq"), {}
+    )
+    assert events == []
+    [message] = dispatcher.messages
+    assert fact in message["text"] and f"_Source: {source}" in message["text"]
+    assert len(message["text"]) < 700
+    [row] = faq_rows("faq")
+    assert row[1] == question and row[2] and row[3] >= kb.min_confidence
+    assert [b["title"] for b in message["buttons"]] == ["Yes, thanks", "No"]
+    assert f'"faq_log_id": "{row[0]}"' in message["buttons"][0]["payload"]
+
+
+@pytest.mark.parametrize("question", ["", "x" * 5000, "zzz qqq", "'; DROP TABLE faq_log;--", "who won the world cup in 1998"])
+async def test_unsure_or_bad_input_gets_the_not_sure_reply_and_a_human(shop_db_url, kb, question):
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerFaq().run(dispatcher, load_tracker("order_form_filled", text=question, intent="ask_faq", sender_id="odd"), {})
+    [message] = dispatcher.messages
+    assert message["text"].startswith(NOT_SURE)
+    assert message["buttons"] == [{"title": "Talk to a human", "payload": "/human_handoff"}]
+    assert faq_rows("odd")[-1][2] is None  # logged as unanswered
+
+
+async def test_a_missing_index_is_an_apology_not_a_crash(shop_db_url, tmp_path, embedder, monkeypatch):
+    monkeypatch.setattr(knowledge_base, "_shared", knowledge_base.KnowledgeBase(index_path=tmp_path / "none", embedder=embedder))
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerFaq().run(dispatcher, load_tracker("order_form_filled", text="refund?", intent="ask_faq"), {})
+    assert texts(dispatcher)[0].startswith(NOT_SURE)
+
+
+@pytest.mark.parametrize(("helpful", "stored"), [("yes", True), ("no", False)])
+async def test_feedback_is_stored_on_the_logged_answer(shop_db_url, kb, helpful, stored):
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerFaq().run(dispatcher, load_tracker("order_form_filled", text="do you ship abroad?", intent="ask_faq", sender_id="fb"), {})
+    log_id = faq_rows("fb")[-1][0]
+    tracker = load_tracker("order_form_filled", intent="faq_feedback", sender_id="fb")
+    tracker.latest_message["entities"] = [
+        {"entity": "faq_log_id", "value": str(log_id)}, {"entity": "helpful", "value": helpful},
+    ]
+    dispatcher = CollectingDispatcher()
+    await ActionFaqFeedback().run(dispatcher, tracker, {})
+    assert faq_rows("fb")[-1][4] == stored
+    assert ("Glad" in texts(dispatcher)[0]) == stored
+
+
+async def test_feedback_with_garbage_entities_changes_nothing(shop_db_url, kb):
+    tracker = load_tracker("order_form_filled", intent="faq_feedback")
+    tracker.latest_message["entities"] = [{"entity": "faq_log_id", "value": "1; DROP TABLE faq_log"}]
+    dispatcher = CollectingDispatcher()
+    await ActionFaqFeedback().run(dispatcher, tracker, {})
+    assert texts(dispatcher) == ["Thanks! Is there anything else I can help with?"]
+
+
+def test_short_answer_cuts_at_a_sentence():
+    text = "First sentence here. " * 40
+    cut = short_answer(text, limit=100)
+    assert cut.endswith(".") and len(cut) <= 100
+    assert short_answer("  a   b  ") == "a b"

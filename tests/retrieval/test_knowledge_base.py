@@ -1,0 +1,135 @@
+"""Ingest -> search on Chroma on disk, incremental re-ingest, bad files and a missing index."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from retrieval import kb_cli
+from retrieval.kb_documents import DocumentError, load_chunks
+from retrieval.knowledge_base import IndexMissingError, KnowledgeBase
+from tests.retrieval.conftest import write
+
+RETURNS = """# Returns
+
+## Return window
+Unworn items can be sent back within 45 days of delivery.
+
+## Return shipping
+The prepaid return label is free for customers in Canada.
+"""
+CARE = "Leather boots should be cleaned with a damp cloth and a little saddle soap, never in a washing machine."
+FAQ_CSV = 'question,answer\nDo you sell gift cards?,"Gift cards come in 25, 50 and 100 euro values."\n'
+FAQ_JSON = [{"question": "Can I pay in instalments?", "answer": "Klarna splits a payment into three monthly parts."}]
+
+
+@pytest.fixture
+def kb_folder(tmp_path):
+    folder = tmp_path / "kb"
+    write(folder, "returns.md", RETURNS)
+    write(folder, "care/boots.txt", CARE)
+    write(folder, "faq.csv", FAQ_CSV)
+    write(folder, "more-faq.json", json.dumps(FAQ_JSON))
+    return folder
+
+
+@pytest.fixture
+def kb(tmp_path, embedder):
+    return KnowledgeBase(index_path=tmp_path / "index", collection="test_kb", embedder=embedder)
+
+
+def test_markdown_is_split_by_heading_with_the_heading_path():
+    from pathlib import Path
+
+    tmp = Path(__file__).parent / "_returns.md"
+    try:
+        tmp.write_text(RETURNS)
+        chunks = load_chunks(tmp, "returns.md")
+    finally:
+        tmp.unlink()
+    assert [c.heading for c in chunks] == ["Return window", "Return shipping"]
+    assert chunks[0].heading_path == "Returns > Return window" and "45 days" in chunks[0].text
+    assert len({c.chunk_id for c in chunks}) == 2
+
+
+def test_ingest_then_query_finds_the_expected_chunk(kb, kb_folder):
+    report = kb.ingest(kb_folder, progress=False)
+    assert sorted(report.added) == ["care/boots.txt", "faq.csv", "more-faq.json", "returns.md"]
+    assert report.chunks_total == 5 and not report.failed
+    cases = {
+        "how long have I got to send stuff back?": ("returns.md", "Return window"),
+        "is the return label free in canada": ("returns.md", "Return shipping"),
+        "how do i clean my leather boots": ("care/boots.txt", "Boots"),
+        "do u have giftcards": ("faq.csv", "Do you sell gift cards?"),
+        "can I split the payment into monthly parts?": ("more-faq.json", "Can I pay in instalments?"),
+    }
+    for question, (source, heading) in cases.items():
+        top = kb.search(question, k=3)[0]
+        assert (top.source, top.heading) == (source, heading), question
+        assert top.confidence > 0.3 and top.score > 0
+    # the same API ranks with one signal only, too
+    assert kb.search("saddle soap", k=1, mode="bm25")[0].source == "care/boots.txt"
+    assert kb.search("washing footwear", k=1, mode="dense")[0].source == "care/boots.txt"
+
+
+def test_reingest_skips_unchanged_replaces_changed_and_removes_deleted(kb, kb_folder):
+    kb.ingest(kb_folder, progress=False)
+    assert kb.search("return window", k=1)[0].text.startswith("Unworn items can be sent back within 45 days")
+    write(kb_folder, "returns.md", RETURNS.replace("45 days", "60 days"))
+    (kb_folder / "faq.csv").unlink()
+    report = kb.ingest(kb_folder, progress=False)
+    assert report.updated == ["returns.md"]
+    assert report.deleted == ["faq.csv"]
+    assert sorted(report.unchanged) == ["care/boots.txt", "more-faq.json"]
+    assert report.added == [] and report.chunks_written == 2 and report.chunks_total == 4
+    # the same object notices the new index without a restart
+    assert "60 days" in kb.search("return window", k=1)[0].text
+    assert all(hit.source != "faq.csv" for hit in kb.search("gift cards", k=4))
+    again = kb.ingest(kb_folder, progress=False)
+    assert again.chunks_written == 0 and len(again.unchanged) == 3
+
+
+def test_a_malformed_file_is_reported_by_name_and_the_rest_is_indexed(kb, kb_folder):
+    write(kb_folder, "broken.json", "{not json")
+    write(kb_folder, "columns.csv", "foo,bar\n1,2\n")
+    (kb_folder / "latin1.txt").write_bytes("caf\xe9".encode("latin-1"))
+    report = kb.ingest(kb_folder, progress=False)
+    assert set(report.failed) == {"broken.json", "columns.csv", "latin1.txt"}
+    assert "malformed JSON" in report.failed["broken.json"]
+    assert "'question' and 'answer' columns" in report.failed["columns.csv"]
+    assert len(report.added) == 4 and report.chunks_total == 5
+
+
+def test_a_missing_index_gives_a_clear_error_naming_the_fix(tmp_path, embedder):
+    kb = KnowledgeBase(index_path=tmp_path / "nowhere", embedder=embedder)
+    with pytest.raises(IndexMissingError, match="make index"):
+        kb.search("refund")
+    with pytest.raises(FileNotFoundError, match="knowledge-base folder not found"):
+        kb.ingest(tmp_path / "no-such-folder", progress=False)
+
+
+def test_empty_and_stopword_queries_return_nothing_or_something_without_error(kb, kb_folder):
+    kb.ingest(kb_folder, progress=False)
+    assert kb.search("   ", k=3) == []
+    assert len(kb.search("the and of", k=3)) <= 3
+    with pytest.raises(ValueError):
+        kb.search("refund", mode="magic")
+
+
+def test_load_chunks_rejects_empty_files(tmp_path):
+    path = write(tmp_path, "empty.md", "\n\n")
+    with pytest.raises(DocumentError, match="no text"):
+        load_chunks(path, "empty.md")
+
+
+def test_cli_ingest_and_ask(tmp_path, kb_folder, capsys, monkeypatch, embedder):
+    monkeypatch.setattr("retrieval.knowledge_base.shared_embedder", lambda: embedder)
+    index = str(tmp_path / "cli-index")
+    assert kb_cli.main(["--index", index, "ingest", "--kb", str(kb_folder), "--collection", "cli"]) == 0
+    assert "added 4" in capsys.readouterr().out
+    assert kb_cli.main(["--index", index, "ask", "how long to return unworn items", "--k", "2", "--collection", "cli"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("1. score") and "[returns.md] Returns > Return window" in out
+    assert kb_cli.main(["--index", str(tmp_path / "none"), "ask", "refund"]) == 2
+    assert "make index" in capsys.readouterr().err
