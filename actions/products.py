@@ -1,82 +1,213 @@
-"""Product search and recommendations (attribute filter and top-rated placeholders)."""
+"""Product search, follow-up refinements, recommendations and thumbs feedback on product cards.
+
+The actions only read the conversation and format replies: ranking lives in
+retrieval.product_search and retrieval.recommender, data access in shop.db.
+"""
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import slot_text
-from retrieval import simple_catalog
+from actions.common import MAX_MESSAGE_CHARS, latest_intent, latest_text, shop_db, slot_text
+from retrieval.product_index import ProductHit, ProductIndexMissingError
+from retrieval.product_search import ProductSearch, SearchRequest, parse_price
+from retrieval.text import tokens
+
+logger = logging.getLogger(__name__)
+
+PAGE_SIZE = 5
+CONSTRAINT_SLOTS = {
+    "product_category": "category", "brand": "brand", "color": "color", "size": "size",
+    "price_min": "price_min", "price_max": "price_max",
+}
+UNAVAILABLE = "Sorry, product search isn't available right now. Please try again in a little while."
+_PRODUCT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
-def _cards(products: list[dict[str, Any]], reason: str) -> dict[str, Any]:
+def latest_entities(tracker: Tracker) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for entity in (tracker.latest_message or {}).get("entities") or []:
+        if isinstance(entity, dict) and isinstance(entity.get("entity"), str):
+            found[entity["entity"]] = entity.get("value")
+    return found
+
+
+def page_product_id(tracker: Tracker) -> str | None:
+    """The product page the shopper is on, sent by the web widget as message metadata."""
+    metadata = (tracker.latest_message or {}).get("metadata") or {}
+    value = metadata.get("product_id") if isinstance(metadata, dict) else None
+    return value if isinstance(value, str) and _PRODUCT_ID.match(value) else None
+
+
+def card(hit_product: dict[str, Any], reason: str) -> dict[str, Any]:
+    p = hit_product
     return {
-        "type": "product_cards",
-        "products": [
-            {
-                "id": p["id"], "title": p["title"], "price": p["price"], "currency": p.get("currency", "USD"),
-                "rating": p.get("rating"), "image_url": p.get("image_url"), "url": p.get("url"), "reason": reason,
-            }
-            for p in products
-        ],
+        "id": p["id"], "title": p["title"], "price": p["price"], "currency": p.get("currency", "USD"),
+        "rating": p.get("rating"), "image_url": p.get("image_url"), "url": p.get("url"), "reason": reason,
     }
 
 
-def _text(intro: str, products: list[dict[str, Any]]) -> str:
-    lines = [f"- {p['title']} ({p['brand']}), ${p['price']:.2f}, rated {p.get('rating', '?')}/5" for p in products]
+def cards_message(cards: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"type": "product_cards", "products": cards}
+
+
+def text_fallback(intro: str, cards: list[dict[str, Any]]) -> str:
+    lines = [f"- {c['title']}, ${c['price']:.2f}, {c['rating']}★: {c['reason']}" for c in cards]
     return "\n".join([intro, *lines])
 
 
-def _constraints(tracker: Tracker) -> dict[str, Any]:
-    return {
-        "category": slot_text(tracker, "product_category"),
-        "brand": slot_text(tracker, "brand"),
-        "color": slot_text(tracker, "color"),
-        "size": slot_text(tracker, "size"),
-        "price_min": simple_catalog.parse_price(slot_text(tracker, "price_min")),
-        "price_max": simple_catalog.parse_price(slot_text(tracker, "price_max")),
-    }
+def search_reason(hit: ProductHit, query: str) -> str:
+    p = hit.product
+    matched = [w for w in dict.fromkeys(tokens(query)) if w in tokens(f"{p['title']} {' '.join(p.get('tags', []))} {p['description']}")]
+    if matched:
+        return "matches " + ", ".join(f"“{w}”" for w in matched[:3])
+    return f"{p['subcategory'] or p['category']} close to what you described"
 
 
 class ActionSearchProducts(Action):
+    """A new search, or a refinement of the last one ("in blue", "cheaper", "show more")."""
+
     def name(self) -> str:
         return "action_search_products"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        constraints = _constraints(tracker)
+        intent = latest_intent(tracker)
+        text = latest_text(tracker)[:MAX_MESSAGE_CHARS]
+        constraints = {slot: slot_text(tracker, slot) for slot in CONSTRAINT_SLOTS}
+        query = slot_text(tracker, "search_query") or ""
+        page = 0
+        note = ""
+        cheapest = 0.0
+        cheaper: dict[str, Any] = {}
+        if intent == "search_product" or not query and intent not in ("show_more_products", "cheaper_products"):
+            # A new search: only this message's constraints count, earlier ones are cleared.
+            entities = latest_entities(tracker)
+            constraints = {slot: entities.get(slot) for slot in CONSTRAINT_SLOTS}
+            query = text
+        elif intent == "show_more_products":
+            page = int(tracker.get_slot("search_page") or 0) + 1
+        elif intent == "cheaper_products":
+            shown = self._shown_prices(tracker)
+            if shown:
+                cheapest = min(shown)
+                cheaper = {**constraints, "price_max": f"{max(cheapest - 0.01, 0):.2f}"}
+                note = f"Cheaper than ${cheapest:.2f}: "
+        if not query and not any(constraints.values()):
+            dispatcher.utter_message(text="What are you looking for? For example \"trail running shoes under $120\".")
+            return []
         try:
-            products = simple_catalog.search(**constraints)
-        except FileNotFoundError:
-            dispatcher.utter_message(text="Sorry, product search isn't available right now. Please try again later.")
+            if note:
+                result = ProductSearch().search(self._request(query, cheaper), k=PAGE_SIZE, relax=False)
+                if not result.hits:
+                    dispatcher.utter_message(text=f"${cheapest:.2f} is already the lowest price I have for that. "
+                                                  "Want to change something else, like the brand or the colour?")
+                    return []
+                constraints = cheaper
+            else:
+                result = ProductSearch().search(self._request(query, constraints), k=PAGE_SIZE, offset=page * PAGE_SIZE)
+        except ProductIndexMissingError as exc:
+            logger.error("product search unavailable: %s", exc)
+            dispatcher.utter_message(text=UNAVAILABLE)
             return []
-        if not products:
-            dispatcher.utter_message(text="I couldn't find products matching all of that. Could you loosen one of the criteria, like the price or the colour?")
+        events: list[EventType] = [SlotSet(slot, value) for slot, value in constraints.items()]
+        events += [SlotSet("search_query", query), SlotSet("search_page", float(page))]
+        if not result.hits:
+            if page:
+                dispatcher.utter_message(text="That's everything I have for this search. Want to change something, like the price or the colour?")
+            else:
+                dispatcher.utter_message(text="I couldn't find anything like that. Could you describe it differently?")
+            return events
+        cards = [card(hit.product, search_reason(hit, result.query)) for hit in result.hits]
+        if result.relaxed:
+            intro = f"Nothing matched all of that, so I left out {result.relaxed[0]}. The closest:"
+        elif page:
+            intro = "Here are more:"
+        else:
+            intro = f"{note}Here's what I found:" if note else "Here's what I found:"
+        dispatcher.utter_message(text=text_fallback(intro, cards), json_message=cards_message(cards))
+        events.append(SlotSet("shown_product_ids", [c["id"] for c in cards]))
+        return events
+
+    @staticmethod
+    def _request(query: str, constraints: dict[str, Any]) -> SearchRequest:
+        return SearchRequest(query=query, **{CONSTRAINT_SLOTS[s]: v for s, v in constraints.items()})
+
+    @staticmethod
+    def _shown_prices(tracker: Tracker) -> list[float]:
+        shown = tracker.get_slot("shown_product_ids") or []
+        index = ProductSearch().index
+        prices = []
+        for product_id in shown if isinstance(shown, list) else []:
+            product = index.product(str(product_id))
+            if product:
+                prices.append(float(product["price"]))
+        if not prices and (limit := parse_price(slot_text(tracker, "price_max"))):
+            prices.append(limit)
+        return prices
+
+
+class ActionProductFeedback(Action):
+    """Thumbs up/down on a product card: stored for the next recommender training."""
+
+    def name(self) -> str:
+        return "action_product_feedback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        entities = latest_entities(tracker)
+        product_id = str(entities.get("product_id") or "").strip()
+        feedback = str(entities.get("feedback") or "").strip().lower()
+        if feedback not in ("up", "down") or not _PRODUCT_ID.match(product_id):
+            dispatcher.utter_message(text="Sorry, I didn't catch which product that was about.")
             return []
-        dispatcher.utter_message(text=_text("Here's what I found:", products), json_message=_cards(products, "matches your search"))
-        return []
+        try:
+            known = ProductSearch().index.product(product_id) is not None
+        except ProductIndexMissingError:
+            known = True  # the shop DB still takes it; the next training validates against the catalog
+        if not known:
+            dispatcher.utter_message(text="Sorry, I didn't catch which product that was about.")
+            return []
+        shop_db().record_interaction(
+            slot_text(tracker, "verified_customer_id"), product_id, f"feedback_{feedback}", sender_id=tracker.sender_id
+        )
+        liked = [p for p in (tracker.get_slot("liked_product_ids") or []) if p != product_id]
+        if feedback == "up":
+            dispatcher.utter_message(text="Thanks! I'll keep that in mind for recommendations.")
+            return [SlotSet("liked_product_ids", [*liked, product_id][-10:])]
+        dispatcher.utter_message(text="Thanks, noted. I'll show you less like that.")
+        return [SlotSet("liked_product_ids", liked)]
 
 
 class ActionRecommendProducts(Action):
+    """Recommendations for this shopper (placeholder ranking until the fused recommender lands)."""
+
     def name(self) -> str:
         return "action_recommend_products"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        category = slot_text(tracker, "product_category")
+        text = latest_text(tracker)[:MAX_MESSAGE_CHARS]
+        request = SearchRequest(query=text, category=slot_text(tracker, "product_category"))
         try:
-            products = simple_catalog.top_rated(category) or simple_catalog.top_rated()
-        except FileNotFoundError:
-            dispatcher.utter_message(text="Sorry, recommendations aren't available right now. Please try again later.")
+            result = ProductSearch().search(request, k=PAGE_SIZE)
+        except ProductIndexMissingError as exc:
+            logger.error("recommendations unavailable: %s", exc)
+            dispatcher.utter_message(text=UNAVAILABLE)
             return []
-        dispatcher.utter_message(
-            text=_text(f"Our top-rated {category or 'products'}:", products),
-            json_message=_cards(products, f"top rated in {category}" if category else "top rated"),
-        )
-        return []
+        if not result.hits:
+            dispatcher.utter_message(text="Tell me a bit about what you like and I'll suggest something.")
+            return []
+        cards = [card(hit.product, search_reason(hit, result.query)) for hit in result.hits]
+        dispatcher.utter_message(text=text_fallback("You might like:", cards), json_message=cards_message(cards))
+        return [SlotSet("shown_product_ids", [c["id"] for c in cards])]

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,16 +14,6 @@ from rasa_sdk.executor import CollectingDispatcher
 
 TRACKERS = Path(__file__).parent / "trackers"
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="session")
-def generated_shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("shop")
-    subprocess.run(
-        [sys.executable, "-m", "shop", "generate", "--out", str(out), "--database-url", f"sqlite:///{out / 'shop.db'}"],
-        cwd=ROOT, check=True, capture_output=True,
-    )
-    return out
 
 
 @pytest.fixture

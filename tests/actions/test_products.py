@@ -1,42 +1,136 @@
-"""The product actions, on the real demo data."""
+"""The product actions through a CollectingDispatcher, on the demo catalog in a real product index."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.products import ActionRecommendProducts, ActionSearchProducts
-from tests.actions.conftest import load_tracker, texts
+from actions.products import ActionProductFeedback, ActionSearchProducts
+from retrieval import product_index
+from tests.actions.conftest import load_tracker, slot_events, texts
 
 
 @pytest.fixture
-def catalog(generated_shop, monkeypatch):
-    from retrieval import simple_catalog
-
-    monkeypatch.setenv("SHOP_CATALOG_PATH", str(generated_shop / "catalog.jsonl"))
-    simple_catalog.load.cache_clear()
-    yield
-    simple_catalog.load.cache_clear()
+def products(demo_products, monkeypatch):
+    monkeypatch.setattr(product_index, "_shared", demo_products)
+    return demo_products
 
 
-async def test_search_honours_brand_color_and_price(catalog):
-    slots = {"product_category": "footwear", "brand": "TrailForge", "price_max": "under 150"}
+def turn(text: str, intent: str, entities: dict[str, Any] | None = None, slots: dict[str, Any] | None = None,
+         metadata: dict[str, Any] | None = None) -> Tracker:
+    tracker = load_tracker("order_form_filled", {"order_id": None, "email": None, **(slots or {})},
+                           text=text, intent=intent, sender_id="shopper")
+    tracker.latest_message["entities"] = [{"entity": k, "value": v} for k, v in (entities or {}).items()]
+    tracker.latest_message["metadata"] = metadata or {}
+    return tracker
+
+
+async def run(action, tracker: Tracker) -> tuple[CollectingDispatcher, dict[str, Any]]:
     dispatcher = CollectingDispatcher()
-    await ActionSearchProducts().run(dispatcher, load_tracker("order_form_filled", slots), {})
-    cards = dispatcher.messages[0]["custom"]["products"]
-    assert cards and all(c["price"] <= 150 and c["title"].startswith("TrailForge") for c in cards)
-    assert "Here's what I found" in texts(dispatcher)[0]
+    events = await action.run(dispatcher, tracker, {})
+    return dispatcher, slot_events(events)
 
 
-async def test_search_with_no_match_says_so(catalog):
-    dispatcher = CollectingDispatcher()
-    await ActionSearchProducts().run(dispatcher, load_tracker("order_form_filled", {"brand": "Voltix", "price_max": "1"}), {})
-    assert "couldn't find" in texts(dispatcher)[0]
+def cards(dispatcher: CollectingDispatcher) -> list[dict[str, Any]]:
+    [message] = dispatcher.messages
+    assert message["custom"]["type"] == "product_cards"
+    return message["custom"]["products"]
 
 
-async def test_recommend_top_rated_in_category(catalog):
-    dispatcher = CollectingDispatcher()
-    await ActionRecommendProducts().run(dispatcher, load_tracker("order_form_filled", {"product_category": "electronics"}), {})
-    cards = dispatcher.messages[0]["custom"]["products"]
-    ratings = [c["rating"] for c in cards]
-    assert len(cards) == 5 and ratings == sorted(ratings, reverse=True)
+async def test_search_cards_honour_brand_and_price_and_carry_a_reason(products):
+    dispatcher, slots = await run(ActionSearchProducts(), turn(
+        "TrailForge trail running shoes under 150", "search_product",
+        {"brand": "TrailForge", "product_category": "trail running shoes", "price_max": "150"},
+    ))
+    found = cards(dispatcher)
+    assert found and all(c["price"] <= 150 and c["title"].startswith("TrailForge") for c in found)
+    assert all(c["reason"] and c["url"].startswith("/product/") and c["image_url"] for c in found)
+    assert texts(dispatcher)[0].startswith("Here's what I found:")  # the plain-text fallback lists them too
+    assert all(c["title"] in texts(dispatcher)[0] for c in found)
+    assert slots["shown_product_ids"] == [c["id"] for c in found] and slots["search_page"] == 0
+
+
+async def test_a_new_search_clears_the_earlier_constraints(products):
+    _, slots = await run(ActionSearchProducts(), turn(
+        "show me headphones", "search_product", {"product_category": "headphones"},
+        slots={"color": "pink", "price_max": "20", "search_query": "pink sneakers"},
+    ))
+    assert slots["color"] is None and slots["price_max"] is None and slots["product_category"] == "headphones"
+
+
+async def test_follow_ups_keep_the_earlier_constraints(products):
+    first, slots = await run(ActionSearchProducts(), turn(
+        "hoodies under 90", "search_product", {"product_category": "hoodies", "price_max": "90"},
+    ))
+    # "in navy": the NLU fills the colour slot; the query and the price limit stay
+    blue, slots2 = await run(ActionSearchProducts(), turn(
+        "in navy", "inform", {"color": "navy"}, slots={**slots, "color": "navy"},
+    ))
+    assert all(c["price"] <= 90 and "Hood" in c["title"] for c in cards(blue))
+    assert slots2["search_query"] == "hoodies under 90" and slots2["color"] == "navy"
+    # "cheaper": below the cheapest product shown so far, still hoodies, or says there is none
+    shown = cards(first)
+    limit = min(c["price"] for c in shown)
+    cheaper, slots3 = await run(ActionSearchProducts(), turn("something cheaper", "cheaper_products", slots=slots))
+    exists = any(p["subcategory"] == "hoodies" and p["price"] < limit and p["stock"] for p in products.products)
+    if exists:
+        assert all(c["price"] < limit and "Hood" in c["title"] for c in cards(cheaper))
+        assert texts(cheaper)[0].startswith(f"Cheaper than ${limit:.2f}")
+    else:
+        assert texts(cheaper) == [f"${limit:.2f} is already the lowest price I have for that. "
+                                  "Want to change something else, like the brand or the colour?"]
+    # and from a search whose cheapest match was not shown, "cheaper" finds cheaper ones
+    page, slots5 = await run(ActionSearchProducts(), turn(
+        "hiking boots", "search_product", {"product_category": "hiking boots"}))
+    shown_limit = min(c["price"] for c in cards(page))
+    assert any(p["subcategory"] == "hiking boots" and p["price"] < shown_limit and p["stock"] for p in products.products)
+    cheaper, slots6 = await run(ActionSearchProducts(), turn("cheaper?", "cheaper_products", slots=slots5))
+    assert cards(cheaper) and all(c["price"] < shown_limit and "Boots" in c["title"] for c in cards(cheaper))
+    assert float(slots6["price_max"]) < shown_limit
+    # "show more": the next page, nothing repeated
+    more, slots4 = await run(ActionSearchProducts(), turn("show more", "show_more_products", slots=slots))
+    assert slots4["search_page"] == 1
+    assert not {c["id"] for c in cards(more)} & {c["id"] for c in shown}
+
+
+async def test_no_match_relaxes_one_constraint_and_says_which(products):
+    dispatcher, _ = await run(ActionSearchProducts(), turn(
+        "pink sneakers under 20", "search_product", {"color": "pink", "product_category": "sneakers", "price_max": "20"},
+    ))
+    assert texts(dispatcher)[0].startswith("Nothing matched all of that, so I left out the price limit (under $20)")
+    assert all("Sneakers" in c["title"] for c in cards(dispatcher))
+
+
+@pytest.mark.parametrize("text", ["", "x" * 5000, "'; DROP TABLE products;--", "\u0000\u202e😀"])
+async def test_odd_input_never_crashes(products, text):
+    dispatcher, _ = await run(ActionSearchProducts(), turn(text, "search_product"))
+    assert len(dispatcher.messages) == 1 and dispatcher.messages[0]["text"]
+
+
+async def test_a_missing_index_is_an_apology(tmp_path, embedder, monkeypatch):
+    monkeypatch.setattr(product_index, "_shared", product_index.ProductIndex(index_path=tmp_path / "none", embedder=embedder))
+    dispatcher, _ = await run(ActionSearchProducts(), turn("shoes", "search_product"))
+    assert texts(dispatcher) == ["Sorry, product search isn't available right now. Please try again in a little while."]
+
+
+async def test_thumbs_are_stored_for_the_recommender(shop_db_url, products):
+    from shop.db import ShopDB
+
+    dispatcher, slots = await run(ActionProductFeedback(), turn(
+        '/product_feedback{"product_id": "P0015", "feedback": "up"}', "product_feedback",
+        {"product_id": "P0015", "feedback": "up"}, slots={"verified_customer_id": "C0000"},
+    ))
+    assert slots["liked_product_ids"] == ["P0015"] and "Thanks" in texts(dispatcher)[0]
+    await run(ActionProductFeedback(), turn("", "product_feedback", {"product_id": "P0016", "feedback": "down"}))
+    stored = [(i["customer_id"], i["product_id"], i["event"]) for i in ShopDB().interactions() if i["event"].startswith("feedback")]
+    assert stored[-2:] == [("C0000", "P0015", "feedback_up"), (None, "P0016", "feedback_down")]
+
+
+@pytest.mark.parametrize("entities", [{"product_id": "P9999", "feedback": "up"}, {"product_id": "P0001", "feedback": "meh"},
+                                      {"product_id": "x" * 500, "feedback": "up"}, {}])
+async def test_bad_feedback_is_refused_politely(shop_db_url, products, entities):
+    dispatcher, slots = await run(ActionProductFeedback(), turn("", "product_feedback", entities))
+    assert texts(dispatcher) == ["Sorry, I didn't catch which product that was about."] and slots == {}

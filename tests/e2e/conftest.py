@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import shutil
 import socket
-import subprocess
-import sys
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -25,12 +23,9 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def e2e_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def e2e_dir(tmp_path_factory: pytest.TempPathFactory, generated_shop: Path) -> Path:
     out = tmp_path_factory.mktemp("e2e")
-    subprocess.run(
-        [sys.executable, "-m", "shop", "generate", "--out", str(out), "--database-url", f"sqlite:///{out / 'shop.db'}"],
-        cwd=ROOT, check=True, capture_output=True,
-    )
+    shutil.copy(generated_shop / "shop.db", out / "shop.db")
     return out
 
 
@@ -42,10 +37,10 @@ def stack(e2e_dir: Path) -> Iterator[Stack]:
         "SHOP_DATABASE_URL": f"sqlite:///{e2e_dir / 'shop.db'}",
         "RASA_TRACKER_DB": str(e2e_dir / "tracker.db"),
     }
-    for name in ("chroma", "recommender"):
-        src = ROOT / "models" / name
-        if src.exists():
-            shutil.copytree(src, e2e_dir / name, dirs_exist_ok=True)
+    # The indexes and the recommender come from `make index` (make test builds them first).
+    for name in ("kb", "products"):
+        if not (ROOT / "models" / name).exists():
+            pytest.fail(f"no {name} index under models/: run `make index` first (make test does)")
     stack = Stack(rasa_port=free_port(), actions_port=free_port(), web_port=None, log_dir=e2e_dir / "logs", env=env)
     stack.start()
     yield stack

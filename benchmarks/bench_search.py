@@ -1,0 +1,161 @@
+"""Product search benchmark: BM25 vs dense vs hybrid on our shopper queries, plus 10k latency.
+
+    make bench-search        (or: .venv-actions/bin/python benchmarks/bench_search.py)
+
+Queries: benchmarks/data/search_queries.jsonl, each with attribute rules that grade every
+product of the demo catalog (2 = meets every constraint and a use word, 1 = right kind of
+product, 0 = not relevant). The three modes rank the whole catalog from the query text alone,
+in the same run. The BM25 weight of the hybrid is chosen on a seeded validation third of the
+queries; nDCG@10 is reported on the rest. Latency: a 10,000-product synthetic catalog (the demo
+products repeated with perturbed vectors), with hard filters, query embedding included.
+Writes benchmarks/results/search.json and prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+from retrieval.catalog import catalog_path  # noqa: E402
+from retrieval.embedder import Embedder, pick_device  # noqa: E402
+from retrieval.product_index import ProductFilters, ProductIndex  # noqa: E402
+
+QUERIES = ROOT / "benchmarks" / "data" / "search_queries.jsonl"
+RESULTS = ROOT / "benchmarks" / "results"
+MODES = ("bm25", "dense", "hybrid")
+SEED = 42
+
+
+def grade(product: dict[str, Any], rules: dict[str, Any]) -> int:
+    text = " ".join([product["title"], product["description"], " ".join(product.get("tags", [])),
+                     product.get("subcategory", "")]).lower()
+    terms = [t.lower() for t in rules.get("terms") or []]
+    has_term = any(t in text for t in terms)
+    category_ok = not rules.get("category") or product["category"] == rules["category"]
+    brand_ok = not rules.get("brand") or product["brand"].lower() == str(rules["brand"]).lower()
+    color_ok = not rules.get("color") or product["color"] == str(rules["color"]).lower()
+    price_ok = ((rules.get("price_max") is None or product["price"] <= float(rules["price_max"]))
+                and (rules.get("price_min") is None or product["price"] >= float(rules["price_min"])))
+    if category_ok and brand_ok and color_ok and price_ok and (has_term or not terms):
+        return 2
+    side = (rules.get("brand") and brand_ok) or (rules.get("color") and color_ok)
+    if category_ok and (has_term or side):
+        return 1
+    return 0
+
+
+def ndcg_at(ranked_grades: list[int], all_grades: list[int], k: int = 10) -> float:
+    def dcg(grades: list[int]) -> float:
+        return sum((2 ** g - 1) / math.log2(i + 2) for i, g in enumerate(grades[:k]))
+
+    ideal = dcg(sorted(all_grades, reverse=True))
+    return dcg(ranked_grades) / ideal if ideal > 0 else 0.0
+
+
+def evaluate(index: ProductIndex, queries: list[dict], mode: str) -> float:
+    scores = []
+    no_filters = ProductFilters(in_stock=False)
+    for q in queries:
+        grades = [grade(p, q["rules"]) for p in index.products]
+        hits = index.search(q["query"], no_filters, k=10, mode=mode)
+        ranked = [grades[index.position(h.product["id"])] for h in hits]  # type: ignore[index]
+        scores.append(ndcg_at(ranked, grades))
+    return float(np.mean(scores))
+
+
+def latency(index: ProductIndex, embedder: Embedder, n_products: int, queries: list[dict]) -> dict[str, Any]:
+    rng = np.random.default_rng(SEED)
+    base_products, base_matrix = index.products, index.matrix
+    products, rows = [], []
+    for i in range(n_products):
+        source = base_products[i % len(base_products)]
+        products.append({**source, "id": f"S{i:05d}", "price": round(source["price"] * rng.uniform(0.7, 1.3), 2)})
+        vector = base_matrix[i % len(base_products)] + rng.normal(0, 0.02, base_matrix.shape[1])
+        rows.append(vector / np.linalg.norm(vector))
+    big = ProductIndex(index_path=index.index_path, collection="latency", embedder=embedder, bm25_weight=index.bm25_weight)
+    big.load_products(products, np.asarray(rows, dtype=np.float32))
+    big._stamp = "synthetic"  # in memory only: nothing to reload from Chroma
+    big.stamp_file.write_text("synthetic\n")
+    timings = []
+    texts = [q["query"] for q in queries]
+    for i in range(5):  # warm up
+        big.search(texts[i % len(texts)], ProductFilters(category="footwear", price_max=150), k=5)
+    for i in range(200):
+        q = queries[i % len(queries)]
+        filters = ProductFilters(category=q["rules"].get("category"), price_max=q["rules"].get("price_max"))
+        start = time.perf_counter()
+        big.search(q["query"], filters, k=5)
+        timings.append((time.perf_counter() - start) * 1000)
+    return {"products": n_products, "device": pick_device(), "p50_ms": round(float(np.percentile(timings, 50)), 2),
+            "p95_ms": round(float(np.percentile(timings, 95)), 2), "queries": len(timings)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--queries", type=Path, default=QUERIES)
+    parser.add_argument("--catalog", type=Path, default=catalog_path())
+    parser.add_argument("--out", type=Path, default=RESULTS / "search.json")
+    args = parser.parse_args()
+
+    queries = [json.loads(line) for line in args.queries.read_text(encoding="utf-8").splitlines() if line.strip()]
+    shuffled = queries[:]
+    random.Random(SEED).shuffle(shuffled)
+    validation, test = shuffled[: len(queries) // 3], shuffled[len(queries) // 3:]
+    embedder = Embedder()
+    embedder.warm_up()
+    with tempfile.TemporaryDirectory() as tmp:
+        index = ProductIndex(index_path=tmp, collection="bench", embedder=embedder)
+        index.ingest(args.catalog, progress=False)
+        index.warm_up()
+        weights = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
+        val_scores = {}
+        for w in weights:
+            index.bm25_weight = w
+            val_scores[w] = evaluate(index, validation, "hybrid")
+        index.bm25_weight = max(weights, key=lambda w: val_scores[w])
+        table = {mode: {"ndcg_at_10": round(evaluate(index, test, mode), 4)} for mode in MODES}
+        lat = latency(index, embedder, 10_000, queries)
+
+    hybrid = table["hybrid"]["ndcg_at_10"]
+    result = {
+        "benchmark": "product search",
+        "command": "make bench-search",
+        "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform()},
+        "queries": {"total": len(queries), "validation": len(validation), "test": len(test)},
+        "hybrid_bm25_weight": index.bm25_weight,
+        "validation_ndcg_by_weight": {str(w): round(s, 4) for w, s in val_scores.items()},
+        **table,
+        "ratios": {"hybrid_over_bm25": round(hybrid / table["bm25"]["ndcg_at_10"], 3),
+                   "hybrid_over_dense": round(hybrid / table["dense"]["ndcg_at_10"], 3)},
+        "latency_10k": lat,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(f"\nProduct search, nDCG@10 on {len(test)} held-out queries (hybrid BM25 weight {index.bm25_weight}, "
+          f"chosen on {len(validation)} validation queries)")
+    for mode in MODES:
+        print(f"  {mode:<7} {table[mode]['ndcg_at_10']:.3f}")
+    print(f"  hybrid / bm25 = {result['ratios']['hybrid_over_bm25']:.2f}x, hybrid / dense = {result['ratios']['hybrid_over_dense']:.2f}x")
+    print(f"search latency, {lat['products']} products on {lat['device']}: p50 {lat['p50_ms']} ms, p95 {lat['p95_ms']} ms")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

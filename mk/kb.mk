@@ -1,0 +1,32 @@
+# The knowledge-base index (Chroma + BM25) over shop/kb. Re-ingested only when a document or
+# the chunking code changes; ingest itself skips unchanged files by content hash.
+KB_DIR    ?= shop/kb
+KB_INDEX  := $(MODEL_DIR)/kb
+KB_STAMP  := $(KB_INDEX)/shop_kb.stamp
+KB_INPUTS := $(shell find $(KB_DIR) -type f 2>/dev/null) retrieval/kb_documents.py retrieval/knowledge_base.py
+
+index: $(KB_STAMP)
+
+$(KB_STAMP): $(KB_INPUTS) | $(ACTIONS_ENV)/.lock.sha256
+	SHOP_KB_PATH=$(KB_INDEX) $(ACT_PY) -m retrieval ingest --kb $(KB_DIR)
+	@touch $@
+
+.PHONY: bench-retrieval
+bench-retrieval: index ## KB retrieval benchmark (bm25 / dense / hybrid) -> benchmarks/results/retrieval.json
+	$(ACT_PY) benchmarks/bench_retrieval.py
+
+# The product index over the demo catalog (or SHOP_CATALOG_PATH); incremental by product hash.
+PRODUCT_INDEX := $(MODEL_DIR)/products
+PRODUCT_STAMP := $(PRODUCT_INDEX)/products.stamp
+
+index: $(PRODUCT_STAMP)
+
+$(DATA_DIR)/catalog.jsonl: $(DATA_DIR)/shop.db
+
+$(PRODUCT_STAMP): $(DATA_DIR)/catalog.jsonl retrieval/catalog.py retrieval/product_index.py | $(ACTIONS_ENV)/.lock.sha256
+	SHOP_PRODUCT_INDEX_PATH=$(PRODUCT_INDEX) $(ACT_PY) -m retrieval catalog ingest $(DATA_DIR)/catalog.jsonl
+	@touch $@
+
+.PHONY: bench-search
+bench-search: index ## product search benchmark (bm25 / dense / hybrid, 10k latency) -> benchmarks/results/search.json
+	$(ACT_PY) benchmarks/bench_search.py

@@ -1,0 +1,187 @@
+"""Reads a shop's catalog (CSV or JSONL) into one product shape, through an optional column mapping.
+
+A mapping is a JSON object from our field names to the shop's column names, for example
+`{"id": "sku", "title": "name", "reviews": "review_texts"}`; unmapped fields keep their names.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CATALOG = ROOT / "data" / "catalog.jsonl"
+FIELDS = (
+    "id", "title", "description", "category", "subcategory", "brand", "price", "currency", "color", "sizes",
+    "stock", "rating", "rating_count", "reviews", "tags", "image_url", "url",
+)
+REQUIRED = ("id", "title")
+MAX_ID_CHARS = 64
+
+
+class CatalogError(ValueError):
+    """A catalog file or mapping that cannot be read at all."""
+
+
+@dataclass
+class CatalogReport:
+    products: list[dict[str, Any]] = field(default_factory=list)
+    skipped: dict[int, str] = field(default_factory=dict)  # line/row number -> reason
+
+
+def catalog_path() -> Path:
+    return Path(os.environ.get("SHOP_CATALOG_PATH") or DEFAULT_CATALOG)
+
+
+def load_mapping(path: str | Path | None) -> dict[str, str]:
+    if path is None:
+        return {}
+    try:
+        mapping = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise CatalogError(f"column mapping {path}: {exc}") from exc
+    if not isinstance(mapping, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()):
+        raise CatalogError(f"column mapping {path}: expected a JSON object of field -> column name")
+    unknown = sorted(set(mapping) - set(FIELDS))
+    if unknown:
+        raise CatalogError(f"column mapping {path}: unknown fields {unknown}; known: {', '.join(FIELDS)}")
+    return mapping
+
+
+def read_catalog(path: str | Path | None = None, mapping: dict[str, str] | None = None) -> CatalogReport:
+    """Products from a CSV or JSONL file; rows that cannot be used are skipped with a reason."""
+    path = Path(path or catalog_path())
+    if not path.exists():
+        raise CatalogError(f"catalog {path} not found (the demo catalog is built by `make data`)")
+    mapping = mapping or {}
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".ndjson"):
+        rows = _jsonl_rows(path)
+    elif suffix == ".csv":
+        rows = _csv_rows(path)
+    else:
+        raise CatalogError(f"catalog {path}: expected .csv or .jsonl, not {suffix!r}")
+    report = CatalogReport()
+    seen: set[str] = set()
+    for number, row in rows:
+        if isinstance(row, str):
+            report.skipped[number] = row
+            continue
+        try:
+            product = normalise({name: row.get(mapping.get(name, name)) for name in FIELDS})
+        except ValueError as exc:
+            report.skipped[number] = str(exc)
+            continue
+        if product["id"] in seen:
+            report.skipped[number] = f"duplicate id {product['id']}"
+            continue
+        seen.add(product["id"])
+        report.products.append(product)
+    if not report.products:
+        raise CatalogError(f"catalog {path}: no usable products ({len(report.skipped)} rows skipped)")
+    return report
+
+
+def _jsonl_rows(path: Path) -> list[tuple[int, dict[str, Any] | str]]:
+    rows: list[tuple[int, dict[str, Any] | str]] = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                rows.append((number, f"malformed JSON ({exc.msg})"))
+                continue
+            rows.append((number, row if isinstance(row, dict) else "not a JSON object"))
+    return rows
+
+
+def _csv_rows(path: Path) -> list[tuple[int, dict[str, Any] | str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return [(number, dict(row)) for number, row in enumerate(csv.DictReader(handle), start=2)]
+
+
+def _list(value: Any) -> list[Any]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, list):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                parsed = json.loads(text)
+                return parsed if isinstance(parsed, list) else [parsed]
+            except json.JSONDecodeError:
+                pass
+        return [part.strip() for part in text.split("|") if part.strip()]
+    return [value]
+
+
+def _number(value: Any, name: str, default: float | None = None) -> float | None:
+    if value is None or value == "":
+        return default
+    try:
+        number = float(str(value).replace("$", "").replace(",", "").strip())
+    except ValueError as exc:
+        raise ValueError(f"{name} is not a number: {str(value)[:40]!r}") from exc
+    if number != number or number < 0:  # NaN or negative
+        raise ValueError(f"{name} must be a non-negative number")
+    return number
+
+
+def normalise(raw: dict[str, Any]) -> dict[str, Any]:
+    """One product in our shape; raises ValueError naming the bad field."""
+    for name in REQUIRED:
+        if raw.get(name) in (None, ""):
+            raise ValueError(f"missing {name}")
+    product_id = str(raw["id"]).strip()
+    if len(product_id) > MAX_ID_CHARS:
+        raise ValueError("id is too long")
+    reviews = []
+    for review in _list(raw.get("reviews")):
+        if isinstance(review, dict) and review.get("text"):
+            reviews.append({"text": str(review["text"]), "rating": review.get("rating")})
+        elif isinstance(review, str) and review.strip():
+            reviews.append({"text": review.strip(), "rating": None})
+    price = _number(raw.get("price"), "price")
+    if price is None:
+        raise ValueError("missing price")
+    return {
+        "id": product_id,
+        "title": str(raw["title"]).strip(),
+        "description": str(raw.get("description") or "").strip(),
+        "category": str(raw.get("category") or "").strip().lower(),
+        "subcategory": str(raw.get("subcategory") or "").strip().lower(),
+        "brand": str(raw.get("brand") or "").strip(),
+        "price": round(price, 2),
+        "currency": str(raw.get("currency") or "USD").strip().upper(),
+        "color": str(raw.get("color") or "").strip().lower(),
+        "sizes": [str(s) for s in _list(raw.get("sizes"))],
+        "stock": int(_number(raw.get("stock"), "stock", 1) or 0),
+        "rating": round(_number(raw.get("rating"), "rating", 0.0) or 0.0, 2),
+        "rating_count": int(_number(raw.get("rating_count"), "rating_count", 0) or 0),
+        "reviews": reviews,
+        "tags": [str(t).lower() for t in _list(raw.get("tags"))],
+        "image_url": str(raw.get("image_url") or ""),
+        "url": str(raw.get("url") or f"/product/{product_id}"),
+    }
+
+
+def product_text(product: dict[str, Any]) -> str:
+    """What search embeds and indexes: the words a shopper would use for this product."""
+    parts = [
+        product["title"], product.get("subcategory", ""), product.get("category", ""), product.get("brand", ""),
+        product.get("color", ""), " ".join(product.get("tags", [])), product.get("description", ""),
+    ]
+    return ". ".join(p for p in parts if p)
+
+
+def product_hash(product: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(product, sort_keys=True).encode("utf-8")).hexdigest()[:32]

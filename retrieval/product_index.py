@@ -1,0 +1,292 @@
+"""The product index: products and their MiniLM vectors in Chroma, searched in memory.
+
+Chroma is the persistent store (vectors, metadata for category / brand / colour / price / stock,
+the product itself as JSON). `warm_up()` loads it into one normalised matrix, attribute arrays and
+a BM25 index, so a search scores the whole catalog in one matrix product with hard filters as
+masks: exact, and fast enough for 10k products on a CPU. The recommender reads the same matrix.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from retrieval.catalog import catalog_path, product_hash, product_text, read_catalog
+from retrieval.embedder import Embedder, shared_embedder
+from retrieval.knowledge_base import chroma_client
+from retrieval.text import tokens
+
+logger = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INDEX_PATH = ROOT / "models" / "products"
+DEFAULT_COLLECTION = "products"
+REBUILD_HINT = "make index  (or: python -m retrieval catalog ingest data/catalog.jsonl)"
+_BATCH = 1000
+
+
+class ProductIndexMissingError(RuntimeError):
+    """The product index has not been built (or cannot be read)."""
+
+
+@dataclass
+class ProductFilters:
+    category: str | None = None
+    subcategory: str | None = None
+    brand: str | None = None
+    color: str | None = None
+    size: str | None = None
+    price_min: float | None = None
+    price_max: float | None = None
+    in_stock: bool = True
+
+    def active(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None and k != "in_stock"}
+
+
+@dataclass(frozen=True)
+class ProductHit:
+    product: dict[str, Any]
+    score: float
+    dense: float
+    lexical: float
+
+
+@dataclass
+class CatalogIngestReport:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    skipped: dict[int, str] = field(default_factory=dict)
+    total: int = 0
+
+    def summary(self) -> str:
+        return (f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}, deleted {self.deleted}, "
+                f"skipped {len(self.skipped)} rows; {self.total} products in the index")
+
+
+class ProductIndex:
+    def __init__(
+        self,
+        index_path: str | Path | None = None,
+        collection: str | None = None,
+        embedder: Embedder | None = None,
+        bm25_weight: float = 0.3,
+    ) -> None:
+        self.index_path = Path(index_path or os.environ.get("SHOP_PRODUCT_INDEX_PATH") or DEFAULT_INDEX_PATH)
+        self.collection_name = collection or os.environ.get("SHOP_PRODUCT_COLLECTION") or DEFAULT_COLLECTION
+        self.embedder = embedder or shared_embedder()
+        self.bm25_weight = bm25_weight
+        self._lock = threading.Lock()
+        self._client: Any = None
+        self._stamp: str | None = None
+        self.products: list[dict[str, Any]] = []
+        self.matrix = np.zeros((0, 0), dtype=np.float32)
+        self._position: dict[str, int] = {}
+        self._arrays: dict[str, np.ndarray] = {}
+        self._sizes: list[set[str]] = []
+        self._bm25: Any = None
+
+    @property
+    def stamp_file(self) -> Path:
+        return self.index_path / f"{self.collection_name}.stamp"
+
+    def _collection(self, create: bool) -> Any:
+        if self._client is None:
+            self._client = chroma_client(self.index_path)
+        if create:
+            return self._client.get_or_create_collection(self.collection_name, metadata={"hnsw:space": "cosine"})
+        return self._client.get_collection(self.collection_name)
+
+    # ---- building --------------------------------------------------------------------------
+
+    def ingest(self, path: str | Path | None = None, mapping: dict[str, str] | None = None,
+               progress: bool = True) -> CatalogIngestReport:
+        """Mirrors the catalog into the collection: changed products re-embedded, removed ones deleted."""
+        from tqdm import tqdm
+
+        catalog = read_catalog(path or catalog_path(), mapping)
+        self.index_path.mkdir(parents=True, exist_ok=True)
+        collection = self._collection(create=True)
+        existing = collection.get(include=["metadatas"])
+        indexed = {pid: str(m.get("hash")) for pid, m in zip(existing["ids"], existing["metadatas"] or [], strict=True)}
+        report = CatalogIngestReport(skipped=catalog.skipped)
+        changed = []
+        for product in catalog.products:
+            digest = product_hash(product)
+            if indexed.get(product["id"]) == digest:
+                report.unchanged += 1
+                continue
+            if product["id"] in indexed:
+                report.updated += 1
+            else:
+                report.added += 1
+            changed.append((product, digest))
+        for start in tqdm(range(0, len(changed), _BATCH), desc="embed products", unit="batch",
+                          disable=not progress or not changed):
+            batch = changed[start:start + _BATCH]
+            vectors = self.embedder.encode([product_text(p) for p, _ in batch])
+            collection.upsert(
+                ids=[p["id"] for p, _ in batch],
+                embeddings=vectors.tolist(),
+                documents=[product_text(p) for p, _ in batch],
+                metadatas=[{
+                    "hash": digest, "category": p["category"], "subcategory": p["subcategory"], "brand": p["brand"],
+                    "color": p["color"], "price": float(p["price"]), "stock": int(p["stock"]),
+                    "rating": float(p["rating"]), "json": json.dumps(p),
+                } for p, digest in batch],
+            )
+        gone = sorted(set(indexed) - {p["id"] for p in catalog.products})
+        for start in range(0, len(gone), _BATCH):
+            collection.delete(ids=gone[start:start + _BATCH])
+        report.deleted = len(gone)
+        report.total = collection.count()
+        self.stamp_file.write_text(f"{uuid.uuid4()}\n", encoding="utf-8")
+        return report
+
+    # ---- loading ---------------------------------------------------------------------------
+
+    def warm_up(self) -> None:
+        with self._lock:
+            if not self.stamp_file.exists():
+                raise ProductIndexMissingError(
+                    f"no product index '{self.collection_name}' at {self.index_path}. Build it with: {REBUILD_HINT}"
+                )
+            stamp = self.stamp_file.read_text(encoding="utf-8").strip()
+            if stamp == self._stamp:
+                return
+            self.embedder.warm_up()
+            try:
+                data = self._collection(create=False).get(include=["metadatas", "embeddings"])
+                products = [json.loads(m["json"]) for m in data["metadatas"]]
+            except Exception as exc:
+                raise ProductIndexMissingError(
+                    f"the product index at {self.index_path} cannot be read ({exc}). "
+                    f"Rebuild it with: rm -rf {self.index_path} && {REBUILD_HINT}"
+                ) from exc
+            order = np.argsort([p["id"] for p in products], kind="stable")
+            self.load_products([products[i] for i in order], np.asarray(data["embeddings"], dtype=np.float32)[order])
+            self._stamp = stamp
+
+    def load_products(self, products: list[dict[str, Any]], matrix: np.ndarray) -> None:
+        """Sets the in-memory catalog (also used by benchmarks with synthetic catalogs)."""
+        import bm25s
+
+        self.products = products
+        self.matrix = np.ascontiguousarray(matrix, dtype=np.float32).reshape(len(products), -1)
+        self._position = {p["id"]: i for i, p in enumerate(products)}
+        self._arrays = {
+            "category": np.asarray([p["category"] for p in products], dtype=object),
+            "subcategory": np.asarray([p["subcategory"] for p in products], dtype=object),
+            "brand": np.asarray([p["brand"].lower() for p in products], dtype=object),
+            "color": np.asarray([p["color"] for p in products], dtype=object),
+            "price": np.asarray([p["price"] for p in products], dtype=np.float64),
+            "stock": np.asarray([p["stock"] for p in products], dtype=np.int64),
+            "rating": np.asarray([p["rating"] for p in products], dtype=np.float64),
+        }
+        self._sizes = [{str(s).lower() for s in p.get("sizes", [])} for p in products]
+        retriever = bm25s.BM25()
+        retriever.index([tokens(product_text(p)) or ["_"] for p in products], show_progress=False)
+        self._bm25 = retriever
+
+    def __len__(self) -> int:
+        return len(self.products)
+
+    def position(self, product_id: str) -> int | None:
+        return self._position.get(product_id)
+
+    def product(self, product_id: str) -> dict[str, Any] | None:
+        i = self._position.get(product_id)
+        return self.products[i] if i is not None else None
+
+    def vocabulary(self, attribute: str) -> set[str]:
+        """The distinct values of category, subcategory, brand or color (lowercase)."""
+        return {str(v).lower() for v in self._arrays.get(attribute, np.zeros(0)) if v}
+
+    # ---- searching -------------------------------------------------------------------------
+
+    def mask(self, filters: ProductFilters) -> np.ndarray:
+        a = self._arrays
+        keep = np.ones(len(self.products), dtype=bool)
+        for name in ("category", "subcategory", "color"):
+            value = getattr(filters, name)
+            if value:
+                keep &= a[name] == value.lower()
+        if filters.brand:
+            keep &= a["brand"] == filters.brand.lower()
+        if filters.price_min is not None:
+            keep &= a["price"] >= filters.price_min
+        if filters.price_max is not None:
+            keep &= a["price"] <= filters.price_max
+        if filters.in_stock:
+            keep &= a["stock"] > 0
+        if filters.size:
+            size = filters.size.lower()
+            keep &= np.fromiter((size in s for s in self._sizes), dtype=bool, count=len(self._sizes))
+        return keep
+
+    def scores(self, query: str, mode: str = "hybrid") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(fused, cosine, scaled BM25) for every product; one batched matrix product."""
+        self.warm_up()
+        n = len(self.products)
+        cosines = self.matrix @ self.embedder.encode([query])[0] if mode != "bm25" else np.zeros(n, np.float32)
+        lexical = np.zeros(n, dtype=np.float32)
+        query_tokens = tokens(query)
+        if mode != "dense" and query_tokens:
+            raw = np.asarray(self._bm25.get_scores(query_tokens), dtype=np.float32)
+            if raw.max() > 0:
+                lexical = raw / raw.max()
+        if mode == "dense":
+            return cosines, cosines, lexical
+        if mode == "bm25":
+            return lexical, cosines, lexical
+        w = self.bm25_weight
+        return (1 - w) * cosines + w * lexical, cosines, lexical
+
+    def search(self, query: str, filters: ProductFilters | None = None, k: int = 5, offset: int = 0,
+               mode: str = "hybrid", exclude: set[str] | None = None) -> list[ProductHit]:
+        """The best products for `query` that pass every filter; no query ranks by rating."""
+        if mode not in ("hybrid", "dense", "bm25"):
+            raise ValueError(f"mode must be hybrid, dense or bm25, not {mode!r}")
+        self.warm_up()
+        keep = self.mask(filters or ProductFilters())
+        for product_id in exclude or ():
+            i = self._position.get(product_id)
+            if i is not None:
+                keep[i] = False
+        query = (query or "").strip()
+        if query:
+            fused, cosines, lexical = self.scores(query, mode)
+        else:
+            cosines = lexical = np.zeros(len(self.products), dtype=np.float32)
+            fused = (self._arrays["rating"] / 5.0).astype(np.float32)
+        # Rating breaks ties between equally relevant products, never outweighs relevance.
+        ranked = np.where(keep, fused + 1e-3 * self._arrays["rating"], -np.inf)
+        top = min(int(keep.sum()), offset + k)
+        if top <= offset:
+            return []
+        candidates = np.argpartition(-ranked, top - 1)[:top] if top < len(ranked) else np.arange(len(ranked))
+        order = candidates[np.argsort(-ranked[candidates], kind="stable")][offset:offset + k]
+        return [ProductHit(self.products[i], float(fused[i]), float(cosines[i]), float(lexical[i])) for i in order]
+
+
+_shared: ProductIndex | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_product_index() -> ProductIndex:
+    """The process-wide product index (loaded once per action server)."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = ProductIndex()
+        return _shared

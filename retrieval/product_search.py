@@ -1,0 +1,137 @@
+"""Product search from a shopper's words plus the NLU's entities: hard filters, hybrid ranking,
+and one relaxed constraint (named) when nothing matches everything."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from retrieval.product_index import ProductFilters, ProductHit, ProductIndex, shared_product_index
+from retrieval.text import stem
+
+# Shoppers' words for whole departments. Anything else is matched against the catalog's own
+# category and subcategory names, and otherwise searched as plain words.
+CATEGORY_WORDS = {
+    "shoe": "footwear", "footwear": "footwear", "clothes": "clothing", "clothing": "clothing", "apparel": "clothing",
+    "outfit": "clothing", "electronic": "electronics", "gadget": "electronics", "tech": "electronics",
+    "beauty": "beauty", "skincare": "beauty", "cosmetic": "beauty", "makeup": "beauty", "home": "home",
+    "homeware": "home", "sport": "sports", "fitness": "sports",
+}
+# The order in which constraints are given up when nothing matches all of them.
+RELAX_ORDER = ("color", "size", "brand", "price_min", "price_max", "subcategory", "category")
+_NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
+_GENERIC = {"gear", "stuff", "thing", "product", "item", "something"}
+
+
+def parse_price(value: Any) -> float | None:
+    """'under $1,200.50' -> 1200.5; None when there is no number."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value) if value >= 0 else None
+    match = _NUMBER.search(str(value or ""))
+    if not match:
+        return None
+    try:
+        return float(match.group().replace(",", ""))
+    except ValueError:
+        return None
+
+
+def _words(text: str) -> set[str]:
+    return {stem(w) for w in re.findall(r"[a-z0-9]+", text.lower())} - _GENERIC
+
+
+@dataclass
+class SearchRequest:
+    query: str = ""
+    category: str | None = None
+    brand: str | None = None
+    color: str | None = None
+    size: str | None = None
+    price_min: Any = None
+    price_max: Any = None
+
+
+@dataclass
+class SearchResult:
+    hits: list[ProductHit]
+    filters: ProductFilters
+    relaxed: list[str] = field(default_factory=list)  # e.g. ["colour (blue)"]
+    query: str = ""
+
+
+def describe(name: str, filters: ProductFilters) -> str:
+    value = getattr(filters, name)
+    if name == "price_max":
+        return f"the price limit (under ${value:g})"
+    if name == "price_min":
+        return f"the minimum price (over ${value:g})"
+    label = {"color": "colour", "subcategory": "product type"}.get(name, name)
+    return f"the {label} ({value})"
+
+
+class ProductSearch:
+    def __init__(self, index: ProductIndex | None = None) -> None:
+        self._index = index
+
+    @property
+    def index(self) -> ProductIndex:
+        return self._index or shared_product_index()
+
+    def resolve_category(self, value: str | None) -> tuple[str | None, str | None]:
+        """(category, subcategory) for a shopper's product word, or (None, None) if unsure."""
+        if not value:
+            return None, None
+        index = self.index
+        index.warm_up()
+        text = value.strip().lower()
+        categories = index.vocabulary("category")
+        subcategories = index.vocabulary("subcategory")
+        if text in categories:
+            return text, None
+        if text in subcategories:
+            return None, text
+        words = _words(text)
+        by_stem = {" ".join(sorted(_words(s))): s for s in subcategories}
+        if " ".join(sorted(words)) in by_stem:
+            return None, by_stem[" ".join(sorted(words))]
+        matches = [s for s in subcategories if words & _words(s)]
+        if len(matches) == 1:
+            return None, matches[0]
+        parents = {str(p["category"]) for p in index.products if p["subcategory"] in matches}
+        if len(parents) == 1:
+            return parents.pop(), None
+        for word in words:
+            if CATEGORY_WORDS.get(word) in categories:
+                return CATEGORY_WORDS[word], None
+        return None, None
+
+    def filters_for(self, request: SearchRequest) -> ProductFilters:
+        category, subcategory = self.resolve_category(request.category)
+        price_min, price_max = parse_price(request.price_min), parse_price(request.price_max)
+        if price_min is not None and price_max is not None and price_min > price_max:
+            price_min, price_max = price_max, price_min
+        return ProductFilters(
+            category=category, subcategory=subcategory, brand=(request.brand or "").strip() or None,
+            color=(request.color or "").strip().lower() or None, size=(request.size or "").strip() or None,
+            price_min=price_min, price_max=price_max,
+        )
+
+    def search(self, request: SearchRequest, k: int = 5, offset: int = 0,
+               exclude: set[str] | None = None, relax: bool = True) -> SearchResult:
+        filters = self.filters_for(request)
+        # The product word stays in the query even when it became a filter: "trail" in
+        # "trail running shoes" still ranks trail shoes first.
+        query = " ".join(p for p in (request.query, request.category) if p).strip()
+        hits = self.index.search(query, filters, k=k, offset=offset, exclude=exclude)
+        if hits or offset or not relax:
+            return SearchResult(hits, filters, [], query)
+        for name in RELAX_ORDER:
+            if getattr(filters, name) is None:
+                continue
+            candidate = replace(filters)
+            setattr(candidate, name, None)
+            hits = self.index.search(query, candidate, k=k, exclude=exclude)
+            if hits:
+                return SearchResult(hits, candidate, [describe(name, filters)], query)
+        return SearchResult([], filters, [], query)

@@ -1,0 +1,114 @@
+"""Catalog ingest and product search on the demo catalog: filters, relaxation, incremental ingest."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from retrieval.catalog import CatalogError, load_mapping, read_catalog
+from retrieval.product_index import ProductFilters, ProductIndex, ProductIndexMissingError
+from retrieval.product_search import ProductSearch, SearchRequest, parse_price
+
+
+@pytest.fixture(scope="module")
+def search(demo_products):
+    return ProductSearch(demo_products)
+
+
+@pytest.mark.parametrize(
+    ("request_", "check"),
+    [
+        (SearchRequest("running shoes", category="running shoes", price_max="under 100"),
+         lambda p: p["price"] <= 100 and p["subcategory"] == "running shoes"),
+        (SearchRequest("headphones", brand="Auralis"), lambda p: p["brand"] == "Auralis"),
+        (SearchRequest("hoodie", category="hoodies", color="navy"), lambda p: p["color"] == "navy" and "hood" in p["subcategory"]),
+        (SearchRequest("", category="electronics", price_min=50, price_max=120),
+         lambda p: p["category"] == "electronics" and 50 <= p["price"] <= 120),
+        (SearchRequest("a gift", category="shoes", size="41"), lambda p: p["category"] == "footwear" and "41" in p["sizes"]),
+    ],
+)
+def test_every_result_honours_the_hard_filters(search, request_, check):
+    result = search.search(request_, k=10)
+    assert result.hits and not result.relaxed
+    assert all(check(hit.product) for hit in result.hits)
+    assert all(hit.product["stock"] > 0 for hit in result.hits)
+
+
+def test_the_query_words_rank_the_filtered_products(search):
+    hits = search.search(SearchRequest("waterproof trail shoes", category="footwear"), k=3).hits
+    assert all("trail" in h.product["subcategory"] for h in hits)
+    assert "Waterproof" in hits[0].product["title"]
+    scores = [h.score for h in hits]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_nothing_matching_relaxes_one_constraint_and_names_it(search):
+    result = search.search(SearchRequest("sneakers", category="sneakers", color="pink", price_max=20), k=5)
+    assert result.relaxed == ["the price limit (under $20)"]
+    assert result.hits and all(h.product["color"] == "pink" and h.product["subcategory"] == "sneakers" for h in result.hits)
+    unknown_brand = search.search(SearchRequest("phone charger", category="electronics", brand="Acme"), k=3)
+    assert unknown_brand.relaxed == ["the brand (Acme)"] and unknown_brand.hits
+
+
+def test_paging_and_exclusion(search):
+    first = search.search(SearchRequest("t-shirt", category="t-shirts"), k=3)
+    second = search.search(SearchRequest("t-shirt", category="t-shirts"), k=3, offset=3)
+    ids = [h.product["id"] for h in first.hits + second.hits]
+    assert len(ids) == len(set(ids)) == 6
+
+
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [("footwear", ("footwear", None)), ("sneakers", (None, "sneakers")), ("headphone", (None, "headphones")),
+     ("jackets", ("clothing", None)), ("skincare", ("beauty", None)), ("spaceship", (None, None)), (None, (None, None))],
+)
+def test_category_words_resolve_to_the_catalog(search, word, expected):
+    assert search.resolve_category(word) == expected
+
+
+@pytest.mark.parametrize(("text", "value"), [("under $1,200.50", 1200.5), ("80", 80.0), ("cheap", None), (None, None), (-5, None)])
+def test_parse_price(text, value):
+    assert parse_price(text) == value
+
+
+def test_incremental_ingest_with_a_mapping(tmp_path, embedder):
+    rows = [
+        {"sku": "A1", "name": "Blue Wool Socks", "cost": "12.5", "category": "sports", "color": "blue"},
+        {"sku": "A2", "name": "Red Rain Jacket", "cost": "80", "category": "clothing", "color": "red"},
+        {"sku": "A3", "name": "No Price Mug"},
+    ]
+    catalog = tmp_path / "catalog.jsonl"
+    catalog.write_text("\n".join(json.dumps(r) for r in rows) + "\n{broken\n")
+    mapping_file = tmp_path / "mapping.json"
+    mapping_file.write_text(json.dumps({"id": "sku", "title": "name", "price": "cost"}))
+    index = ProductIndex(index_path=tmp_path / "idx", collection="tiny", embedder=embedder)
+    report = index.ingest(catalog, load_mapping(mapping_file), progress=False)
+    assert (report.added, report.total) == (2, 2)
+    assert report.skipped == {3: "missing price", 4: "malformed JSON (Expecting property name enclosed in double quotes)"}
+    rows[1]["cost"] = "70"
+    catalog.write_text("\n".join(json.dumps(r) for r in rows[:2]) + "\n")
+    report = index.ingest(catalog, load_mapping(mapping_file), progress=False)
+    assert (report.added, report.updated, report.unchanged, report.deleted) == (0, 1, 1, 0)
+    assert index.search("rain jacket", k=1)[0].product["price"] == 70
+    catalog.write_text(json.dumps(rows[0]) + "\n")
+    assert index.ingest(catalog, load_mapping(mapping_file), progress=False).deleted == 1
+    assert [h.product["id"] for h in index.search("jacket", k=5)] == ["A1"]
+
+
+def test_csv_catalogs_and_bad_mappings(tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_text('id,title,price,sizes,reviews\nB1,Trail Shoe,99,41|42,"Great grip|Too narrow"\n')
+    [product] = read_catalog(path).products
+    assert product["sizes"] == ["41", "42"] and product["reviews"][1]["text"] == "Too narrow"
+    bad = tmp_path / "m.json"
+    bad.write_text('{"identifier": "sku"}')
+    with pytest.raises(CatalogError, match="unknown fields"):
+        load_mapping(bad)
+    with pytest.raises(CatalogError, match="not found"):
+        read_catalog(tmp_path / "missing.jsonl")
+
+
+def test_missing_product_index_names_the_fix(tmp_path, embedder):
+    with pytest.raises(ProductIndexMissingError, match="make index"):
+        ProductIndex(index_path=tmp_path / "none", embedder=embedder).search("shoes", ProductFilters())
