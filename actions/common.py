@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from functools import lru_cache
 from typing import Any
 
 from rasa_sdk import Tracker
 
 from shop.db import ShopDB
+from shop.redaction import install_log_redaction, redact
+
+__all__ = ["redact", "shop_db"]
 
 logger = logging.getLogger(__name__)
+# The action server never writes an email or order id to its logs.
+install_log_redaction()
 
 MAX_MESSAGE_CHARS = int(os.environ.get("SHOP_MAX_MESSAGE_CHARS", "2000"))
 
-_EMAIL_RE = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+)")
-_ORDER_RE = re.compile(r"\b(SO)-?\d{3}(\d{2})\b", re.IGNORECASE)
 
 
 @lru_cache(maxsize=1)
@@ -46,12 +48,6 @@ def slot_text(tracker: Tracker, name: str) -> str | None:
         return None
     value = str(value).strip()
     return value or None
-
-
-def redact(text: str) -> str:
-    """Masks emails and order ids so logs never hold them whole."""
-    text = _EMAIL_RE.sub(r"\1***@\2", text)
-    return _ORDER_RE.sub(r"\1***\2", text)
 
 
 def mask_email(email: str) -> str:

@@ -28,7 +28,11 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from shop.redaction import install_log_redaction
+
 logger = logging.getLogger(__name__)
+# Rasa's own logs (user messages at debug level) never hold an email or order id whole.
+install_log_redaction()
 
 MAX_MESSAGE_CHARS = int(os.environ.get("SHOP_MAX_MESSAGE_CHARS", "2000"))
 MAX_SENDER_CHARS = 128

@@ -13,6 +13,8 @@ Environment (all optional):
   SHOP_STORE           `sqlite` (default) or `postgres`: Postgres tracker store + Redis lock
                        store (endpoints.production.yml) and the shop DB on Postgres too.
                        Then SHOP_PG_HOST/PORT/DB/USER/PASSWORD and SHOP_REDIS_HOST/PORT/DB apply.
+  SHOP_LOG_LEVEL       `debug` runs both servers with --debug (emails and order ids are still
+                       masked in every log line: shop/redaction.py)
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import tarfile
 import time
 import urllib.error
 import urllib.request
@@ -62,6 +65,40 @@ def store_env(environ: Mapping[str, str]) -> dict[str, str]:
 
 class StackError(RuntimeError):
     pass
+
+
+def _chroma_problem(folder: Path, collection: str, what: str, rebuild: str) -> str | None:
+    stamp, database = folder / f"{collection}.stamp", folder / "chroma.sqlite3"
+    if not stamp.exists() or not database.exists():
+        return f"the {what} {folder} is missing: run `{rebuild}`"
+    with database.open("rb") as handle:
+        if handle.read(16) != b"SQLite format 3\x00":
+            return f"the {what} {database} is corrupt: run `rm -rf {folder} && {rebuild}`"
+    return None
+
+
+def artifact_problems(model: Path, env: Mapping[str, str]) -> list[str]:
+    """What is missing or unreadable among the trained artifacts, each with the command that
+    rebuilds it: checked before any server starts, so the shopper never meets a half-started bot."""
+    problems = []
+    if not model.exists():
+        problems.append(f"the Rasa model {model} is missing: run `make train`")
+    else:
+        try:
+            with tarfile.open(model, "r:gz") as archive:
+                if not any(name.endswith("metadata.json") for name in archive.getnames()):
+                    raise tarfile.TarError("no metadata.json")
+        except (tarfile.TarError, OSError, EOFError) as exc:
+            problems.append(f"the Rasa model {model} is corrupt ({exc}): run `rm {model} && make train`")
+    kb = Path(env.get("SHOP_KB_PATH") or ROOT / "models" / "kb")
+    problem = _chroma_problem(kb, env.get("SHOP_KB_COLLECTION") or "shop_kb", "knowledge-base index", "make index")
+    if problem:
+        problems.append(problem)
+    products = Path(env.get("SHOP_PRODUCT_INDEX_PATH") or ROOT / "models" / "products")
+    problem = _chroma_problem(products, env.get("SHOP_PRODUCT_COLLECTION") or "products", "product index", "make index")
+    if problem:
+        problems.append(problem)
+    return problems
 
 
 def _wait_http(url: str, timeout: float, proc: subprocess.Popen[bytes], log: Path) -> None:
@@ -132,17 +169,19 @@ class Stack:
         return proc
 
     def check_prerequisites(self) -> None:
-        missing = []
+        problems = []
         if not RASA_BIN.exists() or not ACTIONS_PY.exists():
-            missing.append("the Python environments (.venv-rasa, .venv-actions): run `make envs`")
-        if not Path(self.model).exists():
-            missing.append(f"the Rasa model {self.model}: run `make train`")
-        if missing:
-            raise StackError("cannot start: missing " + "; ".join(missing))
+            problems.append("the Python environments (.venv-rasa, .venv-actions) are missing: run `make envs`")
+        problems += artifact_problems(Path(self.model), self._env())
+        if problems:
+            raise StackError("cannot start:\n  - " + "\n  - ".join(problems))
 
     def start_actions(self, timeout: float = 120) -> None:
         env = self._env()
-        proc = self._spawn("actions", [str(ACTIONS_PY), "-m", "rasa_sdk", "--actions", "actions", "--port", str(self.actions_port)], env)
+        argv = [str(ACTIONS_PY), "-m", "rasa_sdk", "--actions", "actions", "--port", str(self.actions_port)]
+        if env.get("SHOP_LOG_LEVEL", "").lower() == "debug":
+            argv.append("--debug")
+        proc = self._spawn("actions", argv, env)
         _wait_http(f"{self.actions_url}/health", timeout, proc, self.log_dir / "actions.log")
 
     def endpoints_file(self, env: Mapping[str, str]) -> Path:
@@ -162,6 +201,8 @@ class Stack:
             "--interface", self.host, "--enable-api", "--auth-token", self.auth_token,
             "--cors", *env["SHOP_ALLOWED_ORIGINS"].split(),
         ]
+        if env.get("SHOP_LOG_LEVEL", "").lower() == "debug":
+            argv.append("--debug")
         proc = self._spawn(name, argv, env)
         _wait_http(f"{url}/", timeout, proc, self.log_dir / f"{name}.log")
         return url

@@ -1,0 +1,57 @@
+"""Missing or corrupt trained artifacts stop `make run` before any server starts, naming the
+file and the command that rebuilds it."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from pathlib import Path
+
+from bot.stack import artifact_problems
+
+
+def good_model(path: Path) -> Path:
+    with tarfile.open(path, "w:gz") as archive:
+        data = b"{}"
+        info = tarfile.TarInfo("metadata.json")
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+    return path
+
+
+def chroma(folder: Path, collection: str, header: bytes = b"SQLite format 3\x00") -> Path:
+    folder.mkdir(parents=True)
+    (folder / f"{collection}.stamp").write_text("x")
+    (folder / "chroma.sqlite3").write_bytes(header + b"\x00" * 100)
+    return folder
+
+
+def env_for(tmp: Path) -> dict[str, str]:
+    return {"SHOP_KB_PATH": str(tmp / "kb"), "SHOP_PRODUCT_INDEX_PATH": str(tmp / "products")}
+
+
+def test_all_present_is_no_problem(tmp_path):
+    chroma(tmp_path / "kb", "shop_kb")
+    chroma(tmp_path / "products", "products")
+    assert artifact_problems(good_model(tmp_path / "m.tar.gz"), env_for(tmp_path)) == []
+
+
+def test_each_missing_artifact_is_named_with_its_rebuild_command(tmp_path):
+    problems = artifact_problems(tmp_path / "m.tar.gz", env_for(tmp_path))
+    assert problems == [
+        f"the Rasa model {tmp_path / 'm.tar.gz'} is missing: run `make train`",
+        f"the knowledge-base index {tmp_path / 'kb'} is missing: run `make index`",
+        f"the product index {tmp_path / 'products'} is missing: run `make index`",
+    ]
+
+
+def test_corrupt_artifacts_are_named_with_their_rebuild_command(tmp_path):
+    model = tmp_path / "m.tar.gz"
+    model.write_bytes(b"\x1f\x8b not really gzip")
+    chroma(tmp_path / "kb", "shop_kb", header=b"garbage garbage!")
+    chroma(tmp_path / "products", "products")
+    problems = artifact_problems(model, env_for(tmp_path))
+    assert len(problems) == 2
+    assert problems[0].startswith(f"the Rasa model {model} is corrupt") and f"rm {model} && make train" in problems[0]
+    assert problems[1] == (f"the knowledge-base index {tmp_path / 'kb' / 'chroma.sqlite3'} is corrupt: "
+                           f"run `rm -rf {tmp_path / 'kb'} && make index`")
