@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -53,3 +54,15 @@ def slot_text(tracker: Tracker, name: str) -> str | None:
 def mask_email(email: str) -> str:
     name, _, domain = email.partition("@")
     return f"{name[:1]}***@{domain}" if domain else "***"
+
+
+def preload_in_action_server(what: str, warm_up: Callable[[], None]) -> None:
+    """Runs `warm_up` now when this is the action server's worker process (SANIC_WORKER_NAME is
+    set there; its manager process and the tests skip it), so models and indexes are loaded
+    before the server answers its first request and no shopper's message pays for it."""
+    if "SANIC_WORKER_NAME" not in os.environ and os.environ.get("SHOP_PRELOAD") != "1":
+        return
+    try:
+        warm_up()
+    except Exception as exc:  # the action reports it again to the shopper, politely
+        logger.error("%s not loaded at start-up: %s", what, exc)

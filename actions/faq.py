@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-import os
 import re
-import threading
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -13,7 +11,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import latest_text, redact, shop_db
+from actions.common import latest_text, preload_in_action_server, redact, shop_db
 from retrieval.knowledge_base import IndexMissingError, shared_knowledge_base
 
 logger = logging.getLogger(__name__)
@@ -109,20 +107,5 @@ class ActionFaqFeedback(Action):
         return []
 
 
-def _preload() -> None:
-    try:
-        shared_knowledge_base().warm_up()
-    except Exception as exc:  # the first question reports it again, with the shopper's reply
-        logger.error("knowledge base not loaded at start-up: %s", exc)
-
-
-def _in_action_server() -> bool:
-    # The action server answers from a Sanic worker process (SANIC_WORKER_NAME is set there);
-    # its manager process and the tests need no model.
-    return "SANIC_WORKER_NAME" in os.environ or os.environ.get("SHOP_PRELOAD") == "1"
-
-
-# Load MiniLM and the index when the action server starts, not on the first shopper's question
-# (and not when a test merely imports this module).
-if _in_action_server():
-    threading.Thread(target=_preload, name="kb-preload", daemon=True).start()
+# The action server loads MiniLM and the index at start-up, before it answers /health.
+preload_in_action_server("knowledge base", lambda: shared_knowledge_base().warm_up())

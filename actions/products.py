@@ -15,8 +15,15 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import MAX_MESSAGE_CHARS, latest_intent, latest_text, shop_db, slot_text
-from retrieval.product_index import ProductHit, ProductIndexMissingError
+from actions.common import (
+    MAX_MESSAGE_CHARS,
+    latest_intent,
+    latest_text,
+    preload_in_action_server,
+    shop_db,
+    slot_text,
+)
+from retrieval.product_index import ProductHit, ProductIndexMissingError, shared_product_index
 from retrieval.product_search import ProductSearch, SearchRequest, parse_price
 from retrieval.text import tokens
 
@@ -94,7 +101,7 @@ class ActionSearchProducts(Action):
             constraints = {slot: entities.get(slot) for slot in CONSTRAINT_SLOTS}
             query = text
         elif intent == "show_more_products":
-            page = int(tracker.get_slot("search_page") or 0) + 1
+            page = min(self._page(tracker) + 1, 100)
         elif intent == "cheaper_products":
             shown = self._shown_prices(tracker)
             if shown:
@@ -136,6 +143,14 @@ class ActionSearchProducts(Action):
         dispatcher.utter_message(text=text_fallback(intro, cards), json_message=cards_message(cards))
         events.append(SlotSet("shown_product_ids", [c["id"] for c in cards]))
         return events
+
+    @staticmethod
+    def _page(tracker: Tracker) -> int:
+        value = tracker.get_slot("search_page")
+        try:
+            return max(0, int(float(value))) if isinstance(value, (int, float, str)) else 0
+        except (ValueError, OverflowError):
+            return 0
 
     @staticmethod
     def _request(query: str, constraints: dict[str, Any]) -> SearchRequest:
@@ -211,3 +226,6 @@ class ActionRecommendProducts(Action):
         cards = [card(hit.product, search_reason(hit, result.query)) for hit in result.hits]
         dispatcher.utter_message(text=text_fallback("You might like:", cards), json_message=cards_message(cards))
         return [SlotSet("shown_product_ids", [c["id"] for c in cards])]
+
+
+preload_in_action_server("product index", lambda: shared_product_index().warm_up())

@@ -28,13 +28,24 @@ def parse_price(value: Any) -> float | None:
     """'under $1,200.50' -> 1200.5; None when there is no number."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value) if value >= 0 else None
-    match = _NUMBER.search(str(value or ""))
+    if not isinstance(value, str):
+        return None
+    match = _NUMBER.search(value[:200])
     if not match:
         return None
     try:
         return float(match.group().replace(",", ""))
     except ValueError:
         return None
+
+
+def _clean(value: Any, limit: int = 100) -> str | None:
+    """A shopper-given attribute as short text; other types (from a channel or a bad entity) are ignored."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        return None
+    return value.strip()[:limit] or None
 
 
 def _words(text: str) -> set[str]:
@@ -107,13 +118,13 @@ class ProductSearch:
         return None, None
 
     def filters_for(self, request: SearchRequest) -> ProductFilters:
-        category, subcategory = self.resolve_category(request.category)
+        category, subcategory = self.resolve_category(_clean(request.category))
         price_min, price_max = parse_price(request.price_min), parse_price(request.price_max)
         if price_min is not None and price_max is not None and price_min > price_max:
             price_min, price_max = price_max, price_min
         return ProductFilters(
-            category=category, subcategory=subcategory, brand=(request.brand or "").strip() or None,
-            color=(request.color or "").strip().lower() or None, size=(request.size or "").strip() or None,
+            category=category, subcategory=subcategory, brand=_clean(request.brand),
+            color=(_clean(request.color) or "").lower() or None, size=_clean(request.size),
             price_min=price_min, price_max=price_max,
         )
 
@@ -122,7 +133,7 @@ class ProductSearch:
         filters = self.filters_for(request)
         # The product word stays in the query even when it became a filter: "trail" in
         # "trail running shoes" still ranks trail shoes first.
-        query = " ".join(p for p in (request.query, request.category) if p).strip()
+        query = " ".join(p for p in (_clean(request.query, 1000), _clean(request.category)) if p)
         hits = self.index.search(query, filters, k=k, offset=offset, exclude=exclude)
         if hits or offset or not relax:
             return SearchResult(hits, filters, [], query)

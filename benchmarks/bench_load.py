@@ -1,0 +1,229 @@
+"""Load benchmark: concurrent simulated shoppers over REST against the real running stack.
+
+    make bench-load       (or: .venv-actions/bin/python benchmarks/bench_load.py [--only sqlite|postgres])
+
+20 shoppers x 30 turns each (a realistic mix of FAQ, search and refinements, recommendations,
+order status and chit-chat), once with the SQLite defaults and once with Postgres + Redis and two
+Rasa servers behind a round-robin client. Reports p50/p95/p99 latency, throughput, errors, and
+lost events: the user and bot events expected per conversation against the tracker store.
+Writes benchmarks/results/load.json and prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import platform
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.stack import Stack  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results"
+PG_ADMIN = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+APOLOGY = "Sorry, I'm having trouble reaching our systems right now."
+
+# Conversation pieces a shopper strings together; each is a list of turns.
+PIECES = [
+    ["hi there"],
+    ["how long do refunds take?"],
+    ["do you ship to canada"],
+    ["can I pay with paypal?"],
+    ["what is your warranty on headphones"],
+    ["show me running shoes under 120", "something cheaper", "show more"],
+    ["I need a navy hoodie", "in black"],
+    ["any bluetooth speakers?", "show more"],
+    ["can you recommend something for trail running"],
+    ["recommend me a gift for my dad"],
+    ["where is my order?", "SO10003", "ana.lopez@example.com"],
+    ["where is my order SO10004", "ana.lopez@example.com"],
+    ["are you a bot?"],
+    ["thanks!"],
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def script(rng: random.Random, turns: int) -> list[str]:
+    out: list[str] = []
+    while len(out) < turns:
+        out.extend(rng.choice(PIECES))
+    return out[:turns]
+
+
+def post(url: str, sender: str, message: str) -> list[dict[str, Any]]:
+    body = json.dumps({"sender": sender, "message": message}).encode()
+    request = urllib.request.Request(f"{url}/webhooks/rest/webhook", data=body, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=120) as response:
+        if response.status != 200:
+            raise RuntimeError(f"HTTP {response.status}")
+        return list(json.loads(response.read()))
+
+
+def tracker_events(url: str, token: str, sender: str) -> list[dict[str, Any]]:
+    query = urllib.parse.urlencode({"token": token})
+    with urllib.request.urlopen(f"{url}/conversations/{sender}/tracker?{query}", timeout=60) as response:
+        return list(json.loads(response.read())["events"])
+
+
+def run_load(urls: list[str], token: str, shoppers: int, turns: int, seed: int) -> dict[str, Any]:
+    rng = random.Random(seed)
+    scripts = {f"load-{uuid.uuid4().hex[:8]}-{i}": script(rng, turns) for i in range(shoppers)}
+    latencies: list[float] = []
+    errors: list[str] = []
+    bot_messages: dict[str, int] = {sender: 0 for sender in scripts}
+    lock = threading.Lock()
+    round_robin = itertools.cycle(urls)
+
+    def shopper(sender: str, messages: list[str]) -> None:
+        for message in messages:
+            with lock:
+                url = next(round_robin)
+            start = time.perf_counter()
+            try:
+                replies = post(url, sender, message)
+                problem = None if replies else "no reply"
+                if any(APOLOGY in (r.get("text") or "") for r in replies):
+                    problem = "apology (action failed)"
+            except (urllib.error.URLError, OSError, RuntimeError, ValueError) as exc:
+                replies, problem = [], f"{type(exc).__name__}: {exc}"
+            elapsed = (time.perf_counter() - start) * 1000
+            with lock:
+                latencies.append(elapsed)
+                bot_messages[sender] += len(replies)
+                if problem:
+                    errors.append(problem)
+
+    threads = [threading.Thread(target=shopper, args=item) for item in scripts.items()]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+
+    lost = 0
+    for sender, messages in scripts.items():
+        events = tracker_events(urls[0], token, sender)
+        found_user = sum(1 for e in events if e["event"] == "user")
+        found_bot = sum(1 for e in events if e["event"] == "bot")
+        lost += max(0, len(messages) - found_user) + max(0, bot_messages[sender] - found_bot)
+    return {
+        "shoppers": shoppers, "turns_each": turns, "messages": len(latencies),
+        "p50_ms": round(float(np.percentile(latencies, 50)), 1),
+        "p95_ms": round(float(np.percentile(latencies, 95)), 1),
+        "p99_ms": round(float(np.percentile(latencies, 99)), 1),
+        "throughput_msgs_per_s": round(len(latencies) / wall, 2),
+        "wall_s": round(wall, 1),
+        "errors": len(errors), "error_kinds": sorted(set(errors))[:5],
+        "lost_events": lost,
+    }
+
+
+def warm(url: str) -> None:
+    for message in ("hi", "how long do refunds take?", "show me shoes", "recommend something"):
+        post(url, f"warm-{uuid.uuid4().hex[:6]}", message)
+
+
+def sqlite_run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    shutil.copy(ROOT / "data" / "shop.db", work / "shop.db")
+    env = {"SHOP_DATABASE_URL": f"sqlite:///{work / 'shop.db'}", "RASA_TRACKER_DB": str(work / "tracker.db")}
+    with Stack(rasa_port=free_port(), actions_port=free_port(), web_port=None, log_dir=work / "logs-sqlite", env=env) as stack:
+        warm(stack.rasa_url)
+        result = run_load([stack.rasa_url], stack.auth_token, args.shoppers, args.turns, args.seed)
+    return {"setup": "SQLite tracker store, 1 Rasa server, 1 action server", **result}
+
+
+def _admin(sql: str) -> None:
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(sqlalchemy.text(sql))
+    engine.dispose()
+
+
+def postgres_run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    tag = uuid.uuid4().hex[:8]
+    shop_db, tracker_db = f"shop_load_{tag}", f"rasa_load_{tag}"
+    _admin(f'CREATE DATABASE "{shop_db}"')
+    shop_url = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{shop_db}"
+    try:
+        subprocess.run([sys.executable, "-m", "shop", "generate", "--out", str(work / "pg"), "--database-url", shop_url],
+                       cwd=ROOT, check=True, capture_output=True)
+        stack = Stack(rasa_port=free_port(), actions_port=free_port(), web_port=None, log_dir=work / "logs-pg",
+                      env={"SHOP_STORE": "postgres", "SHOP_PG_DB": tracker_db, "SHOP_DATABASE_URL": shop_url})
+        try:
+            stack.check_prerequisites()
+            stack.start_actions()
+            first = stack.start_rasa(name="rasa")
+            second = stack.start_rasa(name="rasa2", port=free_port())
+            warm(first)
+            warm(second)
+            result = run_load([first, second], stack.auth_token, args.shoppers, args.turns, args.seed)
+        finally:
+            stack.stop()
+    finally:
+        for name in (shop_db, tracker_db):
+            _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return {"setup": "Postgres tracker store + Redis lock store, 2 Rasa servers (round robin), 1 action server", **result}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shoppers", type=int, default=20)
+    parser.add_argument("--turns", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--only", choices=["sqlite", "postgres"])
+    parser.add_argument("--out", type=Path, default=RESULTS / "load.json")
+    args = parser.parse_args()
+    if not (ROOT / "data" / "shop.db").exists():
+        parser.error("no demo shop: run `make data` first (make bench-load does)")
+    results: dict[str, Any] = json.loads(args.out.read_text()) if args.out.exists() and args.only else {}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        if args.only in (None, "sqlite"):
+            results["sqlite"] = sqlite_run(args, work)
+        if args.only in (None, "postgres"):
+            results["postgres_redis_2_servers"] = postgres_run(args, work)
+    results["benchmark"] = "load"
+    results["command"] = "make bench-load"
+    results["machine"] = {"cpu_count": os.cpu_count(), "platform": platform.platform()}
+    results["targets"] = {"p95_ms": 250, "throughput_msgs_per_s": 60, "errors": 0, "lost_events": 0}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(f"\n{'setup':<26} {'msgs':>5} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'msg/s':>7} {'errors':>6} {'lost':>5}")
+    for key in ("sqlite", "postgres_redis_2_servers"):
+        if key in results:
+            r = results[key]
+            print(f"{key:<26} {r['messages']:>5} {r['p50_ms']:>8} {r['p95_ms']:>8} {r['p99_ms']:>8} "
+                  f"{r['throughput_msgs_per_s']:>7} {r['errors']:>6} {r['lost_events']:>5}")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,4 @@
+# Load benchmark against the real running stack (starts its own servers on free ports).
+.PHONY: bench-load
+bench-load: envs data train index ## 20 shoppers x 30 turns over REST, SQLite and Postgres+Redis -> benchmarks/results/load.json
+	$(ACT_PY) benchmarks/bench_load.py $(BENCH_LOAD_ARGS)
