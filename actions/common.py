@@ -56,7 +56,7 @@ def mask_email(email: str) -> str:
     return f"{name[:1]}***@{domain}" if domain else "***"
 
 
-def preload_in_action_server(what: str, warm_up: Callable[[], None]) -> None:
+def preload_in_action_server(what: str, warm_up: Callable[[], object]) -> None:
     """Runs `warm_up` now when this is the action server's worker process (SANIC_WORKER_NAME is
     set there; its manager process and the tests skip it), so models and indexes are loaded
     before the server answers its first request and no shopper's message pays for it."""

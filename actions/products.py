@@ -10,6 +10,7 @@ import logging
 import re
 from typing import Any
 
+import numpy as np
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -25,11 +26,14 @@ from actions.common import (
 )
 from retrieval.product_index import ProductHit, ProductIndexMissingError, shared_product_index
 from retrieval.product_search import ProductSearch, SearchRequest, parse_price
+from retrieval.recommender import RecommenderModelError, shared_recommender
 from retrieval.text import tokens
 
 logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 5
+# Above this cosine the shopper's words name a kind of product worth narrowing to.
+RELEVANT_COSINE = 0.35
 CONSTRAINT_SLOTS = {
     "product_category": "category", "brand": "brand", "color": "color", "size": "size",
     "price_min": "price_min", "price_max": "price_max",
@@ -204,7 +208,7 @@ class ActionProductFeedback(Action):
 
 
 class ActionRecommendProducts(Action):
-    """Recommendations for this shopper (placeholder ranking until the fused recommender lands)."""
+    """Recommendations from the fused recommender, for this shopper and this conversation."""
 
     def name(self) -> str:
         return "action_recommend_products"
@@ -213,19 +217,38 @@ class ActionRecommendProducts(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         text = latest_text(tracker)[:MAX_MESSAGE_CHARS]
-        request = SearchRequest(query=text, category=slot_text(tracker, "product_category"))
+        liked = [str(p) for p in (tracker.get_slot("liked_product_ids") or []) if isinstance(p, str)]
+        context = [*liked, *([page] if (page := page_product_id(tracker)) else [])]
+        # Only this message's product word: an earlier search's category is not a wish for gifts.
+        category = latest_entities(tracker).get("product_category")
         try:
-            result = ProductSearch().search(request, k=PAGE_SIZE)
-        except ProductIndexMissingError as exc:
+            recommender = shared_recommender()
+            search = ProductSearch()
+            # Words about a kind of product narrow the candidates; "recommend me something" does not.
+            request = SearchRequest(query=text, category=category if isinstance(category, str) else None)
+            candidates = search.search(request, k=40, relax=False).hits
+            focused = [h for h in candidates if h.dense >= RELEVANT_COSINE] or (candidates if category else [])
+            mask = None
+            if focused:
+                allowed = {h.product["id"] for h in focused}
+                mask = np.asarray([pid in allowed for pid in recommender.item_ids])
+            picks = recommender.recommend(
+                slot_text(tracker, "verified_customer_id"), context,
+                search.index.embedder.encode([text])[0] if focused else None,
+                k=PAGE_SIZE, candidate_mask=mask,
+            )
+        except (RecommenderModelError, ProductIndexMissingError) as exc:
             logger.error("recommendations unavailable: %s", exc)
             dispatcher.utter_message(text=UNAVAILABLE)
             return []
-        if not result.hits:
+        products = [(search.index.product(r.product_id), r) for r in picks]
+        cards = [card(p, r.why) for p, r in products if p is not None]
+        if not cards:
             dispatcher.utter_message(text="Tell me a bit about what you like and I'll suggest something.")
             return []
-        cards = [card(hit.product, search_reason(hit, result.query)) for hit in result.hits]
         dispatcher.utter_message(text=text_fallback("You might like:", cards), json_message=cards_message(cards))
         return [SlotSet("shown_product_ids", [c["id"] for c in cards])]
 
 
 preload_in_action_server("product index", lambda: shared_product_index().warm_up())
+preload_in_action_server("recommender", shared_recommender)

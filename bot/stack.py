@@ -19,6 +19,7 @@ Environment (all optional):
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -98,6 +99,21 @@ def artifact_problems(model: Path, env: Mapping[str, str]) -> list[str]:
     problem = _chroma_problem(products, env.get("SHOP_PRODUCT_COLLECTION") or "products", "product index", "make index")
     if problem:
         problems.append(problem)
+    recommender = Path(env.get("SHOP_RECOMMENDER_PATH") or ROOT / "models" / "recommender")
+    weights, meta = recommender / "recommender.safetensors", recommender / "recommender.json"
+    if not weights.exists() or not meta.exists():
+        problems.append(f"the recommender model {recommender} is missing: run `make train-recommender`")
+    else:
+        try:
+            json.loads(meta.read_text(encoding="utf-8"))
+            with weights.open("rb") as handle:
+                header = int.from_bytes(handle.read(8), "little")
+                if header > 100_000_000:
+                    raise ValueError("bad header length")
+                json.loads(handle.read(header))  # a safetensors file starts with its JSON header
+        except (ValueError, OSError, MemoryError, OverflowError) as exc:
+            problems.append(f"the recommender model {recommender} is corrupt ({type(exc).__name__}): "
+                            f"run `rm -rf {recommender} && make train-recommender`")
     return problems
 
 

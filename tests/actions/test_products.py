@@ -8,7 +8,7 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.products import ActionProductFeedback, ActionSearchProducts
+from actions.products import ActionProductFeedback, ActionRecommendProducts, ActionSearchProducts
 from retrieval import product_index
 from tests.actions.conftest import load_tracker, slot_events, texts
 
@@ -17,6 +17,25 @@ from tests.actions.conftest import load_tracker, slot_events, texts
 def products(demo_products, monkeypatch):
     monkeypatch.setattr(product_index, "_shared", demo_products)
     return demo_products
+
+
+@pytest.fixture(scope="module")
+def trained_recommender(tmp_path_factory, generated_shop, demo_products):
+    from retrieval.recommender import FusedRecommender
+    from shop.db import ShopDB
+
+    folder = tmp_path_factory.mktemp("recommender")
+    interactions = ShopDB(f"sqlite:///{generated_shop / 'shop.db'}").interactions()
+    FusedRecommender(epochs=3).fit(interactions, demo_products.products, demo_products.matrix, progress=False).save(folder)
+    return folder
+
+
+@pytest.fixture
+def recommender(trained_recommender, products, monkeypatch):
+    from retrieval import recommender as module
+
+    monkeypatch.setenv("SHOP_RECOMMENDER_PATH", str(trained_recommender))
+    monkeypatch.setattr(module, "_shared", None)
 
 
 def turn(text: str, intent: str, entities: dict[str, Any] | None = None, slots: dict[str, Any] | None = None,
@@ -134,3 +153,37 @@ async def test_thumbs_are_stored_for_the_recommender(shop_db_url, products):
 async def test_bad_feedback_is_refused_politely(shop_db_url, products, entities):
     dispatcher, slots = await run(ActionProductFeedback(), turn("", "product_feedback", entities))
     assert texts(dispatcher) == ["Sorry, I didn't catch which product that was about."] and slots == {}
+
+
+async def test_recommendations_come_with_a_reason_for_each_card(recommender):
+    dispatcher, slots = await run(ActionRecommendProducts(), turn("what would you recommend?", "recommend_product"))
+    found = cards(dispatcher)
+    assert len(found) == 5 and all(c["reason"] for c in found)
+    assert slots["shown_product_ids"] == [c["id"] for c in found]
+
+
+async def test_recommendations_follow_the_product_words_and_the_conversation(recommender, products):
+    dispatcher, _ = await run(ActionRecommendProducts(), turn(
+        "recommend me some headphones", "recommend_product", {"product_category": "headphones"}))
+    assert all(products.product(c["id"])["subcategory"] == "headphones" for c in cards(dispatcher))
+    cold, _ = await run(ActionRecommendProducts(), turn("recommend something", "recommend_product"))
+    liked, _ = await run(ActionRecommendProducts(), turn(
+        "recommend something", "recommend_product", slots={"liked_product_ids": ["P0015"]}, metadata={"product_id": "P0016"}))
+    assert [c["id"] for c in cards(liked)] != [c["id"] for c in cards(cold)]
+    assert not {"P0015", "P0016"} & {c["id"] for c in cards(liked)}
+
+
+async def test_a_known_customer_gets_personal_recommendations(recommender):
+    anonymous, _ = await run(ActionRecommendProducts(), turn("any suggestions?", "recommend_product"))
+    known, _ = await run(ActionRecommendProducts(), turn("any suggestions?", "recommend_product",
+                                                         slots={"verified_customer_id": "C0001"}))
+    assert [c["id"] for c in cards(known)] != [c["id"] for c in cards(anonymous)]
+
+
+async def test_a_missing_recommender_is_an_apology(products, tmp_path, monkeypatch):
+    from retrieval import recommender as module
+
+    monkeypatch.setenv("SHOP_RECOMMENDER_PATH", str(tmp_path / "none"))
+    monkeypatch.setattr(module, "_shared", None)
+    dispatcher, _ = await run(ActionRecommendProducts(), turn("recommend something", "recommend_product"))
+    assert texts(dispatcher) == ["Sorry, product search isn't available right now. Please try again in a little while."]

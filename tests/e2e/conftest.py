@@ -38,7 +38,7 @@ def stack(e2e_dir: Path) -> Iterator[Stack]:
         "RASA_TRACKER_DB": str(e2e_dir / "tracker.db"),
     }
     # The indexes and the recommender come from `make index` (make test builds them first).
-    for name in ("kb", "products"):
+    for name in ("kb", "products", "recommender"):
         if not (ROOT / "models" / name).exists():
             pytest.fail(f"no {name} index under models/: run `make index` first (make test does)")
     stack = Stack(rasa_port=free_port(), actions_port=free_port(), web_port=None, log_dir=e2e_dir / "logs", env=env)

@@ -45,3 +45,40 @@ def test_search_then_refine_keeps_the_constraints(stack):
         assert "already the lowest price" in cheaper[0]["text"]
     more = cards_of(chat.say("show me more"))
     assert not {c["id"] for c in more} & {c["id"] for c in first}
+    # thumbs up on a card, then recommendations that carry a reason each
+    liked = first[0]["id"]
+    assert "Thanks" in chat.text(f'/product_feedback{{"product_id": "{liked}", "feedback": "up"}}')
+    recommended = cards_of(chat.say("what would you recommend for me?"))
+    assert recommended and all(c["reason"] for c in recommended)
+    assert liked not in {c["id"] for c in recommended}
+
+
+def test_an_angry_shopper_gets_an_apology_and_a_human_whatever_the_intent(stack):
+    chat = Chat(stack, "e2e-angry")
+    messages = chat.say("where the hell is my order?? third time I ask, this is ridiculous")
+    text = "\n".join(m.get("text", "") for m in messages)
+    assert "sorry" in text.lower() and "order number" in text.lower()  # apology, then the request
+    assert {"title": "Talk to a person", "payload": "/human_handoff"} in [b for m in messages for b in m.get("buttons", [])]
+    assert chat.tracker()["slots"]["sentiment"] == "negative"
+    calm = "\n".join(m.get("text", "") for m in chat.say("SO10003"))
+    assert "sorry" not in calm.lower() and "email" in calm.lower()
+
+
+def test_model_parse_shows_sentiment_with_a_confidence(stack):
+    import json
+    import urllib.parse
+    import urllib.request
+
+    query = urllib.parse.urlencode({"token": stack.auth_token})
+    request = urllib.request.Request(
+        f"{stack.rasa_url}/model/parse?{query}", data=json.dumps({"text": "thank you so much, you're brilliant!"}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        parsed = json.loads(response.read())
+    assert parsed["intent"]["name"] == "thank" and 0 < parsed["intent"]["confidence"] <= 1
+    ranking = [r["confidence"] for r in parsed["intent_ranking"]]
+    assert ranking == sorted(ranking, reverse=True) and sum(ranking) <= 1.0001
+    [sentiment] = [e for e in parsed["entities"] if e["entity"] == "sentiment"]
+    assert sentiment["value"] == "positive" and 0 < sentiment["confidence_entity"] <= 1
+    assert parsed["sentiment"]["name"] == "positive" and set(parsed["sentiment"]["ranking"]) == {"negative", "neutral", "positive"}
