@@ -69,7 +69,7 @@ index: ## build or refresh the search indexes (knowledge base, catalog) when sta
 
 ## ---- running ----------------------------------------------------------------------
 .PHONY: run
-run: envs data train index ## build what is missing, then start action server, Rasa server and web page
+run: envs data train index web ## build what is missing, then start action server, Rasa server and web page
 	$(RASA_PY) -m bot.stack
 
 .PHONY: shell
@@ -106,7 +106,7 @@ test-bot: envs ## pytest in the rasa env (NLU component)
 	@if ls tests/bot/test_*.py >/dev/null 2>&1; then $(RASA_PY) -m pytest tests/bot; else echo 'no tests in tests/bot'; fi
 
 .PHONY: test
-test: envs data lint validate train index test-bot test-actions test-stories test-nlu ## build what is missing and run the whole suite
+test: envs data lint validate train index web test-bot test-actions test-stories test-nlu test-web ## build what is missing and run the whole suite
 
 .PHONY: clean
 clean: ## remove generated data, models and results (keeps the envs)

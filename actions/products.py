@@ -69,14 +69,28 @@ def cards_message(cards: list[dict[str, Any]]) -> dict[str, Any]:
     return {"type": "product_cards", "products": cards}
 
 
-def text_fallback(intro: str, cards: list[dict[str, Any]]) -> str:
+# Channels whose client draws the product cards itself (the shop page's widget).
+CARD_CHANNELS = {"socketio"}
+_PRICE_WORDS = {"under", "over", "below", "above", "less", "more", "cheap", "cheaper", "dollar", "dollars",
+                "buck", "bucks", "price", "between", "show", "find", "looking", "something", "want"}
+
+
+def text_fallback(intro: str, cards: list[dict[str, Any]], tracker: Tracker | None = None) -> str:
+    """The intro, plus the products as a list for channels that cannot show cards."""
+    if tracker is not None and tracker.get_latest_input_channel() in CARD_CHANNELS:
+        return intro
     lines = [f"- {c['title']}, ${c['price']:.2f}, {c['rating']}★: {c['reason']}" for c in cards]
     return "\n".join([intro, *lines])
 
 
 def search_reason(hit: ProductHit, query: str) -> str:
     p = hit.product
-    matched = [w for w in dict.fromkeys(tokens(query)) if w in tokens(f"{p['title']} {' '.join(p.get('tags', []))} {p['description']}")]
+    product_words = set(tokens(f"{p['title']} {p.get('subcategory', '')} {' '.join(p.get('tags', []))} {p['description']}"))
+    matched = []
+    for word in re.findall(r"[a-z0-9-]+", query.lower()):
+        if len(word) > 2 and word not in _PRICE_WORDS and tokens(word) and tokens(word)[0] in product_words:
+            matched.append(word)
+    matched = list(dict.fromkeys(matched))
     if matched:
         return "matches " + ", ".join(f"“{w}”" for w in matched[:3])
     return f"{p['subcategory'] or p['category']} close to what you described"
@@ -144,7 +158,7 @@ class ActionSearchProducts(Action):
             intro = "Here are more:"
         else:
             intro = f"{note}Here's what I found:" if note else "Here's what I found:"
-        dispatcher.utter_message(text=text_fallback(intro, cards), json_message=cards_message(cards))
+        dispatcher.utter_message(text=text_fallback(intro, cards, tracker), json_message=cards_message(cards))
         events.append(SlotSet("shown_product_ids", [c["id"] for c in cards]))
         return events
 
@@ -246,7 +260,7 @@ class ActionRecommendProducts(Action):
         if not cards:
             dispatcher.utter_message(text="Tell me a bit about what you like and I'll suggest something.")
             return []
-        dispatcher.utter_message(text=text_fallback("You might like:", cards), json_message=cards_message(cards))
+        dispatcher.utter_message(text=text_fallback("You might like:", cards, tracker), json_message=cards_message(cards))
         return [SlotSet("shown_product_ids", [c["id"] for c in cards])]
 
 

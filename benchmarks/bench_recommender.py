@@ -156,7 +156,7 @@ def latency(n_products: int = 10_000, n_users: int = 2_000, dim: int = 48, runs:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA)
-    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--dim", type=int, default=48)
     parser.add_argument("--out", type=Path, default=RESULTS / "recommender.json")
     args = parser.parse_args()

@@ -13,9 +13,12 @@ subclasses keep Rasa's URLs and formats (`/webhooks/rest/webhook`, `/socket.io`)
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import os
+import re
+import uuid
 from asyncio import CancelledError
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -23,7 +26,7 @@ from typing import Any
 import rasa.core.actions.action
 from rasa.core.channels.channel import CollectingOutputChannel, OutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
-from rasa.core.channels.socketio import SocketIOInput
+from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -147,6 +150,18 @@ class ShopRestInput(RestInput):
         return webhook
 
 
+async def _send_custom_json(self: SocketIOOutput, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
+    # Rasa 3.6 emits custom JSON as keyword arguments of sio.emit, which fails for any payload
+    # that is not shaped like emit's own parameters; the widget gets it under "custom" instead.
+    await self._send_message(recipient_id, {"custom": json_message})
+
+
+SocketIOOutput.send_custom_json = _send_custom_json  # type: ignore[method-assign]
+
+
+_SESSION_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+
+
 class ShopSocketIOInput(SocketIOInput):
     @classmethod
     def name(cls) -> str:
@@ -157,4 +172,22 @@ class ShopSocketIOInput(SocketIOInput):
         origins = os.environ.get("SHOP_ALLOWED_ORIGINS", "").split()
         # Rasa builds its socket.io server with "any origin"; only the shop page may connect.
         self.sio.eio.cors_allowed_origins = origins or None
+        self._register_session_request()
         return blueprint
+
+    def _register_session_request(self) -> None:
+        """Replaces Rasa's `session_request` handler: with python-socketio 5.10+ `enter_room` is a
+        coroutine that Rasa 3.6 never awaits, so with session persistence the replies (sent to
+        the session's room) would never reach the widget."""
+        sio = self.sio
+
+        @sio.on("session_request", namespace=self.namespace)
+        async def session_request(sid: str, data: Any) -> None:
+            session_id = data.get("session_id") if isinstance(data, dict) else None
+            if not isinstance(session_id, str) or not _SESSION_ID.fullmatch(session_id):
+                session_id = uuid.uuid4().hex
+            if self.session_persistence:
+                entered = sio.enter_room(sid, session_id, namespace=self.namespace)
+                if inspect.isawaitable(entered):
+                    await entered
+            await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)

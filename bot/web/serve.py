@@ -1,0 +1,145 @@
+"""The shop's web page with the chat widget: a small standard-library server.
+
+    python bot/web/serve.py --host 127.0.0.1 --port 8080
+
+The page is generated from the catalog (SHOP_CATALOG_PATH, default data/catalog.jsonl): a header,
+a product grid and a detail section per product (#P0001). The widget (static/widget.js) talks to
+the Rasa server's socket.io channel at SHOP_RASA_URL; socket.io-client is vendored from npm by
+`make web` (bot/web/package-lock.json), so nothing is fetched from a CDN.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import os
+import sys
+from functools import lru_cache
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+STATIC = HERE / "static"
+VENDOR = HERE / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js"
+TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+PALETTE = {"black": "#222", "white": "#f4f4f4", "grey": "#9aa0a6", "navy": "#1f2f5a", "blue": "#3b6fd8",
+           "red": "#c8453b", "green": "#3f8f5a", "brown": "#7a5230", "beige": "#d9c7a5", "pink": "#e58fb4",
+           "purple": "#7d57b8", "yellow": "#e8c547", "orange": "#e8873a", "silver": "#c0c4c8"}
+
+
+def catalog_path() -> Path:
+    return Path(os.environ.get("SHOP_CATALOG_PATH") or ROOT / "data" / "catalog.jsonl")
+
+
+@lru_cache(maxsize=1)
+def load_catalog(path: str) -> tuple[dict[str, Any], ...]:
+    with open(path, encoding="utf-8") as handle:
+        return tuple(json.loads(line) for line in handle if line.strip())
+
+
+def esc(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def placeholder(product: dict[str, Any]) -> str:
+    colour = PALETTE.get(str(product.get("color", "")).lower(), "#bbb")
+    ink = "#333" if colour in ("#f4f4f4", "#d9c7a5", "#c0c4c8", "#e8c547") else "#fff"
+    label = esc(str(product.get("subcategory") or product.get("category") or "")[:18])
+    return (f'<svg class="ph" viewBox="0 0 160 120" role="img" aria-label="{esc(product["title"])}">'
+            f'<rect width="160" height="120" rx="8" fill="{colour}" opacity="0.85"/>'
+            f'<text x="80" y="66" text-anchor="middle" font-size="13" fill="{ink}">{label}</text></svg>')
+
+
+def stars(rating: Any) -> str:
+    value = float(rating or 0)
+    return f'<span class="stars" aria-label="rated {value:.1f} out of 5">{"★" * round(value)}{"☆" * (5 - round(value))} {value:.1f}</span>'
+
+
+def render_page(products: tuple[dict[str, Any], ...], rasa_url: str) -> str:
+    cards, details = [], []
+    for p in products:
+        pid = esc(p["id"])
+        cards.append(
+            f'<li class="product"><a href="#{pid}" data-product-id="{pid}">{placeholder(p)}'
+            f'<span class="title">{esc(p["title"])}</span></a>'
+            f'<span class="price">${float(p["price"]):.2f}</span>{stars(p.get("rating"))}</li>'
+        )
+        details.append(
+            f'<section class="detail" id="{pid}" aria-labelledby="h-{pid}"><h2 id="h-{pid}">{esc(p["title"])}</h2>'
+            f'{placeholder(p)}<p>{esc(p.get("description", ""))}</p>'
+            f'<p class="price">${float(p["price"]):.2f} · {esc(p.get("brand", ""))} · {esc(p.get("color", ""))}</p>'
+            f'{stars(p.get("rating"))}<p><a href="#top">Back to all products</a></p></section>'
+        )
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Northstar Goods</title><link rel="stylesheet" href="/static/widget.css"></head>
+<body data-rasa-url="{esc(rasa_url)}"><a id="top"></a>
+<header class="site"><h1>Northstar Goods</h1><p>Shoes, clothing, electronics, home, beauty and sports gear.</p></header>
+<main><h2 class="visually-hidden">Products</h2><ul class="grid">{''.join(cards)}</ul>{''.join(details)}</main>
+<script src="/vendor/socket.io.min.js"></script><script src="/static/widget.js"></script>
+</body></html>"""
+
+
+class Handler(BaseHTTPRequestHandler):
+    server_version = "ShopPage/1"
+
+    def _send(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Content-Security-Policy",
+                         f"default-src 'self'; connect-src 'self' {self.server.rasa_url} "  # type: ignore[attr-defined]
+                         f"{self.server.rasa_url.replace('http', 'ws', 1)}; img-src 'self' data:; style-src 'self'")  # type: ignore[attr-defined]
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:  # noqa: N802 (the http.server API)
+        path = self.path.split("?", 1)[0]
+        if path in ("/", "/index.html"):
+            try:
+                page = render_page(load_catalog(str(catalog_path())), self.server.rasa_url)  # type: ignore[attr-defined]
+            except FileNotFoundError:
+                self._send(HTTPStatus.SERVICE_UNAVAILABLE, b"catalog missing: run `make data`", "text/plain")
+                return
+            self._send(HTTPStatus.OK, page.encode("utf-8"), "text/html; charset=utf-8")
+            return
+        if path == "/vendor/socket.io.min.js":
+            if not VENDOR.exists():
+                self._send(HTTPStatus.SERVICE_UNAVAILABLE, b"socket.io-client missing: run `make web`", "text/plain")
+                return
+            self._send(HTTPStatus.OK, VENDOR.read_bytes(), TYPES[".js"])
+            return
+        if path.startswith("/static/"):
+            file = (STATIC / path[len("/static/"):]).resolve()
+            if file.is_file() and STATIC in file.parents and file.suffix in TYPES:
+                self._send(HTTPStatus.OK, file.read_bytes(), TYPES[file.suffix])
+                return
+        self._send(HTTPStatus.NOT_FOUND, b"not found", "text/plain")
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the http.server API)
+        sys.stderr.write(f"web: {format % args}\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default=os.environ.get("SHOP_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("SHOP_WEB_PORT", "8080")))
+    parser.add_argument("--rasa-url", default=os.environ.get("SHOP_RASA_URL", "http://127.0.0.1:5005"))
+    args = parser.parse_args(argv)
+    server = ThreadingHTTPServer((args.host, args.port), Handler)
+    server.rasa_url = args.rasa_url.rstrip("/")  # type: ignore[attr-defined]
+    print(f"shop page on http://{args.host}:{args.port}/ (chat via {server.rasa_url})", flush=True)  # type: ignore[attr-defined]
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
