@@ -20,6 +20,8 @@ export PYTHONHASHSEED := 0
 export ACTION_SERVER_URL ?= http://127.0.0.1:5055/webhook
 export RASA_TRACKER_DB ?= data/tracker.db
 export PYTHONPATH := $(CURDIR)
+# Benchmarks time queries single-threaded, as the servers run (bot/stack.py sets the same).
+SINGLE_THREAD := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 
 DATA_DIR    := data
 MODEL_DIR   := models

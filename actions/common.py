@@ -51,6 +51,14 @@ def slot_text(tracker: Tracker, name: str) -> str | None:
     return value or None
 
 
+def slot_list(tracker: Tracker, name: str, limit: int = 50) -> list[str]:
+    """A list slot as its string items; anything else a channel or a stale tracker put there is []."""
+    value: Any = tracker.get_slot(name)
+    if not isinstance(value, list):
+        return []
+    return [item for item in value if isinstance(item, str) and item][:limit]
+
+
 def mask_email(email: str) -> str:
     name, _, domain = email.partition("@")
     return f"{name[:1]}***@{domain}" if domain else "***"

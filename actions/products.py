@@ -22,6 +22,7 @@ from actions.common import (
     latest_text,
     preload_in_action_server,
     shop_db,
+    slot_list,
     slot_text,
 )
 from retrieval.product_index import ProductHit, ProductIndexMissingError, shared_product_index
@@ -176,11 +177,10 @@ class ActionSearchProducts(Action):
 
     @staticmethod
     def _shown_prices(tracker: Tracker) -> list[float]:
-        shown = tracker.get_slot("shown_product_ids") or []
         index = ProductSearch().index
         prices = []
-        for product_id in shown if isinstance(shown, list) else []:
-            product = index.product(str(product_id))
+        for product_id in slot_list(tracker, "shown_product_ids"):
+            product = index.product(product_id)
             if product:
                 prices.append(float(product["price"]))
         if not prices and (limit := parse_price(slot_text(tracker, "price_max"))):
@@ -213,7 +213,7 @@ class ActionProductFeedback(Action):
         shop_db().record_interaction(
             slot_text(tracker, "verified_customer_id"), product_id, f"feedback_{feedback}", sender_id=tracker.sender_id
         )
-        liked = [p for p in (tracker.get_slot("liked_product_ids") or []) if p != product_id]
+        liked = [p for p in slot_list(tracker, "liked_product_ids") if p != product_id]
         if feedback == "up":
             dispatcher.utter_message(text="Thanks! I'll keep that in mind for recommendations.")
             return [SlotSet("liked_product_ids", [*liked, product_id][-10:])]
@@ -231,7 +231,7 @@ class ActionRecommendProducts(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         text = latest_text(tracker)[:MAX_MESSAGE_CHARS]
-        liked = [str(p) for p in (tracker.get_slot("liked_product_ids") or []) if isinstance(p, str)]
+        liked = slot_list(tracker, "liked_product_ids")
         context = [*liked, *([page] if (page := page_product_id(tracker)) else [])]
         # Only this message's product word: an earlier search's category is not a wish for gifts.
         category = latest_entities(tracker).get("product_category")

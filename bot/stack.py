@@ -163,6 +163,10 @@ class Stack:
     def _env(self) -> dict[str, str]:
         env = {**os.environ, **self.env}
         env.update(store_env(env))
+        # One compute thread per server: on a small machine the Rasa server and the action server
+        # share the cores, and BLAS threads spinning against each other multiply latency.
+        for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            env.setdefault(name, "1")
         env.setdefault("HF_HUB_OFFLINE", "1")
         env.setdefault("TRANSFORMERS_OFFLINE", "1")
         env.setdefault("RASA_TELEMETRY_ENABLED", "false")

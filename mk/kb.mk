@@ -13,7 +13,7 @@ $(KB_STAMP): $(KB_INPUTS) | $(ACTIONS_ENV)/.lock.sha256
 
 .PHONY: bench-retrieval
 bench-retrieval: index ## KB retrieval benchmark (bm25 / dense / hybrid) -> benchmarks/results/retrieval.json
-	$(ACT_PY) benchmarks/bench_retrieval.py
+	$(SINGLE_THREAD) $(ACT_PY) benchmarks/bench_retrieval.py
 
 # The product index over the demo catalog (or SHOP_CATALOG_PATH); incremental by product hash.
 PRODUCT_INDEX := $(MODEL_DIR)/products
@@ -29,4 +29,4 @@ $(PRODUCT_STAMP): $(DATA_DIR)/catalog.jsonl retrieval/catalog.py retrieval/produ
 
 .PHONY: bench-search
 bench-search: index ## product search benchmark (bm25 / dense / hybrid, 10k latency) -> benchmarks/results/search.json
-	$(ACT_PY) benchmarks/bench_search.py
+	$(SINGLE_THREAD) $(ACT_PY) benchmarks/bench_search.py

@@ -13,4 +13,4 @@ $(RECOMMENDER_MODEL): $(DATA_DIR)/shop.db retrieval/recommender.py retrieval/rev
 
 .PHONY: bench-recommender
 bench-recommender: envs ## MovieLens + 10k-catalog latency -> benchmarks/results/recommender.json
-	$(ACT_PY) benchmarks/bench_recommender.py $(BENCH_RECOMMENDER_ARGS)
+	$(SINGLE_THREAD) $(ACT_PY) benchmarks/bench_recommender.py $(BENCH_RECOMMENDER_ARGS)

@@ -58,6 +58,13 @@ class Embedder:
         assert self._model is not None
         return int(self._model.get_sentence_embedding_dimension() or 384)
 
+    def known_words(self) -> set[str]:
+        """The whole words of the encoder's vocabulary: real words a speller must leave alone."""
+        self.warm_up()
+        assert self._model is not None
+        vocabulary = self._model.tokenizer.get_vocab()
+        return {w for w in vocabulary if w.isalpha() and w.isascii()}
+
     def encode(self, texts: list[str], show_progress: bool = False) -> np.ndarray:
         """float32 array (len(texts), dim), L2-normalised so a dot product is the cosine."""
         self.warm_up()

@@ -19,6 +19,7 @@ import numpy as np
 
 from retrieval.embedder import Embedder, shared_embedder
 from retrieval.kb_documents import Chunk, DocumentError, content_hash, kb_files, load_chunks
+from retrieval.spelling import Speller
 from retrieval.text import reciprocal_rank_fusion, tokens
 
 logger = logging.getLogger(__name__)
@@ -28,9 +29,10 @@ DEFAULT_INDEX_PATH = ROOT / "models" / "kb"
 DEFAULT_COLLECTION = "shop_kb"
 DEFAULT_KB_FOLDER = ROOT / "shop" / "kb"
 REBUILD_HINT = "make index  (or: python -m retrieval ingest --kb shop/kb)"
-# Chosen on the validation questions by `make bench-retrieval` (benchmarks/results/retrieval.json):
+# Chosen on the validation questions by `make bench-retrieval` (benchmarks/results/retrieval.json,
+# "threshold"), counting a wrong answer three times as bad as "not sure, shall I get a human?":
 # below this cosine between the question and the best passage the assistant says it is unsure.
-DEFAULT_MIN_CONFIDENCE = 0.45
+DEFAULT_MIN_CONFIDENCE = 0.53
 
 
 class IndexMissingError(RuntimeError):
@@ -107,6 +109,7 @@ class KnowledgeBase:
         self._chunks: list[Chunk] = []
         self._matrix = np.zeros((0, 0), dtype=np.float32)
         self._bm25: Any = None
+        self._speller: Speller | None = None
 
     @property
     def stamp_file(self) -> Path:
@@ -210,6 +213,7 @@ class KnowledgeBase:
         retriever = bm25s.BM25()
         retriever.index(corpus, show_progress=False)
         self._bm25 = retriever
+        self._speller = Speller((c.embedding_text() for c in chunks), self.embedder.known_words())
 
     def __len__(self) -> int:
         return len(self._chunks)
@@ -222,6 +226,8 @@ class KnowledgeBase:
         query = (query or "").strip()
         if not query or not self._chunks:
             return []
+        if self._speller is not None:
+            query = self._speller.correct(query)
         n = min(len(self._chunks), max(self.candidates, k))
         query_vector = self.embedder.encode([query])[0]
         cosines = self._matrix @ query_vector

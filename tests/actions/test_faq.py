@@ -30,9 +30,9 @@ def faq_rows(sender: str) -> list[tuple]:
     ("question", "fact", "source"),
     [
         ("how long till my money comes back after a return?", "business days", "Refunds"),
-        ("can i pay with paypal", "PayPal", "Payment"),
+        ("do you accept paypal", "PayPal", "Payment"),
         ("how many days do I have to send something back", "30 days", "Returns"),
-        ("i forgot my pasword and cant log in", "Forgot password", "Account"),
+        ("I forgot my pasword, how do I reset it", "Forgot password", "Account"),
     ],
 )
 async def test_faq_answers_with_the_passage_its_source_and_helpful_buttons(shop_db_url, kb, question, fact, source):

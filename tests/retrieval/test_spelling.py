@@ -1,0 +1,73 @@
+"""The query speller: fixes typos against the indexed words, never real words, always fast."""
+
+from __future__ import annotations
+
+import random
+import string
+import time
+
+import pytest
+
+from retrieval.spelling import Speller, edit_distance
+
+CORPUS = [
+    "Resetting your password. Use the Forgot password link on the sign-in page.",
+    "Refunds: a refund reaches your account within 5 business days of the return arriving.",
+    "International delivery takes 5-10 working days. Express delivery is next day.",
+]
+ENGLISH = ["can", "the", "reset", "remember", "my", "forgot", "how", "do", "it", "login", "timeline"]
+
+
+@pytest.fixture(scope="module")
+def speller() -> Speller:
+    return Speller(CORPUS, ENGLISH)
+
+
+@pytest.mark.parametrize(
+    ("typed", "fixed"),
+    [
+        ("I forgot my pasword, how do I reset it", "I forgot my password, how do I reset it"),
+        ("refnd to my acount?", "refund to my account?"),
+        ("internatonal delivry", "international delivery"),  # one edit each, case kept
+        ("Expres DELIVERY", "express DELIVERY"),
+    ],
+)
+def test_typos_are_fixed_against_the_indexed_words(speller: Speller, typed: str, fixed: str) -> None:
+    assert speller.correct(typed) == fixed
+
+
+def test_real_words_short_words_and_contractions_are_left_alone(speller: Speller) -> None:
+    # "timeline" is English (the encoder knows it) though no indexed text has it: not "fixed".
+    assert speller.correct("refund timeline") == "refund timeline"
+    assert speller.correct("is it ok") == "is it ok"
+    # "cant" must not become "can": negation carries the meaning.
+    assert speller.correct("i cant remember my pasword") == "i can't remember my password"
+    assert speller.correct("whats a refund") == "what's a refund"
+
+
+def test_text_without_a_close_word_is_unchanged(speller: Speller) -> None:
+    for text in ("", "   ", "zzzzqqq", "Ünïcode pässword 🙂", "SO10042 #42 $99.99"):
+        assert speller.correct(text) == text
+
+
+def test_hostile_input_stays_fast(speller: Speller) -> None:
+    rng = random.Random(0)
+    junk = " ".join("".join(rng.choices(string.ascii_lowercase, k=rng.randint(4, 40))) for _ in range(2000))
+    started = time.perf_counter()
+    assert len(speller.correct(junk)) == len(junk) or speller.correct(junk)
+    assert time.perf_counter() - started < 1.0
+    assert speller.correct("a" * 100_000) == "a" * 100_000
+
+
+def test_edit_distance_counts_transpositions_as_one() -> None:
+    assert edit_distance("pasword", "password") == 1
+    assert edit_distance("ab", "ba") == 1
+    assert edit_distance("kitten", "sitting") == 3
+    assert edit_distance("", "abc") == 3
+
+
+def test_the_knowledge_base_answers_through_typos(demo_kb) -> None:  # type: ignore[no-untyped-def]
+    clean = demo_kb.search("how do I reset my password", k=1)[0]
+    typo = demo_kb.search("how do i reset my pasword", k=1)[0]
+    assert typo.chunk_id == clean.chunk_id
+    assert abs(typo.confidence - clean.confidence) < 0.05
