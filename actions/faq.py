@@ -19,6 +19,7 @@ logger = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 1000
 MAX_ANSWER_CHARS = 420
 NOT_SURE = "I'm not sure I have the right answer to that, and I'd rather not guess."
+SUGGESTION = "I'm not completely sure, but I think this is what you're asking about:"
 HUMAN_BUTTON = {"title": "Talk to a human", "payload": "/human_handoff"}
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
@@ -59,7 +60,8 @@ class ActionAnswerFaq(Action):
             logger.error("knowledge base unavailable: %s", exc)
             hits = []
         top = hits[0] if hits else None
-        if top is None or top.confidence < kb.min_confidence:
+        decision = kb.decide(top)
+        if top is None or decision == "decline":
             dispatcher.utter_message(text=f"{NOT_SURE} Would you like me to put you through to a colleague?",
                                      buttons=[HUMAN_BUTTON])
             shop_db().log_faq_answer(tracker.sender_id, question, None, top.confidence if top else None)
@@ -67,9 +69,17 @@ class ActionAnswerFaq(Action):
         log_id = shop_db().log_faq_answer(
             tracker.sender_id, question, f"{top.source} > {top.heading}", top.confidence
         )
-        logger.info("faq answer %s for %r (confidence %.3f)", top.chunk_id, redact(question[:80]), top.confidence)
+        logger.info("faq %s %s for %r (confidence %.3f)", decision, top.chunk_id, redact(question[:80]), top.confidence)
+        source = f"_Source: {top.title} › {top.heading}_"
+        if decision == "suggest":
+            # Hedged, with a human one tap away: a wrong guess must not read like a policy.
+            dispatcher.utter_message(
+                text=f"{SUGGESTION}\n\n{short_answer(top.text)}\n\n{source}\n\nDid that answer your question?",
+                buttons=[*feedback_buttons(log_id), HUMAN_BUTTON],
+            )
+            return []
         dispatcher.utter_message(
-            text=f"{short_answer(top.text)}\n\n_Source: {top.title} › {top.heading}_\n\nWas this helpful?",
+            text=f"{short_answer(top.text)}\n\n{source}\n\nWas this helpful?",
             buttons=feedback_buttons(log_id),
         )
         return []

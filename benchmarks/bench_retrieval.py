@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import sys
@@ -78,27 +79,49 @@ def decisions(kb: KnowledgeBase, rows: list[dict]) -> list[tuple[float, bool, bo
     return out
 
 
-def utility(points: list[tuple[float, bool, bool]], threshold: float) -> float:
-    return sum((1.0 if correct else -WRONG_ANSWER_COST) for conf, _, correct in points if conf >= threshold)
+# Answer outright when P(right) >= 0.75 (a wrong answer costs WRONG_ANSWER_COST times a "not
+# sure": p - 3 (1 - p) >= 0), offer the passage as a hedged suggestion when P(right) >= 0.5.
+ANSWER_PROBABILITY = WRONG_ANSWER_COST / (1.0 + WRONG_ANSWER_COST)
+SUGGEST_PROBABILITY = 0.5
 
 
-def choose_threshold(points: list[tuple[float, bool, bool]]) -> float:
-    candidates = sorted({round(conf, 3) for conf, _, _ in points} | {0.0})
-    # Ties go to the higher threshold: the safer side.
-    return max(candidates, key=lambda t: (utility(points, t), t))
+def choose_thresholds(points: list[tuple[float, bool, bool]]) -> dict:
+    """The cosine cut-offs where a logistic fit of P(top passage right | cosine) on `points`
+    crosses ANSWER_PROBABILITY and SUGGEST_PROBABILITY. A two-parameter fit is smooth where a
+    direct utility sweep over 38 questions jumps with each single question."""
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.asarray([[conf] for conf, _, _ in points])
+    y = np.asarray([correct for _, _, correct in points], dtype=int)
+    model = LogisticRegression(C=100.0).fit(x, y)
+    slope, intercept = float(model.coef_[0][0]), float(model.intercept_[0])
+
+    def at(p: float) -> float:
+        return round((math.log(p / (1 - p)) - intercept) / slope, 3)
+
+    answer, suggest = at(ANSWER_PROBABILITY), at(SUGGEST_PROBABILITY)
+    return {"answer": answer, "suggest": min(suggest, answer), "logistic": {"slope": round(slope, 3), "intercept": round(intercept, 3)}}
 
 
-def answer_stats(points: list[tuple[float, bool, bool]], threshold: float) -> dict:
-    answered = [p for p in points if p[0] >= threshold]
+def answer_stats(points: list[tuple[float, bool, bool]], answer: float, suggest: float) -> dict:
+    answered = [p for p in points if p[0] >= answer]
+    suggested = [p for p in points if suggest <= p[0] < answer]
     answerable = [p for p in points if p[1]]
     unanswerable = [p for p in points if not p[1]]
+
+    def share(part: list, whole: list) -> float | None:
+        return round(len(part) / len(whole), 4) if whole else None
+
     return {
-        "threshold": threshold,
         "answer_precision": round(sum(p[2] for p in answered) / len(answered), 4) if answered else None,
-        "answered_share_of_answerable": round(sum(1 for p in answerable if p[0] >= threshold) / len(answerable), 4),
-        "unanswerable_declined": round(sum(1 for p in unanswerable if p[0] < threshold) / len(unanswerable), 4) if unanswerable else None,
         "answered": len(answered),
         "wrong_answers": sum(1 for p in answered if not p[2]),
+        "answered_share_of_answerable": share([p for p in answerable if p[0] >= answer], answerable),
+        "suggestion_precision": round(sum(p[2] for p in suggested) / len(suggested), 4) if suggested else None,
+        "suggested": len(suggested),
+        "helped_share_of_answerable": share([p for p in answerable if p[0] >= suggest and p[2]], answerable),
+        "unanswerable_declined": share([p for p in unanswerable if p[0] < suggest], unanswerable),
+        "unanswerable_answered_outright": share([p for p in unanswerable if p[0] >= answer], unanswerable),
     }
 
 
@@ -135,9 +158,10 @@ def main() -> int:
 
         test_answerable = [r for r in test if r["doc"]]
         table = {mode: evaluate(kb, test_answerable, mode) for mode in MODES}
-        threshold = choose_threshold(decisions(kb, validation))
-        test_answers = answer_stats(decisions(kb, test), threshold)
-        val_answers = answer_stats(decisions(kb, validation), threshold)
+        thresholds = choose_thresholds(decisions(kb, validation))
+        cut = (thresholds["answer"], thresholds["suggest"])
+        test_answers = answer_stats(decisions(kb, test), *cut)
+        val_answers = answer_stats(decisions(kb, validation), *cut)
 
     result = {
         "benchmark": "kb retrieval",
@@ -151,7 +175,8 @@ def main() -> int:
                           "validation_mrr_at_5_top1": {f"{f}:{w}": s for (f, w), s in scores.items()}},
         **table,
         "threshold": {"chosen_on": "validation", "wrong_answer_cost": WRONG_ANSWER_COST,
-                      "validation": val_answers, "test": test_answers},
+                      "answer_probability": ANSWER_PROBABILITY, "suggest_probability": SUGGEST_PROBABILITY,
+                      **thresholds, "validation": val_answers, "test": test_answers},
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
@@ -164,9 +189,11 @@ def main() -> int:
         m = table[mode]
         print(f"{mode:<8} {m['top1']:>6.3f} {m['mrr_at_5']:>6.3f} {m['recall_at_5']:>6.3f} {m['p50_ms']:>7.1f} {m['p95_ms']:>7.1f}")
     t = test_answers
-    print(f"\nthreshold {threshold:.3f} (validation): on test, answer precision {t['answer_precision']}, "
-          f"answered {t['answered_share_of_answerable']:.0%} of answerable, declined "
-          f"{t['unanswerable_declined']} of unanswerable, {t['wrong_answers']} wrong answers")
+    print(f"\nthresholds (fit on validation): answer >= {cut[0]:.3f}, suggest >= {cut[1]:.3f}. On test: "
+          f"answer precision {t['answer_precision']} ({t['answered']} answered, {t['wrong_answers']} wrong), "
+          f"suggestion precision {t['suggestion_precision']} ({t['suggested']} suggested); "
+          f"{t['helped_share_of_answerable']:.0%} of answerable questions got the right passage; "
+          f"{t['unanswerable_declined']} of unanswerable declined")
     print(f"hybrid top1 - bm25 top1 = {table['hybrid']['top1'] - table['bm25']['top1']:+.3f}")
     print(f"wrote {args.out}")
     return 0

@@ -29,10 +29,14 @@ DEFAULT_INDEX_PATH = ROOT / "models" / "kb"
 DEFAULT_COLLECTION = "shop_kb"
 DEFAULT_KB_FOLDER = ROOT / "shop" / "kb"
 REBUILD_HINT = "make index  (or: python -m retrieval ingest --kb shop/kb)"
-# Chosen on the validation questions by `make bench-retrieval` (benchmarks/results/retrieval.json,
-# "threshold"), counting a wrong answer three times as bad as "not sure, shall I get a human?":
-# below this cosine between the question and the best passage the assistant says it is unsure.
-DEFAULT_MIN_CONFIDENCE = 0.53
+# Two cut-offs on the cosine between the question and the best passage, chosen on the validation
+# questions by `make bench-retrieval` (benchmarks/results/retrieval.json, "threshold") from a
+# logistic fit of P(top passage is right | cosine). At or above `answer`, P >= 0.75: a wrong
+# answer costs three times a "not sure", so the assistant answers outright. Between the two,
+# P >= 0.5: it offers the passage as a suggestion ("I think this is what you mean"), with a
+# human one tap away. Below, it says it is not sure and offers a human.
+DEFAULT_MIN_CONFIDENCE = 0.52
+DEFAULT_SUGGEST_CONFIDENCE = 0.42
 
 
 class IndexMissingError(RuntimeError):
@@ -71,6 +75,18 @@ class IngestReport:
         )
 
 
+def _threshold(given: float | None, variable: str, default: float) -> float:
+    if given is not None:
+        return float(given)
+    value = os.environ.get(variable, "").strip()
+    if not value:
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise ValueError(f"{variable} must be a number between 0 and 1, not {value!r}") from None
+
+
 def chroma_client(path: Path) -> Any:
     import chromadb
     from chromadb.config import Settings
@@ -88,6 +104,7 @@ class KnowledgeBase:
         bm25_weight: float = 0.1,
         candidates: int = 20,
         min_confidence: float | None = None,
+        suggest_confidence: float | None = None,
     ) -> None:
         self.index_path = Path(index_path or os.environ.get("SHOP_KB_PATH") or DEFAULT_INDEX_PATH)
         self.collection_name = collection or os.environ.get("SHOP_KB_COLLECTION") or DEFAULT_COLLECTION
@@ -97,10 +114,10 @@ class KnowledgeBase:
         self.fusion = fusion
         self.bm25_weight = bm25_weight
         self.candidates = candidates
-        env_threshold = os.environ.get("SHOP_KB_MIN_CONFIDENCE")
-        self.min_confidence = (
-            min_confidence if min_confidence is not None
-            else float(env_threshold) if env_threshold else DEFAULT_MIN_CONFIDENCE
+        self.min_confidence = _threshold(min_confidence, "SHOP_KB_MIN_CONFIDENCE", DEFAULT_MIN_CONFIDENCE)
+        self.suggest_confidence = min(
+            self.min_confidence,
+            _threshold(suggest_confidence, "SHOP_KB_SUGGEST_CONFIDENCE", DEFAULT_SUGGEST_CONFIDENCE),
         )
         self._lock = threading.Lock()
         self._client: Any = None
@@ -217,6 +234,12 @@ class KnowledgeBase:
 
     def __len__(self) -> int:
         return len(self._chunks)
+
+    def decide(self, hit: Hit | None) -> str:
+        """`answer`, `suggest` or `decline` for the best passage, by its confidence."""
+        if hit is None or hit.confidence < self.suggest_confidence:
+            return "decline"
+        return "answer" if hit.confidence >= self.min_confidence else "suggest"
 
     def search(self, query: str, k: int = 5, mode: str = "hybrid") -> list[Hit]:
         """The `k` best passages for `query`; `mode` is hybrid, dense or bm25."""

@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.faq import NOT_SURE, ActionAnswerFaq, ActionFaqFeedback, short_answer
+from actions.faq import NOT_SURE, SUGGESTION, ActionAnswerFaq, ActionFaqFeedback, short_answer
 from retrieval import knowledge_base
 from shop.db import ShopDB
 from tests.actions.conftest import load_tracker, texts
@@ -59,6 +59,30 @@ async def test_unsure_or_bad_input_gets_the_not_sure_reply_and_a_human(shop_db_u
     assert message["text"].startswith(NOT_SURE)
     assert message["buttons"] == [{"title": "Talk to a human", "payload": "/human_handoff"}]
     assert faq_rows("odd")[-1][2] is None  # logged as unanswered
+
+
+async def test_between_the_two_cut_offs_the_passage_is_a_hedged_suggestion_with_a_human(shop_db_url, kb, monkeypatch):
+    question = "how many days do I have to send something back"
+    confidence = kb.search(question, k=1)[0].confidence
+    monkeypatch.setattr(kb, "min_confidence", confidence + 0.01)
+    monkeypatch.setattr(kb, "suggest_confidence", confidence - 0.01)
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerFaq().run(dispatcher, load_tracker("order_form_filled", text=question, intent="ask_faq", sender_id="hedge"), {})
+    [message] = dispatcher.messages
+    assert message["text"].startswith(SUGGESTION) and "30 days" in message["text"] and "_Source: Returns" in message["text"]
+    assert [b["title"] for b in message["buttons"]] == ["Yes, thanks", "No", "Talk to a human"]
+    [row] = faq_rows("hedge")
+    assert row[2] and f'"faq_log_id": "{row[0]}"' in message["buttons"][0]["payload"]
+
+
+def test_the_cut_offs_come_from_the_environment_and_bad_values_are_named(embedder, tmp_path, monkeypatch):
+    monkeypatch.setenv("SHOP_KB_MIN_CONFIDENCE", "0.6")
+    monkeypatch.setenv("SHOP_KB_SUGGEST_CONFIDENCE", "0.7")
+    kb = knowledge_base.KnowledgeBase(index_path=tmp_path, embedder=embedder)
+    assert kb.min_confidence == 0.6 and kb.suggest_confidence == 0.6  # never above the answer cut-off
+    monkeypatch.setenv("SHOP_KB_MIN_CONFIDENCE", "high")
+    with pytest.raises(ValueError, match="SHOP_KB_MIN_CONFIDENCE"):
+        knowledge_base.KnowledgeBase(index_path=tmp_path, embedder=embedder)
 
 
 async def test_a_missing_index_is_an_apology_not_a_crash(shop_db_url, tmp_path, embedder, monkeypatch):
