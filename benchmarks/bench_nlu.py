@@ -450,7 +450,10 @@ def shop_sentiment(component: Any, holdout: Any) -> dict[str, Any]:
     return {"accuracy": round(float(np.mean([p == g for p, g in zip(predicted, gold, strict=False)])), 4),
             "negative_recall": round(float(np.mean([p == "negative" for p, g in zip(predicted, gold, strict=False)
                                                     if g == "negative"] or [0.0])), 4),
-            "n": len(labelled)}
+            # A calm message read as angry gets an apology it did not ask for.
+            "false_apology_rate": round(float(np.mean([p == "negative" for p, g in zip(predicted, gold, strict=False)
+                                                       if g != "negative"] or [0.0])), 4),
+            "n": len(labelled), "n_negative": gold.count("negative")}
 
 
 def sweep_threshold(train_data: Any, config: Path, workdir: Path) -> dict[str, Any]:
@@ -695,6 +698,10 @@ def print_table(results: dict[str, Any]) -> None:
             if metric in row.get("ours", {}) or metric in row.get("diet", {}):
                 lines.append(f"{name:<14} {metric:<28} {fmt(row['ours'].get(metric), pct):>10} "
                              f"{fmt(row['diet'].get(metric), pct):>10}")
+    sentiment = results.get("shop", {}).get("ours", {}).get("sentiment_holdout", {})
+    for metric in ("accuracy", "negative_recall", "false_apology_rate"):
+        if metric in sentiment:
+            lines.append(f"{'shop':<14} {'sentiment_' + metric:<28} {fmt(sentiment[metric]):>10} {'-':>10}")
     if "amazon_cells" in results:
         row = results["amazon_cells"]
         for metric in ("zero_shot_accuracy", "cv5_accuracy"):
