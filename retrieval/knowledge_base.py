@@ -94,6 +94,20 @@ def chroma_client(path: Path) -> Any:
     return chromadb.PersistentClient(path=str(path), settings=Settings(anonymized_telemetry=False))
 
 
+def close_chroma_client(client: Any) -> None:
+    """Releases a client, so the next one for the same folder reads the files afresh.
+
+    A Chroma client keeps its own view of the folder: after another process (an ingest run
+    while the action server is up) has written to it, the old client fails with "Error finding
+    id" or misses the new rows. A stamp change therefore means a new client."""
+    if client is None:
+        return
+    try:
+        client.close()
+    except Exception as exc:  # a client that cannot close is dropped all the same
+        logger.debug("closing the Chroma client failed: %s", exc)
+
+
 class KnowledgeBase:
     def __init__(
         self,
@@ -203,6 +217,9 @@ class KnowledgeBase:
             if stamp == self._stamp:
                 return
             self.embedder.warm_up()
+            if self._stamp is not None:
+                close_chroma_client(self._client)
+                self._client = self._collection = None
             try:
                 collection = self._open_collection(create=False)
                 data = collection.get(include=["metadatas", "documents", "embeddings"])

@@ -21,7 +21,7 @@ import numpy as np
 
 from retrieval.catalog import catalog_path, product_hash, product_text, read_catalog
 from retrieval.embedder import Embedder, shared_embedder
-from retrieval.knowledge_base import chroma_client
+from retrieval.knowledge_base import chroma_client, close_chroma_client
 from retrieval.text import tokens
 
 logger = logging.getLogger(__name__)
@@ -165,6 +165,9 @@ class ProductIndex:
             if stamp == self._stamp:
                 return
             self.embedder.warm_up()
+            if self._stamp is not None:
+                close_chroma_client(self._client)  # another process may have written the folder
+                self._client = None
             try:
                 data = self._collection(create=False).get(include=["metadatas", "embeddings"])
                 products = [json.loads(m["json"]) for m in data["metadatas"]]

@@ -33,14 +33,18 @@ def e2e_dir(tmp_path_factory: pytest.TempPathFactory, generated_shop: Path) -> P
 def stack(e2e_dir: Path) -> Iterator[Stack]:
     if not DEFAULT_MODEL.exists():
         pytest.fail(f"no trained model at {DEFAULT_MODEL}: run `make train` first (make test does)")
-    env = {
-        "SHOP_DATABASE_URL": f"sqlite:///{e2e_dir / 'shop.db'}",
-        "RASA_TRACKER_DB": str(e2e_dir / "tracker.db"),
-    }
     # The indexes and the recommender come from `make index` (make test builds them first).
     for name in ("kb", "products", "recommender"):
         if not (ROOT / "models" / name).exists():
             pytest.fail(f"no {name} index under models/: run `make index` first (make test does)")
+    # A private copy of the knowledge-base index: a test re-ingests documents into it while
+    # the servers run, as a shop owner would.
+    shutil.copytree(ROOT / "models" / "kb", e2e_dir / "kb-index")
+    env = {
+        "SHOP_DATABASE_URL": f"sqlite:///{e2e_dir / 'shop.db'}",
+        "RASA_TRACKER_DB": str(e2e_dir / "tracker.db"),
+        "SHOP_KB_PATH": str(e2e_dir / "kb-index"),
+    }
     stack = Stack(rasa_port=free_port(), actions_port=free_port(), web_port=None, log_dir=e2e_dir / "logs", env=env)
     stack.start()
     yield stack

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+
+from bot.stack import ROOT
 from tests.e2e.conftest import Chat
 
 
@@ -22,6 +28,33 @@ def test_a_paraphrased_policy_question_gets_the_right_fact_with_its_source(stack
     assert [b["title"] for b in buttons] == ["Yes, thanks", "No"]
     # pressing the quick reply stores the feedback and thanks the shopper
     assert "Glad it helped" in chat.text(buttons[0]["payload"])
+
+
+def ingest(stack, folder) -> str:
+    env = {**os.environ, "SHOP_KB_PATH": stack.env["SHOP_KB_PATH"], "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "retrieval", "ingest", "--kb", str(folder)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def test_the_shop_owner_changes_a_policy_and_the_running_bot_answers_from_it(stack, tmp_path):
+    question = "how many days do I have to send something back?"
+    chat = Chat(stack, "e2e-byo-kb")
+    assert "30 days" in chat.text(question)
+    # The owner edits their own documents and re-ingests them with the CLI: no restart, no
+    # `rasa train`. The running action server notices the new index on the next question.
+    folder = tmp_path / "our-docs"
+    shutil.copytree(ROOT / "shop" / "kb", folder)
+    returns = folder / "returns.md"
+    returns.write_text(returns.read_text().replace("within 30 days of delivery", "within 60 days of delivery"))
+    assert "updated 1" in ingest(stack, folder)
+    try:
+        reply = chat.text(question)
+        assert "60 days" in reply and "30 days" not in reply and "Source: Returns" in reply
+    finally:
+        assert "updated 1" in ingest(stack, ROOT / "shop" / "kb")
+    assert "30 days" in chat.text(question)
 
 
 def test_faq_answer_in_the_middle_of_a_form_then_the_form_resumes(stack):

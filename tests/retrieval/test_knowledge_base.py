@@ -133,3 +133,39 @@ def test_cli_ingest_and_ask(tmp_path, kb_folder, capsys, monkeypatch, embedder):
     assert out.startswith("1. score") and "[returns.md] Returns > Return window" in out
     assert kb_cli.main(["--index", str(tmp_path / "none"), "ask", "refund"]) == 2
     assert "make index" in capsys.readouterr().err
+
+
+def test_an_ingest_by_another_process_is_seen_by_a_running_index(kb, tmp_path):
+    """What a shop owner does while the action server runs: `python -m retrieval ingest`.
+    The demo documents, so the collection is big enough for Chroma to keep an HNSW segment
+    (the tiny fixture folder never goes stale)."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    kb_folder = tmp_path / "docs"
+    shutil.copytree(root / "shop" / "kb", kb_folder)
+
+    def ingest_in_another_process() -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "retrieval", "--index", str(kb.index_path), "ingest", "--kb", str(kb_folder),
+             "--collection", kb.collection_name],
+            cwd=root, env={**os.environ, "PYTHONPATH": str(root)}, capture_output=True, text=True, timeout=300,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout
+
+    # `make index` built it; the running server opened it.
+    assert "added 11" in ingest_in_another_process()
+    question = "how many days do I have to send something back?"
+    assert "within 30 days" in kb.search(question, k=1)[0].text
+    returns = kb_folder / "returns.md"
+    returns.write_text(returns.read_text().replace("within 30 days", "within 90 days"))
+    write(kb_folder, "repairs.md", "# Repairs\n\n## Repair service\n\nWe repair zips and soles for $12 a pair.\n")
+    assert "added 1, updated 1" in ingest_in_another_process()
+    hit = kb.search(question, k=1)[0]
+    assert "within 90 days" in hit.text and hit.source == "returns.md"
+    assert kb.search("can you fix a broken zip?", k=1)[0].source == "repairs.md"

@@ -112,3 +112,27 @@ def test_csv_catalogs_and_bad_mappings(tmp_path):
 def test_missing_product_index_names_the_fix(tmp_path, embedder):
     with pytest.raises(ProductIndexMissingError, match="make index"):
         ProductIndex(index_path=tmp_path / "none", embedder=embedder).search("shoes", ProductFilters())
+
+
+def test_a_catalog_ingest_by_another_process_is_seen_by_a_running_index(tmp_path, embedder):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    catalog = tmp_path / "catalog.jsonl"
+    rows = [{"id": "A1", "title": "Blue Wool Socks", "price": 12.5, "category": "sports", "color": "blue"}]
+    catalog.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    index = ProductIndex(index_path=tmp_path / "idx", collection="live", embedder=embedder)
+    index.ingest(catalog, progress=False)
+    assert [h.product["id"] for h in index.search("socks", k=5)] == ["A1"]
+    rows.append({"id": "A2", "title": "Red Rain Jacket", "price": 80, "category": "clothing", "color": "red"})
+    catalog.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "retrieval", "catalog", "--index", str(index.index_path), "--collection", "live",
+         "ingest", str(catalog)],
+        cwd=root, env={**os.environ, "PYTHONPATH": str(root)}, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert index.search("rain jacket", k=1)[0].product["id"] == "A2"
