@@ -317,10 +317,15 @@ class FusedRecommender:
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        save_file({k: v.detach().cpu().contiguous() for k, v in self.tensors.items()}, str(folder / "recommender.safetensors"))
+        # Written beside, then renamed: a running action server reloads when the weights file
+        # changes and must never read half a file or new weights with the old item list.
+        weights, meta_file = folder / "recommender.safetensors", folder / "recommender.json"
+        save_file({k: v.detach().cpu().contiguous() for k, v in self.tensors.items()}, str(weights) + ".tmp")
         meta = {"config": self.config, "features": FEATURES, "item_ids": self.item_ids, "user_ids": self.user_ids,
                 "items": self.items, "user_items": self.user_items, "report": self.report}
-        (folder / "recommender.json").write_text(json.dumps(meta), encoding="utf-8")
+        Path(str(meta_file) + ".tmp").write_text(json.dumps(meta), encoding="utf-8")
+        os.replace(str(meta_file) + ".tmp", meta_file)
+        os.replace(str(weights) + ".tmp", weights)
 
     @classmethod
     def load(cls, folder: str | Path, device: str | None = None) -> FusedRecommender:
