@@ -87,6 +87,16 @@ def _threshold(given: float | None, variable: str, default: float) -> float:
         raise ValueError(f"{variable} must be a number between 0 and 1, not {value!r}") from None
 
 
+def inner_product_index(matrix: np.ndarray) -> Any:
+    """An exact faiss inner-product index over L2-normalised rows (inner product = cosine)."""
+    import faiss
+
+    index = faiss.IndexFlatIP(int(matrix.shape[1]) if matrix.ndim == 2 and matrix.shape[1] else 384)
+    if len(matrix):
+        index.add(np.ascontiguousarray(matrix, dtype=np.float32))
+    return index
+
+
 def chroma_client(path: Path) -> Any:
     import chromadb
     from chromadb.config import Settings
@@ -140,6 +150,7 @@ class KnowledgeBase:
         self._chunks: list[Chunk] = []
         self._matrix = np.zeros((0, 0), dtype=np.float32)
         self._bm25: Any = None
+        self._faiss: Any = None
         self._speller: Speller | None = None
 
     @property
@@ -242,7 +253,8 @@ class KnowledgeBase:
         ]
         embeddings = data["embeddings"]
         self._chunks = chunks
-        self._matrix = np.asarray(embeddings, dtype=np.float32).reshape(len(chunks), -1)
+        self._matrix = np.ascontiguousarray(np.asarray(embeddings, dtype=np.float32).reshape(len(chunks), -1))
+        self._faiss = inner_product_index(self._matrix)
         corpus = [tokens(c.embedding_text()) or ["_"] for c in chunks]
         retriever = bm25s.BM25()
         retriever.index(corpus, show_progress=False)
@@ -304,10 +316,10 @@ class KnowledgeBase:
         return {i: float((1 - w) * cosines[i] + w * lexical[i]) for i in candidates}
 
     def _dense_ranking(self, query_vector: np.ndarray, n: int) -> np.ndarray:
-        # Chroma's HNSW answers the nearest neighbours; ids map back to our in-memory order.
-        result = self._collection.query(query_embeddings=[query_vector.tolist()], n_results=n, include=[])
-        position = {c.chunk_id: i for i, c in enumerate(self._chunks)}
-        return np.asarray([position[i] for i in result["ids"][0] if i in position], dtype=np.int64)
+        # Chroma is the store of record; queries go to an exact in-memory faiss index of the same
+        # vectors, loaded in warm_up(): no approximate HNSW, no round trip through the store.
+        _, ids = self._faiss.search(query_vector.reshape(1, -1).astype(np.float32), n)
+        return ids[0][ids[0] >= 0].astype(np.int64)
 
     def _bm25_scores(self, query: str) -> np.ndarray:
         query_tokens = tokens(query)
