@@ -17,6 +17,7 @@ run and evaluated by parsing one message at a time with a loaded `Agent`, as the
 
 Usage (from the project root, in the rasa env; `make bench-nlu` does this):
     nice -n 5 .venv-rasa/bin/python -m benchmarks.bench_nlu [--only banking77,shop] [--quick]
+        [--pipelines ours|diet]   (banking77/bitext only: measure one pipeline now, keep the other)
 
 Writes benchmarks/results/nlu.json (one object per data set, with `ours` and `diet`) and
 PNG plots beside it (confusion matrix, training curve), and prints a table. The public data
@@ -39,7 +40,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Optional
 
@@ -58,6 +59,7 @@ SEED = 42
 OOS_INTENT = "out_of_scope"
 FALLBACK_INTENT = "nlu_fallback"
 ROWS = ("banking77", "bitext", "shop", "amazon_cells", "latency")
+PIPELINES = ("ours", "diet")
 log = logging.getLogger("bench_nlu")
 
 
@@ -313,14 +315,25 @@ def entity_metrics(gold_entities: Sequence[list[dict[str, Any]]],
 # ---- one intent data set through both pipelines ------------------------------------------
 def run_intent_dataset(name: str, train_rows: Sequence[tuple[str, str]],
                        test_rows: Sequence[tuple[str, str]], configs: dict[str, Path],
-                       workdir: Path, curve: bool = False) -> dict[str, Any]:
+                       workdir: Path, curve: bool = False,
+                       pipelines: Sequence[str] = PIPELINES,
+                       row: Optional[dict[str, Any]] = None,
+                       on_pipeline_done: Optional[Callable[[dict[str, Any]], None]] = None,
+                       ) -> dict[str, Any]:
+    """Train and score each pipeline; `row` carries pipelines measured by an earlier run.
+
+    DIET's default 100 epochs on BANKING77 or Bitext take hours on a 2-core CPU, so the
+    pipelines of one data set may be measured in separate runs (`--pipelines`); each
+    pipeline's sub-object records when it was measured, and the row is saved after each.
+    """
     from bot.components import transformer_classifier as tc
 
     nlu = write_json_nlu(train_rows, workdir / f"{name}_train.json")
     texts, gold = [t for t, _ in test_rows], [i for _, i in test_rows]
-    row: dict[str, Any] = {"train_examples": len(train_rows), "test_examples": len(test_rows),
-                           "intents": len(set(i for _, i in train_rows))}
-    for pipeline in ("ours", "diet"):
+    row = dict(row or {})
+    row.update({"train_examples": len(train_rows), "test_examples": len(test_rows),
+                "intents": len(set(i for _, i in train_rows))})
+    for pipeline in pipelines:
         history: list[dict[str, float]] = []
         if pipeline == "ours" and curve:
             tc.EPOCH_CALLBACKS.append(_curve_callback(texts, gold, history))
@@ -345,10 +358,13 @@ def run_intent_dataset(name: str, train_rows: Sequence[tuple[str, str]],
             metrics["component_train_seconds"] = loaded.component.training_stats.get("train_seconds")
             if history:
                 metrics["curve"] = history
+        metrics["measured_at"] = time.strftime("%Y-%m-%d %H:%M:%S")
         row[pipeline] = metrics
         print(f"[{name}] {pipeline}: {json.dumps({k: v for k, v in metrics.items() if k != 'curve'})}",
               flush=True)
         loaded.close()
+        if on_pipeline_done is not None:
+            on_pipeline_done(row)
     return row
 
 
@@ -696,8 +712,9 @@ def print_table(results: dict[str, Any]) -> None:
         for metric, pct in (("accuracy", True), ("macro_f1", True), ("oos_recall", True),
                             ("oos_precision", True), ("train_seconds", False)):
             if metric in row.get("ours", {}) or metric in row.get("diet", {}):
-                lines.append(f"{name:<14} {metric:<28} {fmt(row['ours'].get(metric), pct):>10} "
-                             f"{fmt(row['diet'].get(metric), pct):>10}")
+                lines.append(f"{name:<14} {metric:<28} "
+                             f"{fmt(row.get('ours', {}).get(metric), pct):>10} "
+                             f"{fmt(row.get('diet', {}).get(metric), pct):>10}")
     sentiment = results.get("shop", {}).get("ours", {}).get("sentiment_holdout", {})
     for metric in ("accuracy", "negative_recall", "false_apology_rate"):
         if metric in sentiment:
@@ -726,11 +743,17 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: small subsets, results not for the record")
     parser.add_argument("--latency-repeats", type=int, default=3)
+    parser.add_argument("--pipelines", default=",".join(PIPELINES),
+                        help="for banking77 and bitext: which pipelines to (re)measure; the "
+                             "other's figures are kept from the last run")
     args = parser.parse_args(argv)
     only = [r.strip() for r in args.only.split(",") if r.strip()]
     unknown = sorted(set(only) - set(ROWS))
     if unknown:
         parser.error(f"unknown rows {unknown}; choose from {', '.join(ROWS)}")
+    pipelines = [p.strip() for p in args.pipelines.split(",") if p.strip()]
+    if not pipelines or set(pipelines) - set(PIPELINES):
+        parser.error(f"--pipelines: choose from {', '.join(PIPELINES)}")
     if not args.datasets.exists():
         parser.error(f"{args.datasets} not found (the public data sets; see DEVELOPERS.md)")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -760,15 +783,19 @@ def main(argv: Optional[list[str]] = None) -> int:
         train_rows, test_rows = read_banking77(args.datasets)
         if args.quick:
             train_rows, test_rows = train_rows[::20], test_rows[::10]
-        record("banking77", run_intent_dataset("banking77", train_rows, test_rows, configs,
-                                               workdir, curve=True))
-        plot_curve(results["banking77"]["ours"].get("curve", []),
+        record("banking77", run_intent_dataset(
+            "banking77", train_rows, test_rows, configs, workdir, curve=True,
+            pipelines=pipelines, row=results.get("banking77"),
+            on_pipeline_done=lambda row: record("banking77", row)))
+        plot_curve(results["banking77"].get("ours", {}).get("curve", []),
                    args.out.parent / "nlu_training_curve_banking77.png", "BANKING77")
     if "bitext" in only:
         train_rows, test_rows = read_bitext(args.datasets)
         if args.quick:
             train_rows, test_rows = train_rows[::10], test_rows[::10]
-        record("bitext", run_intent_dataset("bitext", train_rows, test_rows, configs, workdir))
+        record("bitext", run_intent_dataset(
+            "bitext", train_rows, test_rows, configs, workdir, pipelines=pipelines,
+            row=results.get("bitext"), on_pipeline_done=lambda row: record("bitext", row)))
     if {"shop", "amazon_cells", "latency"} & set(only):
         shop_row = run_shop(configs, workdir, args.out.parent, args.quick)
         shop_models = {"ours": shop_row.pop("_ours_model")}
