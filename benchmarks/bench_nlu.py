@@ -607,17 +607,34 @@ def _cv_ours(train_rows: Sequence[tuple[str, str]], test_rows: Sequence[tuple[st
 
 # ---- latency -------------------------------------------------------------------------------
 def run_latency(models: dict[str, str], texts: Sequence[str], repeats: int) -> dict[str, Any]:
-    row: dict[str, Any] = {"messages": len(texts) * repeats}
-    for pipeline, model in models.items():
-        loaded = Loaded(model)
-        seconds: list[float] = []
-        for r in range(repeats):
-            _, s = loaded.parse_all(list(texts), f"latency {pipeline} {r + 1}/{repeats}")
-            seconds.extend(s)
-        row[pipeline] = latency(seconds)
-        if loaded.component is not None:
-            row[pipeline]["component"] = component_latency(loaded.component, texts)
-        loaded.close()
+    """Both pipelines loaded side by side and timed message by message in alternation.
+
+    Timing one pipeline after the other let a busy spell on the machine land on one of them
+    (two runs an hour apart gave ours/DIET p50 ratios of 1.64 and 1.27); interleaved, any
+    slowdown hits both alike, so the ratio holds on a noisy machine.
+    """
+    from tqdm import tqdm
+
+    row: dict[str, Any] = {"messages": len(texts) * repeats, "timing": "interleaved per message"}
+    loaded = {pipeline: Loaded(model) for pipeline, model in models.items()}
+    seconds: dict[str, list[float]] = {pipeline: [] for pipeline in loaded}
+    for model in loaded.values():
+        for text in list(texts)[:5]:  # warm-up: first calls allocate
+            model.parse(text)
+    for r in range(repeats):
+        for i, text in enumerate(tqdm(texts, desc=f"latency {r + 1}/{repeats}", leave=False, disable=None)):
+            order = list(loaded.items())
+            if (i + r) % 2:
+                order.reverse()
+            for pipeline, model in order:
+                started = time.perf_counter()
+                model.parse(text)
+                seconds[pipeline].append(time.perf_counter() - started)
+    for pipeline, model in loaded.items():
+        row[pipeline] = latency(seconds[pipeline])
+        if model.component is not None:
+            row[pipeline]["component"] = component_latency(model.component, texts)
+        model.close()
     if "ours" in row and "diet" in row:
         row["ratio_p50_ours_over_diet"] = round(row["ours"]["p50_ms"] / row["diet"]["p50_ms"], 3)
     return row
