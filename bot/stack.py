@@ -288,7 +288,10 @@ def main() -> int:
             stopping = True
             raise KeyboardInterrupt
 
+    # Installed for SIGINT too: a shell that starts `make run` in the background (a script, a
+    # supervisor) hands it SIGINT as ignored, and Python then never raises KeyboardInterrupt.
     signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
     try:
         print("Starting the action server and the Rasa server (the first start takes ~30 s)...", flush=True)
         stack.start()
