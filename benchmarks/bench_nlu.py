@@ -208,11 +208,14 @@ class Loaded:
     def parse(self, text: str) -> dict[str, Any]:
         return self.loop.run_until_complete(self.agent.parse_message(text))
 
+    def warm_up(self, texts: Sequence[str]) -> None:
+        for text in list(texts)[:5]:  # first calls allocate
+            self.parse(text)
+
     def parse_all(self, texts: Sequence[str], desc: str) -> tuple[list[dict[str, Any]], list[float]]:
         from tqdm import tqdm
 
-        for text in texts[:5]:  # warm-up: first calls allocate
-            self.parse(text)
+        self.warm_up(texts)
         results, seconds = [], []
         for text in tqdm(texts, desc=desc, leave=False, disable=None):
             started = time.perf_counter()
@@ -619,8 +622,7 @@ def run_latency(models: dict[str, str], texts: Sequence[str], repeats: int) -> d
     loaded = {pipeline: Loaded(model) for pipeline, model in models.items()}
     seconds: dict[str, list[float]] = {pipeline: [] for pipeline in loaded}
     for model in loaded.values():
-        for text in list(texts)[:5]:  # warm-up: first calls allocate
-            model.parse(text)
+        model.warm_up(texts)
     for r in range(repeats):
         for i, text in enumerate(tqdm(texts, desc=f"latency {r + 1}/{repeats}", leave=False, disable=None)):
             order = list(loaded.items())
