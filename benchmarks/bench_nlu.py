@@ -650,13 +650,7 @@ def run_latency(models: dict[str, str], texts: Sequence[str], repeats: int) -> d
 
 def _time_alone(model_path: str, texts: Sequence[str], repeats: int, out: Any) -> None:
     model = Loaded(model_path)
-    model.warm_up(texts)
-    seconds = []
-    for _ in range(repeats):
-        for text in texts:
-            started = time.perf_counter()
-            model.parse(text)
-            seconds.append(time.perf_counter() - started)
+    _, seconds = model.parse_all(list(texts) * repeats, "latency alone")
     model.close()
     out.put(latency(seconds))
 

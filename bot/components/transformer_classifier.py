@@ -357,10 +357,10 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
         skip = self.component_config["sentiment_entity"]
         spans = [
             [(int(e["start"]), int(e["end"]), str(e["entity"]))
-             for e in self.filter_trainable_entities([example])[0].get(ENTITIES, [])
+             for e in example.get(ENTITIES, [])
              if e.get("entity") and e.get("entity") != skip
              and e.get("start") is not None and e.get("end") is not None]
-            for example in examples
+            for example in self.filter_trainable_entities(list(examples))
         ]
         types = sorted({kind for example in spans for _, _, kind in example})
         self.entity_tags = ["O", *[f"{p}-{t}" for t in types for p in ("B", "I")]] if types else []
@@ -408,7 +408,7 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
 
     # ---- training ----------------------------------------------------------------------
     def _fit(self, texts: list[str], intent_ids: list[int], sentiment_ids: list[int],
-             entity_spans: Optional[Sequence[Sequence[tuple[int, int, str]]]] = None) -> None:
+             entity_spans: Sequence[Sequence[tuple[int, int, str]]]) -> None:
         import torch
         from torch import nn
         from tqdm import tqdm
@@ -435,7 +435,7 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
         encoded = tokenized["input_ids"]
         tag_targets = (
             [self._word_tag_targets(tokenized.word_ids(i), tokenized["offset_mapping"][i],
-                                    entity_spans[i] if entity_spans else [])
+                                    entity_spans[i])
              for i in range(len(texts))]
             if self.entity_tags else []
         )
