@@ -43,12 +43,23 @@ UNAVAILABLE = "Sorry, product search isn't available right now. Please try again
 _PRODUCT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
-def latest_entities(tracker: Tracker) -> dict[str, Any]:
+def entity_values(entities: Any) -> dict[str, Any]:
+    """{entity name: value} of one message. Several product words are one description
+    ("cozy slippers" + "memory foam"), so they are joined in order; for any other entity
+    the last value wins."""
     found: dict[str, Any] = {}
-    for entity in (tracker.latest_message or {}).get("entities") or []:
+    for entity in entities if isinstance(entities, list) else []:
         if isinstance(entity, dict) and isinstance(entity.get("entity"), str):
-            found[entity["entity"]] = entity.get("value")
+            name, value = entity["entity"], entity.get("value")
+            earlier = found.get(name)
+            if name == "product_category" and isinstance(earlier, str) and isinstance(value, str) and value not in earlier:
+                value = f"{earlier} {value}"
+            found[name] = value
     return found
+
+
+def latest_entities(tracker: Tracker) -> dict[str, Any]:
+    return entity_values((tracker.latest_message or {}).get("entities"))
 
 
 def page_product_id(tracker: Tracker) -> str | None:

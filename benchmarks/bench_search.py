@@ -6,8 +6,16 @@ Queries: benchmarks/data/search_queries.jsonl, each with attribute rules that gr
 product of the demo catalog (2 = meets every constraint and a use word, 1 = right kind of
 product, 0 = not relevant). The three modes rank the whole catalog from the query text alone,
 in the same run. The BM25 weight of the hybrid is chosen on a seeded validation third of the
-queries; nDCG@10 is reported on the rest. Latency: a 10,000-product synthetic catalog (the demo
-products repeated with perturbed vectors), with hard filters, query embedding included.
+queries; nDCG@10 is reported on the rest.
+
+`product_search` is what `action_search_products` does with the same message: the trained Rasa
+NLU (models/rasa/shop.tar.gz, parsed in the Rasa env by benchmarks/parse_with_nlu.py) finds the
+category, brand, colour, size and price entities, which become hard filters (in stock only, one
+constraint relaxed when nothing matches) over the hybrid ranking. The same NLU filters are also
+applied to BM25 and dense alone (`*_with_nlu_filters`), so the gain of each part shows.
+
+Latency: a 10,000-product synthetic catalog (the demo products repeated with perturbed vectors),
+with hard filters, query embedding included.
 Writes benchmarks/results/search.json and prints a table.
 """
 
@@ -19,6 +27,7 @@ import math
 import os
 import platform
 import random
+import subprocess
 import sys
 import tempfile
 import time
@@ -32,11 +41,16 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
+# The action's own mapping from NLU entities to search constraints.
+from actions.products import CONSTRAINT_SLOTS, entity_values  # noqa: E402
 from retrieval.catalog import catalog_path  # noqa: E402
 from retrieval.embedder import Embedder, pick_device  # noqa: E402
 from retrieval.product_index import ProductFilters, ProductIndex  # noqa: E402
+from retrieval.product_search import ProductSearch, SearchRequest  # noqa: E402
 
 QUERIES = ROOT / "benchmarks" / "data" / "search_queries.jsonl"
+RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
+RASA_MODEL = ROOT / "models" / "rasa" / "shop.tar.gz"
 RESULTS = ROOT / "benchmarks" / "results"
 MODES = ("bm25", "dense", "hybrid")
 SEED = 42
@@ -79,6 +93,38 @@ def evaluate(index: ProductIndex, queries: list[dict], mode: str) -> float:
     return float(np.mean(scores))
 
 
+def nlu_parses(queries_file: Path, model: Path) -> dict[str, dict]:
+    """{query id: {"intent", "entities"}} from the trained Rasa model, parsed in the Rasa env."""
+    if not RASA_PYTHON.exists() or not model.exists():
+        raise SystemExit(f"product_search needs the Rasa env and a trained model ({model}): run `make envs train`, "
+                         "or pass --no-nlu for the text-only modes")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "parses.json"
+        subprocess.run([str(RASA_PYTHON), str(ROOT / "benchmarks" / "parse_with_nlu.py"), str(queries_file), str(out),
+                        "--model", str(model)], check=True, cwd=ROOT)
+        return json.loads(out.read_text(encoding="utf-8"))
+
+
+def search_request(query: dict, parse: dict) -> SearchRequest:
+    """The request `action_search_products` builds for a new search: the whole message plus the
+    constraints among this message's entities."""
+    entities = entity_values(parse.get("entities"))
+    return SearchRequest(query=query["query"], **{field: entities.get(slot) for slot, field in CONSTRAINT_SLOTS.items()})
+
+
+def evaluate_with_nlu(index: ProductIndex, queries: list[dict], parses: dict[str, dict], mode: str) -> float:
+    """nDCG@10 of the action's search: NLU filters (in stock, one relaxed if nothing matches) over `mode`."""
+    search = ProductSearch(index)
+    scores = []
+    for q in queries:
+        grades = [grade(p, q["rules"]) for p in index.products]
+        request = search_request(q, parses[q["id"]])
+        result = search.search(request, k=10, mode=mode)
+        ranked = [grades[index.position(h.product["id"])] for h in result.hits]  # type: ignore[index]
+        scores.append(ndcg_at(ranked, grades))
+    return float(np.mean(scores))
+
+
 def latency(index: ProductIndex, embedder: Embedder, n_products: int, queries: list[dict]) -> dict[str, Any]:
     rng = np.random.default_rng(SEED)
     base_products, base_matrix = index.products, index.matrix
@@ -111,12 +157,15 @@ def main() -> int:
     parser.add_argument("--queries", type=Path, default=QUERIES)
     parser.add_argument("--catalog", type=Path, default=catalog_path())
     parser.add_argument("--out", type=Path, default=RESULTS / "search.json")
+    parser.add_argument("--model", type=Path, default=RASA_MODEL, help="the trained Rasa model whose NLU feeds product_search")
+    parser.add_argument("--no-nlu", action="store_true", help="text-only modes; no Rasa env or model needed")
     args = parser.parse_args()
 
     queries = [json.loads(line) for line in args.queries.read_text(encoding="utf-8").splitlines() if line.strip()]
     shuffled = queries[:]
     random.Random(SEED).shuffle(shuffled)
     validation, test = shuffled[: len(queries) // 3], shuffled[len(queries) // 3:]
+    parses = None if args.no_nlu else nlu_parses(args.queries, args.model)
     embedder = Embedder()
     embedder.warm_up()
     with tempfile.TemporaryDirectory() as tmp:
@@ -130,9 +179,22 @@ def main() -> int:
             val_scores[w] = evaluate(index, validation, "hybrid")
         index.bm25_weight = max(weights, key=lambda w: val_scores[w])
         table = {mode: {"ndcg_at_10": round(evaluate(index, test, mode), 4)} for mode in MODES}
+        with_nlu = {} if parses is None else {
+            f"{mode}_with_nlu_filters": {"ndcg_at_10": round(evaluate_with_nlu(index, test, parses, mode), 4)}
+            for mode in ("bm25", "dense")}
+        if parses is not None:
+            table["product_search"] = {"ndcg_at_10": round(evaluate_with_nlu(index, test, parses, "hybrid"), 4)}
         lat = latency(index, embedder, 10_000, queries)
 
     hybrid = table["hybrid"]["ndcg_at_10"]
+    ratios = {"hybrid_over_bm25": round(hybrid / table["bm25"]["ndcg_at_10"], 3),
+              "hybrid_over_dense": round(hybrid / table["dense"]["ndcg_at_10"], 3)}
+    if parses is not None:
+        full = table["product_search"]["ndcg_at_10"]
+        ratios |= {"product_search_over_bm25": round(full / table["bm25"]["ndcg_at_10"], 3),
+                   "product_search_over_dense": round(full / table["dense"]["ndcg_at_10"], 3),
+                   "product_search_over_bm25_with_nlu_filters": round(full / with_nlu["bm25_with_nlu_filters"]["ndcg_at_10"], 3),
+                   "product_search_over_dense_with_nlu_filters": round(full / with_nlu["dense_with_nlu_filters"]["ndcg_at_10"], 3)}
     result = {
         "benchmark": "product search",
         "command": "make bench-search",
@@ -141,17 +203,19 @@ def main() -> int:
         "hybrid_bm25_weight": index.bm25_weight,
         "validation_ndcg_by_weight": {str(w): round(s, 4) for w, s in val_scores.items()},
         **table,
-        "ratios": {"hybrid_over_bm25": round(hybrid / table["bm25"]["ndcg_at_10"], 3),
-                   "hybrid_over_dense": round(hybrid / table["dense"]["ndcg_at_10"], 3)},
+        **with_nlu,
+        "ratios": ratios,
+        "nlu_model": None if parses is None else str(args.model),
         "latency_10k": lat,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(f"\nProduct search, nDCG@10 on {len(test)} held-out queries (hybrid BM25 weight {index.bm25_weight}, "
           f"chosen on {len(validation)} validation queries)")
-    for mode in MODES:
-        print(f"  {mode:<7} {table[mode]['ndcg_at_10']:.3f}")
-    print(f"  hybrid / bm25 = {result['ratios']['hybrid_over_bm25']:.2f}x, hybrid / dense = {result['ratios']['hybrid_over_dense']:.2f}x")
+    for mode, row in {**table, **with_nlu}.items():
+        print(f"  {mode:<26} {row['ndcg_at_10']:.3f}")
+    for name, ratio in ratios.items():
+        print(f"  {name:<44} {ratio:.2f}x")
     print(f"search latency, {lat['products']} products on {lat['device']}: p50 {lat['p50_ms']} ms, p95 {lat['p95_ms']} ms")
     print(f"wrote {args.out}")
     return 0

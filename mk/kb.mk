@@ -28,5 +28,5 @@ $(PRODUCT_STAMP): $(DATA_DIR)/catalog.jsonl retrieval/catalog.py retrieval/produ
 	@touch $@
 
 .PHONY: bench-search
-bench-search: index ## product search benchmark (bm25 / dense / hybrid, 10k latency) -> benchmarks/results/search.json
+bench-search: index $(RASA_MODEL) ## product search benchmark (bm25 / dense / hybrid, the action's NLU-filtered search, 10k latency) -> benchmarks/results/search.json
 	$(SINGLE_THREAD) $(ACT_PY) benchmarks/bench_search.py

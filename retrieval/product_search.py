@@ -100,15 +100,18 @@ class ProductSearch:
         subcategories = index.vocabulary("subcategory")
         if text in categories:
             return text, None
-        if text in subcategories:
-            return None, text
         words = _words(text)
-        by_stem = {" ".join(sorted(_words(s))): s for s in subcategories}
-        if " ".join(sorted(words)) in by_stem:
-            return None, by_stem[" ".join(sorted(words))]
+        # A subcategory is meant only when the shopper's words name all of it ("trail running
+        # shoes" -> trail running shoes, the most specific). One shared word is too little:
+        # "open water swimming" is not about water bottles, nor "yoga" about yoga mats; such a
+        # word narrows the department only when every subcategory it touches lies in one.
+        named = [s for s in subcategories if _words(s) and _words(s) <= words]
+        if named:
+            most = max(len(_words(s)) for s in named)
+            best = [s for s in named if len(_words(s)) == most]
+            if len(best) == 1:
+                return None, best[0]
         matches = [s for s in subcategories if words & _words(s)]
-        if len(matches) == 1:
-            return None, matches[0]
         parents = {str(p["category"]) for p in index.products if p["subcategory"] in matches}
         if len(parents) == 1:
             return parents.pop(), None
@@ -129,12 +132,16 @@ class ProductSearch:
         )
 
     def search(self, request: SearchRequest, k: int = 5, offset: int = 0,
-               exclude: set[str] | None = None, relax: bool = True) -> SearchResult:
+               exclude: set[str] | None = None, relax: bool = True, mode: str = "hybrid") -> SearchResult:
+        """Hard filters from the request over `mode` ranking (hybrid; dense or bm25 for comparison)."""
         filters = self.filters_for(request)
         # The product word stays in the query even when it became a filter: "trail" in
         # "trail running shoes" still ranks trail shoes first.
-        query = " ".join(p for p in (_clean(request.query, 1000), _clean(request.category)) if p)
-        hits = self.index.search(query, filters, k=k, offset=offset, exclude=exclude)
+        # Only when it adds words: NLU entities are spans of the message, and a repeated word
+        # would count twice for BM25.
+        text, product_word = _clean(request.query, 1000) or "", _clean(request.category) or ""
+        query = f"{text} {product_word}".strip() if _words(product_word) - _words(text) else text
+        hits = self.index.search(query, filters, k=k, offset=offset, mode=mode, exclude=exclude)
         if hits or offset or not relax:
             return SearchResult(hits, filters, [], query)
         for name in RELAX_ORDER:
@@ -142,7 +149,7 @@ class ProductSearch:
                 continue
             candidate = replace(filters)
             setattr(candidate, name, None)
-            hits = self.index.search(query, candidate, k=k, exclude=exclude)
+            hits = self.index.search(query, candidate, k=k, mode=mode, exclude=exclude)
             if hits:
                 return SearchResult(hits, candidate, [describe(name, filters)], query)
         return SearchResult([], filters, [], query)

@@ -80,6 +80,15 @@ async def test_a_new_search_clears_the_earlier_constraints(products):
     assert slots["color"] is None and slots["price_max"] is None and slots["product_category"] == "headphones"
 
 
+async def test_several_product_words_are_one_description(products):
+    tracker = turn("high rise leggings with pockets for yoga", "search_product")
+    # three product_category spans, as the NLU tags this message: the last alone ("yoga") would mean yoga mats
+    tracker.latest_message["entities"] = [{"entity": "product_category", "value": v} for v in ("rise leggings", "pockets", "yoga")]
+    dispatcher, slots = await run(ActionSearchProducts(), tracker)
+    assert slots["product_category"] == "rise leggings pockets yoga"
+    assert all(products.product(c["id"])["subcategory"] == "leggings" for c in cards(dispatcher))
+
+
 async def test_follow_ups_keep_the_earlier_constraints(products):
     first, slots = await run(ActionSearchProducts(), turn(
         "hoodies under 90", "search_product", {"product_category": "hoodies", "price_max": "90"},

@@ -61,7 +61,11 @@ def test_paging_and_exclusion(search):
 @pytest.mark.parametrize(
     ("word", "expected"),
     [("footwear", ("footwear", None)), ("sneakers", (None, "sneakers")), ("headphone", (None, "headphones")),
-     ("jackets", ("clothing", None)), ("skincare", ("beauty", None)), ("spaceship", (None, None)), (None, (None, None))],
+     ("jackets", ("clothing", None)), ("skincare", ("beauty", None)), ("spaceship", (None, None)), (None, (None, None)),
+     # a shared word is not a shelf: swimming is not about water bottles, nor leggings about yoga mats
+     ("open water swimming", ("sports", None)), ("high rise leggings pockets yoga", (None, "leggings")),
+     # the most specific shelf the words name
+     ("vegan trail running shoes", (None, "trail running shoes")), ("running shoes", (None, "running shoes"))],
 )
 def test_category_words_resolve_to_the_catalog(search, word, expected):
     assert search.resolve_category(word) == expected
