@@ -5,6 +5,10 @@
 Questions: benchmarks/data/kb_questions.jsonl, each labelled with the document and section that
 answers it (doc null = the KB does not answer it). The `validation` split chooses the hybrid
 weights and the confidence threshold; every figure reported is on the `test` split.
+
+Dense and hybrid use the KB question encoder that `make index` fine-tunes on
+training_data/kb/questions.jsonl (written apart from these questions, never from them);
+`dense_base` and `hybrid_base` are the same with the plain MiniLM, in the same run.
 Writes benchmarks/results/retrieval.json and retrieval_recall_at_k.png, prints a table.
 """
 
@@ -27,12 +31,14 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-from retrieval.embedder import Embedder  # noqa: E402
+from retrieval.embedder import ENCODER_META_FILE, Embedder  # noqa: E402
+from retrieval.kb_encoder import encoder_path  # noqa: E402
 from retrieval.knowledge_base import DEFAULT_KB_FOLDER, KnowledgeBase  # noqa: E402
 
 QUESTIONS = ROOT / "benchmarks" / "data" / "kb_questions.jsonl"
 RESULTS = ROOT / "benchmarks" / "results"
 MODES = ("bm25", "dense", "hybrid")
+BASE_MODES = ("dense_base", "hybrid_base")
 # A wrong answer given confidently costs more than saying "not sure" and offering a human.
 WRONG_ANSWER_COST = 3.0
 
@@ -130,38 +136,50 @@ def main() -> int:
     parser.add_argument("--questions", type=Path, default=QUESTIONS)
     parser.add_argument("--kb", type=Path, default=DEFAULT_KB_FOLDER)
     parser.add_argument("--out", type=Path, default=RESULTS / "retrieval.json")
+    parser.add_argument("--encoder", type=Path, default=encoder_path(), help="the fine-tuned KB encoder folder")
     args = parser.parse_args()
 
     rows = load_questions(args.questions)
     validation = [r for r in rows if r["split"] == "validation"]
     test = [r for r in rows if r["split"] == "test"]
-    embedder = Embedder()
-    embedder.warm_up()
+    val_answerable = [r for r in validation if r["doc"]]
+    test_answerable = [r for r in test if r["doc"]]
+    if not (args.encoder / ENCODER_META_FILE).exists():
+        print(f"no KB encoder at {args.encoder}: run `make train-kb-encoder` (or `make index`)", file=sys.stderr)
+        return 2
+    encoder_meta = json.loads((args.encoder / ENCODER_META_FILE).read_text(encoding="utf-8"))
+    embedders = {"tuned": Embedder(str(args.encoder)), "base": Embedder()}
+    for embedder in embedders.values():
+        embedder.warm_up()
     with tempfile.TemporaryDirectory() as tmp:
-        kb = KnowledgeBase(index_path=tmp, collection="bench_kb", embedder=embedder)
-        start = time.perf_counter()
-        report = kb.ingest(args.kb, progress=False)
-        ingest_s = time.perf_counter() - start
-        kb.search("warm up")
-        for _ in range(20):  # the first queries pay for lazy initialisation; time steady state
-            kb.search("how long does shipping take")
-
-        # Fusion and BM25 weight: chosen on the validation split (MRR@5, then top1), never on test.
-        grid = [("convex", w) for w in (0.05, 0.1, 0.15, 0.2, 0.3, 0.4)] + [("rrf", w) for w in (0.25, 0.5, 1.0)]
-        val_answerable = [r for r in validation if r["doc"]]
-        scores = {}
-        for fusion, weight in grid:
-            kb.fusion, kb.bm25_weight = fusion, weight
-            m = evaluate(kb, val_answerable, "hybrid")
-            scores[(fusion, weight)] = (m["mrr_at_5"], m["top1"])
-        kb.fusion, kb.bm25_weight = max(grid, key=lambda g: scores[g])
-
-        test_answerable = [r for r in test if r["doc"]]
+        kbs, scores, ingest_s = {}, {}, 0.0
+        for name, embedder in embedders.items():
+            kb = KnowledgeBase(index_path=Path(tmp) / name, collection="bench_kb", embedder=embedder)
+            start = time.perf_counter()
+            report = kb.ingest(args.kb, progress=False)
+            if name == "tuned":
+                ingest_s = time.perf_counter() - start
+            kb.search("warm up")
+            for _ in range(20):  # the first queries pay for lazy initialisation; time steady state
+                kb.search("how long does shipping take")
+            # Fusion and BM25 weight: chosen on the validation split (MRR@5, then top1), never on test.
+            grid = [("convex", w) for w in (0.05, 0.1, 0.15, 0.2, 0.3, 0.4)] + [("rrf", w) for w in (0.25, 0.5, 1.0)]
+            scores[name] = {}
+            for fusion, weight in grid:
+                kb.fusion, kb.bm25_weight = fusion, weight
+                m = evaluate(kb, val_answerable, "hybrid")
+                scores[name][(fusion, weight)] = (m["mrr_at_5"], m["top1"])
+            kb.fusion, kb.bm25_weight = max(grid, key=lambda g: scores[name][g])
+            kbs[name] = kb
+        kb = kbs["tuned"]
         table = {mode: evaluate(kb, test_answerable, mode) for mode in MODES}
+        table |= {f"{mode}_base": evaluate(kbs["base"], test_answerable, mode) for mode in ("dense", "hybrid")}
         thresholds = choose_thresholds(decisions(kb, validation))
         cut = (thresholds["answer"], thresholds["suggest"])
         test_answers = answer_stats(decisions(kb, test), *cut)
         val_answers = answer_stats(decisions(kb, validation), *cut)
+        base_thresholds = choose_thresholds(decisions(kbs["base"], validation))
+        base_answers = answer_stats(decisions(kbs["base"], test), base_thresholds["answer"], base_thresholds["suggest"])
 
     result = {
         "benchmark": "kb retrieval",
@@ -171,23 +189,28 @@ def main() -> int:
                            "chunks": report.chunks_total, "files": len(report.added), "ingest_s": round(ingest_s, 2)},
         "questions": {"validation": len(validation), "test": len(test), "test_answerable": len(test_answerable),
                       "test_unanswerable": len(test) - len(test_answerable)},
+        "kb_encoder": {"path": str(args.encoder), **encoder_meta},
         "hybrid_fusion": {"fusion": kb.fusion, "bm25_weight": kb.bm25_weight,
-                          "validation_mrr_at_5_top1": {f"{f}:{w}": s for (f, w), s in scores.items()}},
+                          "validation_mrr_at_5_top1": {f"{f}:{w}": s for (f, w), s in scores["tuned"].items()}},
+        "hybrid_base_fusion": {"fusion": kbs["base"].fusion, "bm25_weight": kbs["base"].bm25_weight,
+                               "validation_mrr_at_5_top1": {f"{f}:{w}": s for (f, w), s in scores["base"].items()}},
         **table,
         "threshold": {"chosen_on": "validation", "wrong_answer_cost": WRONG_ANSWER_COST,
                       "answer_probability": ANSWER_PROBABILITY, "suggest_probability": SUGGEST_PROBABILITY,
                       **thresholds, "validation": val_answers, "test": test_answers},
+        "threshold_base": {**base_thresholds, "test": base_answers},
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     plot(table, args.out.with_name("retrieval_recall_at_k.png"))
 
     print(f"\nKB retrieval on {len(test_answerable)} held-out answerable questions "
-          f"({report.chunks_total} chunks; hybrid = {kb.fusion} fusion, bm25 weight {kb.bm25_weight})")
-    print(f"{'mode':<8} {'top1':>6} {'mrr@5':>6} {'rec@5':>6} {'p50 ms':>7} {'p95 ms':>7}")
-    for mode in MODES:
+          f"({report.chunks_total} chunks; hybrid = {kb.fusion} fusion, bm25 weight {kb.bm25_weight}; "
+          f"encoder fine-tuned on {encoder_meta['questions']} questions in {encoder_meta['train_s']} s)")
+    print(f"{'mode':<12} {'top1':>6} {'mrr@5':>6} {'rec@5':>6} {'p50 ms':>7} {'p95 ms':>7}")
+    for mode in (*MODES, *BASE_MODES):
         m = table[mode]
-        print(f"{mode:<8} {m['top1']:>6.3f} {m['mrr_at_5']:>6.3f} {m['recall_at_5']:>6.3f} {m['p50_ms']:>7.1f} {m['p95_ms']:>7.1f}")
+        print(f"{mode:<12} {m['top1']:>6.3f} {m['mrr_at_5']:>6.3f} {m['recall_at_5']:>6.3f} {m['p50_ms']:>7.1f} {m['p95_ms']:>7.1f}")
     t = test_answers
     print(f"\nthresholds (fit on validation): answer >= {cut[0]:.3f}, suggest >= {cut[1]:.3f}. On test: "
           f"answer precision {t['answer_precision']} ({t['answered']} answered, {t['wrong_answers']} wrong), "
@@ -206,7 +229,7 @@ def plot(table: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(5, 3.5))
-    for mode in MODES:
+    for mode in (*MODES, "hybrid_base"):
         curve = table[mode]["recall_at_k"]
         ax.plot(range(1, len(curve) + 1), curve, marker="o", label=mode)
     ax.set_xlabel("k")

@@ -4,11 +4,20 @@ KB_DIR    ?= shop/kb
 KB_INDEX  := $(MODEL_DIR)/kb
 KB_STAMP  := $(KB_INDEX)/shop_kb.stamp
 KB_INPUTS := $(shell find $(KB_DIR) -type f 2>/dev/null) retrieval/kb_documents.py retrieval/knowledge_base.py
+# The KB question encoder: MiniLM fine-tuned on training_data/kb/questions.jsonl (~3 min here).
+KB_QUESTIONS := training_data/kb/questions.jsonl
+KB_ENCODER   := $(MODEL_DIR)/kb_encoder/kb_encoder.json
 
 index: $(KB_STAMP)
 
-$(KB_STAMP): $(KB_INPUTS) | $(ACTIONS_ENV)/.lock.sha256
-	SHOP_KB_PATH=$(KB_INDEX) $(ACT_PY) -m retrieval ingest --kb $(KB_DIR)
+.PHONY: train-kb-encoder
+train-kb-encoder: $(KB_ENCODER) ## fine-tune the KB question encoder if its questions, documents or code changed
+
+$(KB_ENCODER): $(KB_QUESTIONS) $(KB_INPUTS) retrieval/kb_encoder.py | $(ACTIONS_ENV)/.lock.sha256
+	$(ACT_PY) -m retrieval train-encoder --kb $(KB_DIR) --questions $(KB_QUESTIONS) --out $(MODEL_DIR)/kb_encoder
+
+$(KB_STAMP): $(KB_INPUTS) $(KB_ENCODER) | $(ACTIONS_ENV)/.lock.sha256
+	SHOP_KB_PATH=$(KB_INDEX) SHOP_KB_ENCODER_PATH=$(MODEL_DIR)/kb_encoder $(ACT_PY) -m retrieval ingest --kb $(KB_DIR)
 	@touch $@
 
 .PHONY: bench-retrieval

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -22,6 +24,20 @@ def pick_device(preferred: str | None = None) -> str:
             return "cpu"
         return preferred
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+BASE_ENCODER_ID = "all-MiniLM-L6-v2"
+ENCODER_META_FILE = "kb_encoder.json"  # written beside a fine-tuned encoder (retrieval.kb_encoder)
+
+
+def encoder_identity(path: str | None) -> str:
+    """What embedded an index: the plain MiniLM, a fine-tuned encoder's id, or a folder."""
+    if not path:
+        return BASE_ENCODER_ID
+    try:
+        return str(json.loads((Path(path) / ENCODER_META_FILE).read_text(encoding="utf-8"))["id"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return f"path:{Path(path).resolve()}"
 
 
 def model_path() -> str:
@@ -51,6 +67,10 @@ class Embedder:
                 from sentence_transformers import SentenceTransformer
 
                 self._model = SentenceTransformer(self.model_name_or_path or model_path(), device=pick_device(self.device))
+
+    @property
+    def identity(self) -> str:
+        return encoder_identity(self.model_name_or_path or os.environ.get("SHOP_EMBEDDING_MODEL"))
 
     @property
     def dimension(self) -> int:

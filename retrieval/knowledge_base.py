@@ -17,8 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from retrieval.embedder import Embedder, shared_embedder
+from retrieval.embedder import BASE_ENCODER_ID, Embedder
 from retrieval.kb_documents import Chunk, DocumentError, content_hash, kb_files, load_chunks
+from retrieval.kb_encoder import kb_embedder
 from retrieval.spelling import Speller
 from retrieval.text import reciprocal_rank_fusion, tokens
 
@@ -35,8 +36,14 @@ REBUILD_HINT = "make index  (or: python -m retrieval ingest --kb shop/kb)"
 # answer costs three times a "not sure", so the assistant answers outright. Between the two,
 # P >= 0.5: it offers the passage as a suggestion ("I think this is what you mean"), with a
 # human one tap away. Below, it says it is not sure and offers a human.
-DEFAULT_MIN_CONFIDENCE = 0.52
-DEFAULT_SUGGEST_CONFIDENCE = 0.42
+# The cosines differ by encoder, so each has its pair: the fine-tuned KB encoder (threshold) and
+# the plain MiniLM (threshold_base).
+DEFAULT_MIN_CONFIDENCE = 0.487
+DEFAULT_SUGGEST_CONFIDENCE = 0.416
+BASE_MIN_CONFIDENCE = 0.52
+BASE_SUGGEST_CONFIDENCE = 0.42
+# Chosen with the thresholds on the validation questions (retrieval.json, "hybrid_fusion").
+DEFAULT_BM25_WEIGHT = 0.05
 
 
 class IndexMissingError(RuntimeError):
@@ -125,23 +132,26 @@ class KnowledgeBase:
         collection: str | None = None,
         embedder: Embedder | None = None,
         fusion: str = "convex",
-        bm25_weight: float = 0.1,
+        bm25_weight: float = DEFAULT_BM25_WEIGHT,
         candidates: int = 20,
         min_confidence: float | None = None,
         suggest_confidence: float | None = None,
     ) -> None:
         self.index_path = Path(index_path or os.environ.get("SHOP_KB_PATH") or DEFAULT_INDEX_PATH)
         self.collection_name = collection or os.environ.get("SHOP_KB_COLLECTION") or DEFAULT_COLLECTION
-        self.embedder = embedder or shared_embedder()
+        self.embedder = embedder or kb_embedder()
         if fusion not in ("convex", "rrf"):
             raise ValueError(f"fusion must be convex or rrf, not {fusion!r}")
         self.fusion = fusion
         self.bm25_weight = bm25_weight
         self.candidates = candidates
-        self.min_confidence = _threshold(min_confidence, "SHOP_KB_MIN_CONFIDENCE", DEFAULT_MIN_CONFIDENCE)
+        base = self.embedder.identity == BASE_ENCODER_ID
+        self.min_confidence = _threshold(min_confidence, "SHOP_KB_MIN_CONFIDENCE",
+                                         BASE_MIN_CONFIDENCE if base else DEFAULT_MIN_CONFIDENCE)
         self.suggest_confidence = min(
             self.min_confidence,
-            _threshold(suggest_confidence, "SHOP_KB_SUGGEST_CONFIDENCE", DEFAULT_SUGGEST_CONFIDENCE),
+            _threshold(suggest_confidence, "SHOP_KB_SUGGEST_CONFIDENCE",
+                       BASE_SUGGEST_CONFIDENCE if base else DEFAULT_SUGGEST_CONFIDENCE),
         )
         self._lock = threading.Lock()
         self._client: Any = None
@@ -176,9 +186,12 @@ class KnowledgeBase:
         files = kb_files(folder)
         self.index_path.mkdir(parents=True, exist_ok=True)
         collection = self._open_collection(create=True)
+        encoder = self.embedder.identity
         indexed: dict[str, str] = {}
         for metadata in collection.get(include=["metadatas"])["metadatas"] or []:
-            indexed[str(metadata["source"])] = str(metadata["doc_hash"])
+            # A document embedded by another encoder is stale even when its text is not.
+            same_encoder = metadata.get("encoder", BASE_ENCODER_ID) == encoder
+            indexed[str(metadata["source"])] = str(metadata["doc_hash"]) if same_encoder else "re-embed"
         report = IngestReport()
         present: set[str] = set()
         for path in tqdm(files, desc="ingest", unit="file", disable=not progress):
@@ -202,7 +215,7 @@ class KnowledgeBase:
                 documents=[c.text for c in chunks],
                 metadatas=[{
                     "source": c.source, "title": c.title, "heading": c.heading,
-                    "heading_path": c.heading_path, "chunk_id": c.chunk_id, "doc_hash": digest,
+                    "heading_path": c.heading_path, "chunk_id": c.chunk_id, "doc_hash": digest, "encoder": encoder,
                 } for c in chunks],
             )
             report.chunks_written += len(chunks)
@@ -252,6 +265,15 @@ class KnowledgeBase:
             for m, doc in zip(data["metadatas"], data["documents"], strict=True)
         ]
         embeddings = data["embeddings"]
+        encoders = {m.get("encoder", BASE_ENCODER_ID) for m in data["metadatas"]}
+        if chunks and encoders != {self.embedder.identity}:
+            # Query and passages must come from one encoder. The index was built with another
+            # (a retrained encoder, an older index): embed the passages afresh in memory and keep
+            # answering; `make index` rewrites the index itself.
+            logger.warning("the knowledge-base index was embedded by %s, not %s: re-embedding %d passages in memory; "
+                           "rebuild it with: %s", ", ".join(sorted(map(str, encoders))), self.embedder.identity,
+                           len(chunks), REBUILD_HINT)
+            embeddings = self.embedder.encode([c.embedding_text() for c in chunks])
         self._chunks = chunks
         self._matrix = np.ascontiguousarray(np.asarray(embeddings, dtype=np.float32).reshape(len(chunks), -1))
         self._faiss = inner_product_index(self._matrix)

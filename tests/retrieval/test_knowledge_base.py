@@ -124,7 +124,7 @@ def test_load_chunks_rejects_empty_files(tmp_path):
 
 
 def test_cli_ingest_and_ask(tmp_path, kb_folder, capsys, monkeypatch, embedder):
-    monkeypatch.setattr("retrieval.knowledge_base.shared_embedder", lambda: embedder)
+    monkeypatch.setattr("retrieval.knowledge_base.kb_embedder", lambda: embedder)
     index = str(tmp_path / "cli-index")
     assert kb_cli.main(["--index", index, "ingest", "--kb", str(kb_folder), "--collection", "cli"]) == 0
     assert "added 4" in capsys.readouterr().out

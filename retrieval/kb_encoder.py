@@ -1,0 +1,174 @@
+"""The knowledge base's question encoder: MiniLM fine-tuned on shoppers' questions, each labelled
+with the knowledge-base section that answers it (training_data/kb/questions.jsonl).
+
+Shoppers ask "my parcel never showed up" where the document says "lost shipments"; pulling each
+question towards its own section and away from the others teaches the encoder the shop's
+vocabulary. Products keep the plain MiniLM (retrieval.embedder.shared_embedder).
+
+The encoder is a sentence-transformers folder (safetensors) plus kb_encoder.json, whose `id`
+is written into every chunk's metadata, so an index is re-embedded when its encoder changes.
+Without a trained encoder the knowledge base uses the plain MiniLM.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import random
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from retrieval.embedder import (
+    BASE_ENCODER_ID,
+    ENCODER_META_FILE,
+    Embedder,
+    model_path,
+    pick_device,
+    shared_embedder,
+)
+from retrieval.kb_documents import Chunk, DocumentError, kb_files, load_chunks
+
+logger = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_ENCODER_PATH = ROOT / "models" / "kb_encoder"
+DEFAULT_QUESTIONS = ROOT / "training_data" / "kb" / "questions.jsonl"
+META_FILE = ENCODER_META_FILE
+
+
+class QuestionFileError(ValueError):
+    """The labelled-questions file is missing or malformed; the message names the line."""
+
+
+@dataclass(frozen=True)
+class LabelledQuestion:
+    question: str
+    doc: str
+    section: str
+
+
+def encoder_path() -> Path:
+    return Path(os.environ.get("SHOP_KB_ENCODER_PATH") or DEFAULT_ENCODER_PATH)
+
+
+def load_questions(path: str | Path) -> list[LabelledQuestion]:
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise QuestionFileError(f"cannot read the labelled questions {path}: {exc.strerror or exc}") from None
+    rows = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            rows.append(LabelledQuestion(str(row["question"]).strip(), str(row["doc"]), str(row["section"])))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise QuestionFileError(f"{path}:{number}: expected a JSON object with question, doc and section ({exc})") from None
+    return [r for r in rows if r.question]
+
+
+def kb_chunks(folder: str | Path) -> list[Chunk]:
+    """Every readable chunk of a knowledge-base folder (unreadable files are left out, as in ingest)."""
+    folder = Path(folder)
+    chunks: list[Chunk] = []
+    for path in kb_files(folder):
+        try:
+            chunks.extend(load_chunks(path, path.relative_to(folder).as_posix()))
+        except DocumentError as exc:
+            logger.warning("skipped %s", exc)
+    return chunks
+
+
+def fine_tune(
+    questions: list[LabelledQuestion],
+    chunks: list[Chunk],
+    out: str | Path,
+    epochs: int = 6,
+    learning_rate: float = 2e-5,
+    batch_size: int = 16,
+    seed: int = 13,
+    device: str | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Trains the encoder and saves it to `out`; returns its kb_encoder.json.
+
+    In-batch contrastive loss: each question against the distinct sections of its batch, its
+    own section the target (two questions of one section share that passage, never count it
+    as a negative). A section split into several chunks gives each question a random one."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+    from tqdm import tqdm
+
+    passages: dict[tuple[str, str], list[str]] = {}
+    for chunk in chunks:
+        passages.setdefault((chunk.source, chunk.heading), []).append(chunk.embedding_text())
+    usable = [q for q in questions if (q.doc, q.section) in passages]
+    if not usable:
+        raise QuestionFileError("none of the labelled questions names a section of this knowledge base")
+    random.seed(seed)
+    torch.manual_seed(seed)
+    rng = random.Random(seed)
+    model = SentenceTransformer(model_path(), device=pick_device(device))
+    model.train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate)
+    started = time.perf_counter()
+    order = usable[:]
+    steps = epochs * ((len(order) + batch_size - 1) // batch_size)
+    losses: list[float] = []
+    with tqdm(total=steps, desc="kb encoder", unit="step", disable=not progress) as bar:
+        for _ in range(epochs):
+            rng.shuffle(order)
+            for start in range(0, len(order), batch_size):
+                batch = order[start:start + batch_size]
+                keys = list(dict.fromkeys((q.doc, q.section) for q in batch))
+                texts = [rng.choice(passages[k]) for k in keys]
+                q_vectors = model(model.preprocess([q.question for q in batch]))["sentence_embedding"]
+                p_vectors = model(model.preprocess(texts))["sentence_embedding"]
+                logits = torch.nn.functional.normalize(q_vectors, dim=-1) @ torch.nn.functional.normalize(p_vectors, dim=-1).T
+                targets = torch.tensor([keys.index((q.doc, q.section)) for q in batch], device=logits.device)
+                # scale 20, as sentence-transformers' MultipleNegativesRankingLoss
+                loss = torch.nn.functional.cross_entropy(logits * 20.0, targets)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                losses.append(float(loss.detach()))
+                bar.update(1)
+                bar.set_postfix(loss=f"{losses[-1]:.3f}")
+    model.eval()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    model.save(str(out), safe_serialization=True)
+    fingerprint = hashlib.sha256()
+    for q in usable:
+        fingerprint.update(f"{q.question}\t{q.doc}\t{q.section}\n".encode())
+    for key in sorted(passages):
+        fingerprint.update("\n".join(passages[key]).encode())
+    fingerprint.update(json.dumps([epochs, learning_rate, batch_size, seed]).encode())
+    meta = {
+        "id": fingerprint.hexdigest()[:16],
+        "base": BASE_ENCODER_ID,
+        "questions": len(usable),
+        "questions_skipped": len(questions) - len(usable),
+        "sections": len({(q.doc, q.section) for q in usable}),
+        "epochs": epochs, "learning_rate": learning_rate, "batch_size": batch_size, "seed": seed,
+        "train_s": round(time.perf_counter() - started, 1),
+        "final_loss": round(sum(losses[-5:]) / len(losses[-5:]), 4),
+    }
+    (out / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    return meta
+
+
+@lru_cache(maxsize=1)
+def kb_embedder() -> Embedder:
+    """The process-wide KB encoder: the fine-tuned one when trained, else the shared plain MiniLM."""
+    path = encoder_path()
+    if (path / META_FILE).exists():
+        return Embedder(str(path))
+    return shared_embedder()
