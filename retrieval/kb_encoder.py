@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import random
+import shutil
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -142,9 +143,12 @@ def fine_tune(
                 bar.update(1)
                 bar.set_postfix(loss=f"{losses[-1]:.3f}")
     model.eval()
+    # Written beside the old encoder and swapped in whole: a reader never finds half of each.
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    model.save(str(out), safe_serialization=True)
+    staging = out.with_name(f".{out.name}.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    model.save(str(staging), safe_serialization=True)
     fingerprint = hashlib.sha256()
     for q in usable:
         fingerprint.update(f"{q.question}\t{q.doc}\t{q.section}\n".encode())
@@ -161,7 +165,9 @@ def fine_tune(
         "train_s": round(time.perf_counter() - started, 1),
         "final_loss": round(sum(losses[-5:]) / len(losses[-5:]), 4),
     }
-    (out / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    (staging / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    shutil.rmtree(out, ignore_errors=True)
+    staging.rename(out)
     return meta
 
 

@@ -1,4 +1,4 @@
-"""The shop's knowledge base: chunks in Chroma (dense) beside a BM25 index, fused by reciprocal rank.
+"""The shop's knowledge base: chunks in Chroma (dense) beside a BM25 index, the two scores fused.
 
 Cheap to construct; `warm_up()` opens Chroma and loads the corpus. A stamp file written by every
 ingest lets a running action server notice a re-ingested knowledge base without a restart.

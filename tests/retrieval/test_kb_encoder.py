@@ -51,6 +51,7 @@ def trained(tmp_path_factory):
 def test_the_encoder_is_saved_with_its_identity(trained):
     _, out, meta = trained
     assert (out / "model.safetensors").exists() and not list(out.rglob("*.bin")) and not list(out.rglob("*.pkl"))
+    assert not list(out.parent.glob(".*.partial"))  # staged, then swapped in whole
     assert meta["questions"] == 8 and meta["questions_skipped"] == 1 and meta["sections"] == 4
     assert Embedder(str(out)).identity == meta["id"] != BASE_ENCODER_ID
     assert Embedder().identity == BASE_ENCODER_ID
