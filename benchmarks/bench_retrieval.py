@@ -189,7 +189,8 @@ def main() -> int:
                            "chunks": report.chunks_total, "files": len(report.added), "ingest_s": round(ingest_s, 2)},
         "questions": {"validation": len(validation), "test": len(test), "test_answerable": len(test_answerable),
                       "test_unanswerable": len(test) - len(test_answerable)},
-        "kb_encoder": {"path": str(args.encoder), **encoder_meta},
+        "kb_encoder": {"path": str(args.encoder.resolve().relative_to(ROOT)) if args.encoder.resolve().is_relative_to(ROOT)
+                       else str(args.encoder), **encoder_meta},
         "hybrid_fusion": {"fusion": kb.fusion, "bm25_weight": kb.bm25_weight,
                           "validation_mrr_at_5_top1": {f"{f}:{w}": s for (f, w), s in scores["tuned"].items()}},
         "hybrid_base_fusion": {"fusion": kbs["base"].fusion, "bm25_weight": kbs["base"].bm25_weight,

@@ -205,7 +205,8 @@ def main() -> int:
         **table,
         **with_nlu,
         "ratios": ratios,
-        "nlu_model": None if parses is None else str(args.model),
+        "nlu_model": None if parses is None else (str(args.model.resolve().relative_to(ROOT))
+                                                  if args.model.resolve().is_relative_to(ROOT) else str(args.model)),
         "latency_10k": lat,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
