@@ -50,6 +50,12 @@ def load_questions(path: Path) -> list[dict]:
     return rows
 
 
+def in_repository(path: Path) -> str:
+    """`path` relative to the repository when inside it, so results do not name this machine."""
+    path = path.resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def is_hit(hit, row: dict) -> bool:
     return hit.source == row["doc"] and hit.heading == row["section"]
 
@@ -185,12 +191,11 @@ def main() -> int:
         "benchmark": "kb retrieval",
         "command": "make bench-retrieval",
         "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "device": "cpu"},
-        "knowledge_base": {"folder": str(args.kb.relative_to(ROOT)) if args.kb.is_relative_to(ROOT) else str(args.kb),
+        "knowledge_base": {"folder": in_repository(args.kb),
                            "chunks": report.chunks_total, "files": len(report.added), "ingest_s": round(ingest_s, 2)},
         "questions": {"validation": len(validation), "test": len(test), "test_answerable": len(test_answerable),
                       "test_unanswerable": len(test) - len(test_answerable)},
-        "kb_encoder": {"path": str(args.encoder.resolve().relative_to(ROOT)) if args.encoder.resolve().is_relative_to(ROOT)
-                       else str(args.encoder), **encoder_meta},
+        "kb_encoder": {"path": in_repository(args.encoder), **encoder_meta},
         "hybrid_fusion": {"fusion": kb.fusion, "bm25_weight": kb.bm25_weight,
                           "validation_mrr_at_5_top1": {f"{f}:{w}": s for (f, w), s in scores["tuned"].items()}},
         "hybrid_base_fusion": {"fusion": kbs["base"].fusion, "bm25_weight": kbs["base"].bm25_weight,

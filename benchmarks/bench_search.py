@@ -179,11 +179,11 @@ def main() -> int:
             val_scores[w] = evaluate(index, validation, "hybrid")
         index.bm25_weight = max(weights, key=lambda w: val_scores[w])
         table = {mode: {"ndcg_at_10": round(evaluate(index, test, mode), 4)} for mode in MODES}
-        with_nlu = {} if parses is None else {
-            f"{mode}_with_nlu_filters": {"ndcg_at_10": round(evaluate_with_nlu(index, test, parses, mode), 4)}
-            for mode in ("bm25", "dense")}
+        with_nlu: dict[str, dict[str, float]] = {}
         if parses is not None:
             table["product_search"] = {"ndcg_at_10": round(evaluate_with_nlu(index, test, parses, "hybrid"), 4)}
+            with_nlu = {f"{mode}_with_nlu_filters": {"ndcg_at_10": round(evaluate_with_nlu(index, test, parses, mode), 4)}
+                        for mode in ("bm25", "dense")}
         lat = latency(index, embedder, 10_000, queries)
 
     hybrid = table["hybrid"]["ndcg_at_10"]
@@ -191,10 +191,8 @@ def main() -> int:
               "hybrid_over_dense": round(hybrid / table["dense"]["ndcg_at_10"], 3)}
     if parses is not None:
         full = table["product_search"]["ndcg_at_10"]
-        ratios |= {"product_search_over_bm25": round(full / table["bm25"]["ndcg_at_10"], 3),
-                   "product_search_over_dense": round(full / table["dense"]["ndcg_at_10"], 3),
-                   "product_search_over_bm25_with_nlu_filters": round(full / with_nlu["bm25_with_nlu_filters"]["ndcg_at_10"], 3),
-                   "product_search_over_dense_with_nlu_filters": round(full / with_nlu["dense_with_nlu_filters"]["ndcg_at_10"], 3)}
+        baselines = {"bm25": table["bm25"], "dense": table["dense"], **with_nlu}
+        ratios |= {f"product_search_over_{name}": round(full / row["ndcg_at_10"], 3) for name, row in baselines.items()}
     result = {
         "benchmark": "product search",
         "command": "make bench-search",

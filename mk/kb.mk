@@ -4,7 +4,7 @@ KB_DIR    ?= shop/kb
 KB_INDEX  := $(MODEL_DIR)/kb
 KB_STAMP  := $(KB_INDEX)/shop_kb.stamp
 KB_INPUTS := $(shell find $(KB_DIR) -type f 2>/dev/null) retrieval/kb_documents.py retrieval/knowledge_base.py
-# The KB question encoder: MiniLM fine-tuned on training_data/kb/questions.jsonl (~3 min here).
+# The KB question encoder: MiniLM fine-tuned on training_data/kb/questions.jsonl (about 80 s here).
 KB_QUESTIONS := training_data/kb/questions.jsonl
 KB_ENCODER   := $(MODEL_DIR)/kb_encoder/kb_encoder.json
 

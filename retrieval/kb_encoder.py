@@ -39,7 +39,6 @@ logger = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ENCODER_PATH = ROOT / "models" / "kb_encoder"
 DEFAULT_QUESTIONS = ROOT / "training_data" / "kb" / "questions.jsonl"
-META_FILE = ENCODER_META_FILE
 
 
 class QuestionFileError(ValueError):
@@ -113,7 +112,6 @@ def fine_tune(
     usable = [q for q in questions if (q.doc, q.section) in passages]
     if not usable:
         raise QuestionFileError("none of the labelled questions names a section of this knowledge base")
-    random.seed(seed)
     torch.manual_seed(seed)
     rng = random.Random(seed)
     model = SentenceTransformer(model_path(), device=pick_device(device))
@@ -165,7 +163,7 @@ def fine_tune(
         "train_s": round(time.perf_counter() - started, 1),
         "final_loss": round(sum(losses[-5:]) / len(losses[-5:]), 4),
     }
-    (staging / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    (staging / ENCODER_META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     shutil.rmtree(out, ignore_errors=True)
     staging.rename(out)
     return meta
@@ -175,6 +173,6 @@ def fine_tune(
 def kb_embedder() -> Embedder:
     """The process-wide KB encoder: the fine-tuned one when trained, else the shared plain MiniLM."""
     path = encoder_path()
-    if (path / META_FILE).exists():
+    if (path / ENCODER_META_FILE).exists():
         return Embedder(str(path))
     return shared_embedder()
