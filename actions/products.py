@@ -108,6 +108,25 @@ def search_reason(hit: ProductHit, query: str) -> str:
     return f"{p['subcategory'] or p['category']} close to what you described"
 
 
+def near_reason(product: dict[str, Any], widened: str, wanted: str) -> str:
+    """Why a near match is shown although it misses one of the shopper's constraints."""
+    if widened == "color":
+        return f"in {product['color']}, not {wanted}"
+    if widened == "size":
+        return f"not in size {wanted}"
+    return f"{product['subcategory']} rather than {wanted}"
+
+
+def near_intro(exact: int, widened: str, wanted: str, page: int) -> str:
+    others = {"color": "in other colours", "size": f"not in size {wanted}", "subcategory": "alternatives"}[widened]
+    if not exact:
+        return f"More, {others}:"
+    if page:
+        return f"Here are more; after the first {exact}, some {others}:"
+    only = "Only 1 matches" if exact == 1 else f"Only {exact} match"
+    return f"{only} everything; after {'it' if exact == 1 else 'them'}, some {others}:"
+
+
 class ActionSearchProducts(Action):
     """A new search, or a refinement of the last one ("in blue", "cheaper", "show more")."""
 
@@ -163,9 +182,13 @@ class ActionSearchProducts(Action):
             else:
                 dispatcher.utter_message(text="I couldn't find anything like that. Could you describe it differently?")
             return events
-        cards = [card(hit.product, search_reason(hit, result.query)) for hit in result.hits]
+        cards = [card(hit.product, search_reason(hit, result.query)) for hit in result.hits[:result.exact]]
+        if result.widened and result.wanted:
+            cards += [card(hit.product, near_reason(hit.product, result.widened, result.wanted)) for hit in result.near]
         if result.relaxed:
             intro = f"Nothing matched all of that, so I left out {result.relaxed[0]}. The closest:"
+        elif result.widened and result.wanted:
+            intro = f"{note}{near_intro(result.exact, result.widened, result.wanted, page)}"
         elif page:
             intro = "Here are more:"
         else:

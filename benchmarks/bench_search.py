@@ -11,7 +11,9 @@ queries; nDCG@10 is reported on the rest.
 `product_search` is what `action_search_products` does with the same message: the trained Rasa
 NLU (models/rasa/shop.tar.gz, parsed in the Rasa env by benchmarks/parse_with_nlu.py) finds the
 category, brand, colour, size and price entities, which become hard filters (in stock only, one
-constraint relaxed when nothing matches) over the hybrid ranking. The same NLU filters are also
+constraint relaxed when nothing matches; when only a few products match, near matches in another
+colour, size or product type follow them, never over the price limit or of another brand) over
+the hybrid ranking. The same NLU filters are also
 applied to BM25 and dense alone (`*_with_nlu_filters`), so the gain of each part shows.
 
 Latency: a 10,000-product synthetic catalog (the demo products repeated with perturbed vectors),

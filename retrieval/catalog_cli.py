@@ -51,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     if result.relaxed:
         print(f"(nothing matched everything; dropped {', '.join(result.relaxed)})")
     for rank, hit in enumerate(result.hits, start=1):
+        if rank == result.exact + 1 and result.widened:
+            print(f"(near matches, without the {result.widened} {result.wanted}:)")
         p = hit.product
         print(f"{rank}. {hit.score:.3f}  {p['id']}  {p['title']}  ${p['price']:.2f}  {p['rating']}★  "
               f"[{p['category']}/{p['subcategory']}, {p['color']}]")

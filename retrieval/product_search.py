@@ -20,6 +20,15 @@ CATEGORY_WORDS = {
 }
 # The order in which constraints are given up when nothing matches all of them.
 RELAX_ORDER = ("color", "size", "brand", "price_min", "price_max", "subcategory", "category")
+# When only a few products match everything, near matches follow them, labelled: the same
+# product in another colour or size, or the same department. A price limit or a brand is the
+# shopper's line, so near matches never cross it.
+WIDEN_ORDER = ("color", "size", "subcategory")
+# Colour entities the NLU tags outside these ("c" in "vitamin c") are words, not colours.
+COLOR_WORDS = frozenset(
+    "black white grey gray silver blue navy teal turquoise green olive khaki red burgundy maroon pink rose purple "
+    "lilac lavender violet orange coral yellow mustard gold beige cream ivory tan brown camel charcoal".split()
+)
 _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 _GENERIC = {"gear", "stuff", "thing", "product", "item", "something"}
 
@@ -69,6 +78,14 @@ class SearchResult:
     filters: ProductFilters
     relaxed: list[str] = field(default_factory=list)  # e.g. ["colour (blue)"]
     query: str = ""
+    # hits[:exact] match everything; the rest are near matches without `widened`.
+    exact: int = 0
+    widened: str | None = None  # the constraint the near matches leave out, e.g. "color"
+    wanted: str | None = None  # its value, e.g. "grey"
+
+    @property
+    def near(self) -> list[ProductHit]:
+        return self.hits[self.exact:]
 
 
 def describe(name: str, filters: ProductFilters) -> str:
@@ -125,9 +142,12 @@ class ProductSearch:
         price_min, price_max = parse_price(request.price_min), parse_price(request.price_max)
         if price_min is not None and price_max is not None and price_min > price_max:
             price_min, price_max = price_max, price_min
+        color = (_clean(request.color) or "").lower() or None
+        if color and color not in COLOR_WORDS and color not in self.index.vocabulary("color"):
+            color = None
         return ProductFilters(
             category=category, subcategory=subcategory, brand=_clean(request.brand),
-            color=(_clean(request.color) or "").lower() or None, size=_clean(request.size),
+            color=color, size=_clean(request.size),
             price_min=price_min, price_max=price_max,
         )
 
@@ -142,8 +162,10 @@ class ProductSearch:
         text, product_word = _clean(request.query, 1000) or "", _clean(request.category) or ""
         query = f"{text} {product_word}".strip() if _words(product_word) - _words(text) else text
         hits = self.index.search(query, filters, k=k, offset=offset, mode=mode, exclude=exclude)
+        if relax and len(hits) < k and (hits or offset):
+            return self._with_near_matches(query, filters, hits, k, offset, mode, exclude)
         if hits or offset or not relax:
-            return SearchResult(hits, filters, [], query)
+            return SearchResult(hits, filters, [], query, exact=len(hits))
         for name in RELAX_ORDER:
             if getattr(filters, name) is None:
                 continue
@@ -151,5 +173,26 @@ class ProductSearch:
             setattr(candidate, name, None)
             hits = self.index.search(query, candidate, k=k, mode=mode, exclude=exclude)
             if hits:
-                return SearchResult(hits, candidate, [describe(name, filters)], query)
+                return SearchResult(hits, candidate, [describe(name, filters)], query, exact=len(hits))
         return SearchResult([], filters, [], query)
+
+    def _with_near_matches(self, query: str, filters: ProductFilters, hits: list[ProductHit], k: int, offset: int,
+                           mode: str, exclude: set[str] | None) -> SearchResult:
+        """The exact matches of this page, then near matches without one colour, size or product type."""
+        index = self.index
+        exact_ids = {index.products[i]["id"] for i in index.mask(filters).nonzero()[0]} - set(exclude or ())
+        name = next((n for n in WIDEN_ORDER if getattr(filters, n) is not None), None)
+        if name is None or not exact_ids:
+            # Nothing to widen, or a later page of a search that matched nothing (its first page
+            # left out one constraint and said so): the exact matches alone, as before.
+            return SearchResult(hits, filters, [], query, exact=len(hits))
+        wider = replace(filters)
+        setattr(wider, name, None)
+        if name == "subcategory" and wider.category is None:
+            # "headphones" widens to electronics, not to the whole shop
+            wider.category = str(index.product(next(iter(exact_ids)))["category"])  # type: ignore[index]
+        # The near list carries on across pages once the exact matches run out.
+        near = index.search(query, wider, k=k - len(hits), offset=max(0, offset - len(exact_ids)), mode=mode,
+                            exclude=set(exclude or ()) | exact_ids)
+        return SearchResult(hits + near, filters, [], query, exact=len(hits), widened=name if near else None,
+                            wanted=str(getattr(filters, name)) if near else None)

@@ -67,9 +67,26 @@ async def test_search_cards_honour_brand_and_price_and_carry_a_reason(products):
     found = cards(dispatcher)
     assert found and all(c["price"] <= 150 and c["title"].startswith("TrailForge") for c in found)
     assert all(c["reason"] and c["url"].startswith("/product/") and c["image_url"] for c in found)
-    assert texts(dispatcher)[0].startswith("Here's what I found:")  # the plain-text fallback lists them too
+    # Few products match everything, so near matches of another product type follow them, saying so
+    exact = [c for c in found if products.product(c["id"])["subcategory"] == "trail running shoes"]
+    near = found[len(exact):]
+    assert exact == found[:len(exact)] and len(exact) == 3 and len(found) == 5
+    assert all(c["reason"].startswith("matches") for c in exact)
+    assert all(c["reason"] == f"{products.product(c['id'])['subcategory']} rather than trail running shoes" for c in near)
+    # the plain-text fallback lists them too
+    assert texts(dispatcher)[0].startswith("Only 3 match everything; after them, some alternatives:")
     assert all(c["title"] in texts(dispatcher)[0] for c in found)
     assert slots["shown_product_ids"] == [c["id"] for c in found] and slots["search_page"] == 0
+
+
+async def test_other_colours_follow_the_few_in_the_colour_asked_for(products):
+    dispatcher, _ = await run(ActionSearchProducts(), turn(
+        "grey yoga mat", "search_product", {"color": "grey", "product_category": "yoga mat"}))
+    found = [(c, products.product(c["id"])) for c in cards(dispatcher)]
+    grey = [c for c, p in found if p["color"] == "grey"]
+    assert grey and len(found) == 5 and [c for c, _ in found[:len(grey)]] == grey
+    assert texts(dispatcher)[0].startswith(f"Only {len(grey)} match everything; after them, some in other colours:")
+    assert all(c["reason"] == f"in {p['color']}, not grey" and p["subcategory"] == "yoga mats" for c, p in found[len(grey):])
 
 
 async def test_a_new_search_clears_the_earlier_constraints(products):

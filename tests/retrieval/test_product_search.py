@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -29,10 +30,44 @@ def search(demo_products):
     ],
 )
 def test_every_result_honours_the_hard_filters(search, request_, check):
-    result = search.search(request_, k=10)
-    assert result.hits and not result.relaxed
+    result = search.search(request_, k=10, relax=False)
+    assert result.hits and not result.relaxed and result.exact == len(result.hits)
     assert all(check(hit.product) for hit in result.hits)
     assert all(hit.product["stock"] > 0 for hit in result.hits)
+
+
+def test_near_matches_follow_the_few_exact_ones_labelled_and_inside_price_and_brand(search):
+    request = SearchRequest("yoga mat", category="yoga mats", color="grey", price_max=80)
+    result = search.search(request, k=4)
+    exact = [h.product for h in result.hits[:result.exact]]
+    assert exact and all(p["color"] == "grey" and p["subcategory"] == "yoga mats" for p in exact)
+    assert result.near and result.widened == "color" and result.wanted == "grey"
+    assert all(h.product["color"] != "grey" and h.product["subcategory"] == "yoga mats" for h in result.near)
+    assert all(h.product["price"] <= 80 and h.product["stock"] > 0 for h in result.hits)
+    assert len({h.product["id"] for h in result.hits}) == len(result.hits) == 4
+    # the next page carries on down the near matches: nothing repeated, none skipped
+    more = search.search(request, k=4, offset=4)
+    assert more.exact == 0 and more.near and not {h.product["id"] for h in more.hits} & {h.product["id"] for h in result.hits}
+    every_near = search.search(replace(request, color=None), k=20, relax=False).hits
+    every_near = [h.product["id"] for h in every_near if h.product["color"] != "grey"]
+    assert [h.product["id"] for h in result.near + more.near] == every_near[:len(result.near) + len(more.near)]
+    # a brand is never widened: only that brand's products, however few
+    brand = search.search(SearchRequest("headphones", category="headphones", brand="Auralis"), k=10)
+    assert brand.widened == "subcategory" and all(h.product["brand"] == "Auralis" for h in brand.hits)
+    assert all(h.product["category"] == "electronics" for h in brand.near)
+    # no colour, size or product type to widen: the exact matches alone
+    plain = search.search(SearchRequest("", brand="Auralis", price_max=40), k=10)
+    assert plain.exact == len(plain.hits) and not plain.near
+
+
+def test_a_colour_the_nlu_found_in_a_product_name_is_not_a_colour(search):
+    # "vitamin c serum": the NLU has tagged "c" as a colour
+    result = search.search(SearchRequest("vitamin c serum", color="c"), k=5)
+    assert result.filters.color is None and not result.relaxed
+    assert all("serum" in h.product["subcategory"] for h in result.hits)
+    # a real colour the shop does not stock is still named when it is left out
+    teal = search.search(SearchRequest("hoodie", category="hoodies", color="teal"), k=3)
+    assert teal.relaxed == ["the colour (teal)"]
 
 
 def test_the_query_words_rank_the_filtered_products(search):
