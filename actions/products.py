@@ -112,13 +112,11 @@ def near_reason(product: dict[str, Any], widened: str, wanted: str) -> str:
     """Why a near match is shown although it misses one of the shopper's constraints."""
     if widened == "color":
         return f"in {product['color']}, not {wanted}"
-    if widened == "size":
-        return f"not in size {wanted}"
     return f"{product['subcategory']} rather than {wanted}"
 
 
-def near_intro(exact: int, widened: str, wanted: str, page: int) -> str:
-    others = {"color": "in other colours", "size": f"not in size {wanted}", "subcategory": "alternatives"}[widened]
+def near_intro(exact: int, widened: str, page: int) -> str:
+    others = "in other colours" if widened == "color" else "alternatives"
     if not exact:
         return f"More, {others}:"
     if page:
@@ -188,7 +186,7 @@ class ActionSearchProducts(Action):
         if result.relaxed:
             intro = f"Nothing matched all of that, so I left out {result.relaxed[0]}. The closest:"
         elif result.widened and result.wanted:
-            intro = f"{note}{near_intro(result.exact, result.widened, result.wanted, page)}"
+            intro = f"{note}{near_intro(result.exact, result.widened, page)}"
         elif page:
             intro = "Here are more:"
         else:

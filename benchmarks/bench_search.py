@@ -12,7 +12,8 @@ queries; nDCG@10 is reported on the rest.
 NLU (models/rasa/shop.tar.gz, parsed in the Rasa env by benchmarks/parse_with_nlu.py) finds the
 category, brand, colour, size and price entities, which become hard filters (in stock only, one
 constraint relaxed when nothing matches; when only a few products match, near matches in another
-colour, size or product type follow them, never over the price limit or of another brand) over
+colour or of another product type follow them, never over the price limit, of another brand or
+in another size) over
 the hybrid ranking. The same NLU filters are also
 applied to BM25 and dense alone (`*_with_nlu_filters`), so the gain of each part shows.
 

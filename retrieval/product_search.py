@@ -20,10 +20,11 @@ CATEGORY_WORDS = {
 }
 # The order in which constraints are given up when nothing matches all of them.
 RELAX_ORDER = ("color", "size", "brand", "price_min", "price_max", "subcategory", "category")
-# When only a few products match everything, near matches follow them, labelled: the same
-# product in another colour or size, or the same department. A price limit or a brand is the
-# shopper's line, so near matches never cross it.
-WIDEN_ORDER = ("color", "size", "subcategory")
+# When only a few products match everything, near matches follow them, labelled: the same kind
+# of product in another colour, or another kind in the same department. A price limit, a brand
+# or a size is the shopper's line (a shoe that does not fit is no alternative), so near matches
+# never cross it.
+WIDEN_ORDER = ("color", "subcategory")
 # Colour entities the NLU tags outside these ("c" in "vitamin c") are words, not colours.
 COLOR_WORDS = frozenset(
     "black white grey gray silver blue navy teal turquoise green olive khaki red burgundy maroon pink rose purple "
@@ -178,7 +179,7 @@ class ProductSearch:
 
     def _with_near_matches(self, query: str, filters: ProductFilters, hits: list[ProductHit], k: int, offset: int,
                            mode: str, exclude: set[str] | None) -> SearchResult:
-        """The exact matches of this page, then near matches without one colour, size or product type."""
+        """The exact matches of this page, then near matches in another colour or of another product type."""
         index = self.index
         exact_ids = {index.products[i]["id"] for i in index.mask(filters).nonzero()[0]} - set(exclude or ())
         name = next((n for n in WIDEN_ORDER if getattr(filters, n) is not None), None)

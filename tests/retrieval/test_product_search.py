@@ -55,7 +55,11 @@ def test_near_matches_follow_the_few_exact_ones_labelled_and_inside_price_and_br
     brand = search.search(SearchRequest("headphones", category="headphones", brand="Auralis"), k=10)
     assert brand.widened == "subcategory" and all(h.product["brand"] == "Auralis" for h in brand.hits)
     assert all(h.product["category"] == "electronics" for h in brand.near)
-    # no colour, size or product type to widen: the exact matches alone
+    # nor a size: a shoe that does not fit is no alternative
+    sized = search.search(SearchRequest("boots", category="hiking boots", size="43", price_max=150), k=10)
+    assert sized.near and sized.widened == "subcategory"
+    assert all("43" in h.product["sizes"] and h.product["category"] == "footwear" for h in sized.hits)
+    # no colour or product type to widen: the exact matches alone
     plain = search.search(SearchRequest("", brand="Auralis", price_max=40), k=10)
     assert plain.exact == len(plain.hits) and not plain.near
 
