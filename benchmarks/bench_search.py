@@ -46,6 +46,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 # The action's own mapping from NLU entities to search constraints.
 from actions.products import CONSTRAINT_SLOTS, entity_values  # noqa: E402
+from benchmarks.bench_retrieval import in_repository  # noqa: E402
 from retrieval.catalog import catalog_path  # noqa: E402
 from retrieval.embedder import Embedder, pick_device  # noqa: E402
 from retrieval.product_index import ProductFilters, ProductIndex  # noqa: E402
@@ -206,8 +207,7 @@ def main() -> int:
         **table,
         **with_nlu,
         "ratios": ratios,
-        "nlu_model": None if parses is None else (str(args.model.resolve().relative_to(ROOT))
-                                                  if args.model.resolve().is_relative_to(ROOT) else str(args.model)),
+        "nlu_model": None if parses is None else in_repository(args.model),
         "latency_10k": lat,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
