@@ -218,7 +218,8 @@ class Stack:
         argv = [
             str(RASA_BIN), "run", "--model", str(self.model), "--endpoints", str(self.endpoints_file(env)),
             "--credentials", str(ROOT / "credentials.yml"), "--port", str(port),
-            "--interface", self.host, "--enable-api", "--auth-token", self.auth_token,
+            # One argument with "=": a token may begin with "-", which argparse would take for an option.
+            "--interface", self.host, "--enable-api", f"--auth-token={self.auth_token}",
             "--cors", *env["SHOP_ALLOWED_ORIGINS"].split(),
         ]
         if env.get("SHOP_LOG_LEVEL", "").lower() == "debug":

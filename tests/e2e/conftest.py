@@ -4,6 +4,7 @@ with a private copy of the shop DB and a private tracker store."""
 from __future__ import annotations
 
 import json
+import secrets
 import shutil
 import socket
 import urllib.parse
@@ -45,7 +46,9 @@ def stack(e2e_dir: Path) -> Iterator[Stack]:
         "RASA_TRACKER_DB": str(e2e_dir / "tracker.db"),
         "SHOP_KB_PATH": str(e2e_dir / "kb-index"),
     }
-    stack = Stack(rasa_port=free_port(), actions_port=free_port(), web_port=None, log_dir=e2e_dir / "logs", env=env)
+    # A token that begins with "-", as one in 64 random ones does: `rasa run` once took it for an option.
+    stack = Stack(rasa_port=free_port(), actions_port=free_port(), web_port=None, log_dir=e2e_dir / "logs", env=env,
+                  auth_token=f"-{secrets.token_urlsafe(24)}")
     stack.start()
     yield stack
     stack.stop()
