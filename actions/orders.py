@@ -18,7 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import latest_intent, mask_email, redact, shop_db, slot_text
-from shop.db import Order, normalize_email, normalize_order_id
+from shop.db import Order, find_order_id, normalize_email, normalize_order_id
 
 logger = logging.getLogger(__name__)
 
@@ -78,13 +78,19 @@ def verify(
 
 class _OrderSlotValidation:
     """Normalises the order id and email as the shopper types them. A mixin, not an Action:
-    rasa-sdk registers every Action subclass it finds."""
+    rasa-sdk registers every Action subclass it finds.
+
+    A value the form did not ask for (an email the NLU misread in "ORD-99999" while the form
+    wants the order number) is dropped without a word: the shopper is asked for it in turn,
+    and scolding them for an email they never typed would only confuse."""
 
     def validate_order_id(
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        order_id = normalize_order_id(slot_value if isinstance(slot_value, str) else None)
-        if order_id is None:
+        raw = slot_value if isinstance(slot_value, str) else None
+        # The whole reply when no entity was tagged: "my order is 10042".
+        order_id = normalize_order_id(raw) or find_order_id(raw)
+        if order_id is None and _was_asked_for("order_id", tracker):
             dispatcher.utter_message(text=BAD_ORDER_ID)
         return {"order_id": order_id}
 
@@ -92,9 +98,16 @@ class _OrderSlotValidation:
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         email = normalize_email(slot_value if isinstance(slot_value, str) else None)
-        if email is None:
+        if email is None and _was_asked_for("email", tracker):
             dispatcher.utter_message(text=BAD_EMAIL)
         return {"email": email}
+
+
+def _was_asked_for(slot: str, tracker: Tracker) -> bool:
+    """True unless the form is waiting for another slot (None: the opening message, where
+    whatever the shopper gave is worth a word)."""
+    requested = tracker.get_slot("requested_slot")
+    return requested in (None, slot)
 
 
 class ValidateOrderStatusForm(_OrderSlotValidation, FormValidationAction):

@@ -94,6 +94,24 @@ def normalize_order_id(raw: str | None) -> str | None:
     return f"SO{match.group(1)}" if match else None
 
 
+_ORDER_ID_IN_TEXT_RE = re.compile(r"(?<![\w#-])#?(?:SO\s*[-#]?\s*)?\d{5}(?!\w)", re.ASCII | re.IGNORECASE)
+_PLAIN_WORDS_RE = re.compile(r"[A-Za-z\s,.:;!?'’-]*", re.ASCII)
+
+
+def find_order_id(text: str | None) -> str | None:
+    """The one order number in a short sentence ("my order is 10042", "it's SO10042."); None
+    when there is none, more than one, or anything but plain words around it (never raises)."""
+    if not isinstance(text, str) or len(text) > 200:
+        return None
+    matches = list(_ORDER_ID_IN_TEXT_RE.finditer(text))
+    if len(matches) != 1:
+        return None
+    rest = text[: matches[0].start()] + " " + text[matches[0].end():]
+    if not _PLAIN_WORDS_RE.fullmatch(rest):
+        return None
+    return normalize_order_id(matches[0].group(0))
+
+
 def normalize_email(raw: str | None) -> str | None:
     """The address stripped and lower-cased if it looks like one; None otherwise (never raises)."""
     if not isinstance(raw, str) or len(raw) > _MAX_EMAIL_CHARS + 64:

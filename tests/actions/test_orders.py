@@ -149,3 +149,25 @@ async def test_hostile_slot_values_reveal_nothing_and_break_nothing(value):
         dispatcher, _ = await run(action, load_tracker("order_form_filled", {"order_id": value}, sender_id=f"h{hash(value)}"))
         assert texts(dispatcher) == [orders.NOT_FOUND]
     assert ShopDB().get_order("SO10001") is not None  # the orders table survived
+
+
+async def test_a_misread_value_for_a_slot_not_asked_for_is_dropped_silently():
+    # "ORD-99999" while the form asks for the order number: the NLU once read "-99999" as an email.
+    asking_order_id = load_tracker("order_form_filled", {"requested_slot": "order_id"})
+    dispatcher = CollectingDispatcher()
+    assert orders.ValidateOrderStatusForm().validate_email("-99999", dispatcher, asking_order_id, {}) == {"email": None}
+    assert texts(dispatcher) == []
+    asking_email = load_tracker("order_form_filled", {"requested_slot": "email"})
+    dispatcher = CollectingDispatcher()
+    assert orders.ValidateOrderStatusForm().validate_email("-99999", dispatcher, asking_email, {}) == {"email": None}
+    assert texts(dispatcher) == [orders.BAD_EMAIL]
+
+
+async def test_the_order_number_is_found_in_a_short_reply():
+    tracker = load_tracker("order_form_filled", {"requested_slot": "order_id"})
+    for typed in ("my order is 10003", "it's SO10003.", "the number is so-10003 please"):
+        assert orders.ValidateCancelOrderForm().validate_order_id(typed, CollectingDispatcher(), tracker, {}) == {"order_id": "SO10003"}
+    for typed in ("10003 or maybe 10004", "call 555-10003", "ORD-10003"):
+        dispatcher = CollectingDispatcher()
+        assert orders.ValidateCancelOrderForm().validate_order_id(typed, dispatcher, tracker, {}) == {"order_id": None}
+        assert texts(dispatcher) == [orders.BAD_ORDER_ID]

@@ -12,7 +12,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import shop.db as shop_db
-from shop.db import ROOT, Order, ShopDB, normalize_email, normalize_order_id, table_rows
+from shop.db import (
+    ROOT,
+    Order,
+    ShopDB,
+    find_order_id,
+    normalize_email,
+    normalize_order_id,
+    table_rows,
+)
 from shop.generate import generate
 from tests.shop.conftest import SEED, TODAY
 
@@ -58,6 +66,22 @@ def test_garbage_order_ids_are_rejected(raw):
 @settings(max_examples=300, deadline=None)
 def test_order_id_normalisation_never_raises_and_only_yields_canonical_ids(raw):
     result = normalize_order_id(raw)
+    assert result is None or re.fullmatch(r"SO[0-9]{5}", result)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("my order is 10042", "SO10042"), ("it's SO10042.", "SO10042"), ("Order #so-10042, thanks!", "SO10042"),
+    ("10042 or 10043", None), ("call 555-10042", None), ("ORD-10042", None), ("SO10042' OR '1'='1", None),
+    ("order 100420", None), ("no number here", None), ("", None), (None, None), ("x" * 300 + " 10042", None),
+])
+def test_the_one_order_id_in_a_short_sentence_is_found(text, expected):
+    assert find_order_id(text) == expected
+
+
+@given(st.text(max_size=80))
+@settings(max_examples=300, deadline=None)
+def test_finding_an_order_id_never_raises_and_only_yields_canonical_ids(text):
+    result = find_order_id(text)
     assert result is None or re.fullmatch(r"SO[0-9]{5}", result)
 
 
