@@ -26,13 +26,14 @@ from actions.common import (
     slot_text,
 )
 from retrieval.product_index import ProductHit, ProductIndexMissingError, shared_product_index
-from retrieval.product_search import ProductSearch, SearchRequest, parse_price
+from retrieval.product_search import ProductSearch, SearchRequest, parse_price, refinement
 from retrieval.recommender import RecommenderModelError, shared_recommender
 from retrieval.text import tokens
 
 logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 5
+MAX_TERMS = 5  # words a run of follow-ups may require
 # Above this cosine the shopper's words name a kind of product worth narrowing to.
 RELEVANT_COSINE = 0.35
 CONSTRAINT_SLOTS = {
@@ -56,6 +57,13 @@ def entity_values(entities: Any) -> dict[str, Any]:
                 value = f"{earlier} {value}"
             found[name] = value
     return found
+
+
+def product_entities(tracker: Tracker) -> list[dict[str, Any]]:
+    """The latest message's entities but sentiment, which spans the whole message and says
+    nothing about the product."""
+    return [e for e in (tracker.latest_message or {}).get("entities") or []
+            if isinstance(e, dict) and e.get("entity") != "sentiment"]
 
 
 def latest_entities(tracker: Tracker) -> dict[str, Any]:
@@ -138,6 +146,7 @@ class ActionSearchProducts(Action):
         text = latest_text(tracker)[:MAX_MESSAGE_CHARS]
         constraints = {slot: slot_text(tracker, slot) for slot in CONSTRAINT_SLOTS}
         query = slot_text(tracker, "search_query") or ""
+        terms = [t for t in slot_list(tracker, "search_terms") if isinstance(t, str)]
         page = 0
         note = ""
         cheapest = 0.0
@@ -147,8 +156,13 @@ class ActionSearchProducts(Action):
             entities = latest_entities(tracker)
             constraints = {slot: entities.get(slot) for slot in CONSTRAINT_SLOTS}
             query = text
+            terms = []
         elif intent == "show_more_products":
             page = min(self._page(tracker) + 1, 100)
+        elif intent == "inform":
+            # "the wireless ones": new words narrow the last search; its entities are slots already
+            query, added = refinement(query, text, product_entities(tracker))
+            terms = (terms + added)[-MAX_TERMS:]
         elif intent == "cheaper_products":
             shown = self._shown_prices(tracker)
             if shown:
@@ -160,20 +174,21 @@ class ActionSearchProducts(Action):
             return []
         try:
             if note:
-                result = ProductSearch().search(self._request(query, cheaper), k=PAGE_SIZE, relax=False)
+                result = ProductSearch().search(self._request(query, cheaper, terms), k=PAGE_SIZE, relax=False)
                 if not result.hits:
                     dispatcher.utter_message(text=f"${cheapest:.2f} is already the lowest price I have for that. "
                                                   "Want to change something else, like the brand or the colour?")
                     return []
                 constraints = cheaper
             else:
-                result = ProductSearch().search(self._request(query, constraints), k=PAGE_SIZE, offset=page * PAGE_SIZE)
+                result = ProductSearch().search(self._request(query, constraints, terms), k=PAGE_SIZE,
+                                                offset=page * PAGE_SIZE)
         except ProductIndexMissingError as exc:
             logger.error("product search unavailable: %s", exc)
             dispatcher.utter_message(text=UNAVAILABLE)
             return []
         events: list[EventType] = [SlotSet(slot, value) for slot, value in constraints.items()]
-        events += [SlotSet("search_query", query), SlotSet("search_page", float(page))]
+        events += [SlotSet("search_query", query), SlotSet("search_terms", terms), SlotSet("search_page", float(page))]
         if not result.hits:
             if page:
                 dispatcher.utter_message(text="That's everything I have for this search. Want to change something, like the price or the colour?")
@@ -190,7 +205,7 @@ class ActionSearchProducts(Action):
         elif page:
             intro = "Here are more:"
         else:
-            intro = f"{note}Here's what I found:" if note else "Here's what I found:"
+            intro = f"{note}Here's what I found{', cheapest first' if result.cheapest_first else ''}:"
         dispatcher.utter_message(text=text_fallback(intro, cards, tracker), json_message=cards_message(cards))
         events.append(SlotSet("shown_product_ids", [c["id"] for c in cards]))
         return events
@@ -204,8 +219,8 @@ class ActionSearchProducts(Action):
             return 0
 
     @staticmethod
-    def _request(query: str, constraints: dict[str, Any]) -> SearchRequest:
-        return SearchRequest(query=query, **{CONSTRAINT_SLOTS[s]: v for s, v in constraints.items()})
+    def _request(query: str, constraints: dict[str, Any], terms: list[str] | None = None) -> SearchRequest:
+        return SearchRequest(query=query, terms=terms or None, **{CONSTRAINT_SLOTS[s]: v for s, v in constraints.items()})
 
     @staticmethod
     def _shown_prices(tracker: Tracker) -> list[float]:

@@ -22,7 +22,7 @@ import numpy as np
 from retrieval.catalog import catalog_path, product_hash, product_text, read_catalog
 from retrieval.embedder import Embedder, shared_embedder
 from retrieval.knowledge_base import chroma_client, close_chroma_client
-from retrieval.text import tokens
+from retrieval.text import stem, tokens
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +31,10 @@ DEFAULT_INDEX_PATH = ROOT / "models" / "products"
 DEFAULT_COLLECTION = "products"
 REBUILD_HINT = "make index  (or: python -m retrieval catalog ingest data/catalog.jsonl)"
 _BATCH = 1000
+
+
+# How many of the most relevant products "cheap ..." orders by price.
+CHEAP_POOL = 20
 
 
 class ProductIndexMissingError(RuntimeError):
@@ -47,6 +51,12 @@ class ProductFilters:
     price_min: float | None = None
     price_max: float | None = None
     in_stock: bool = True
+    # Words every product must mention (stemmed as for BM25), from a follow-up such as "the
+    # wireless ones"; None for none.
+    terms: tuple[str, ...] | None = None
+    # The product noun ("jacket"), when it names no single subcategory: the title or the
+    # subcategory must say it (stemmed words).
+    kind: tuple[str, ...] | None = None
 
     def active(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None and k != "in_stock"}
@@ -197,8 +207,11 @@ class ProductIndex:
             "rating": np.asarray([p["rating"] for p in products], dtype=np.float64),
         }
         self._sizes = [{str(s).lower() for s in p.get("sizes", [])} for p in products]
+        product_tokens = [tokens(product_text(p)) for p in products]
+        self._tokens = [set(t) for t in product_tokens]
+        self._kind_tokens = [set(tokens(f"{p['title']} {p['subcategory']}")) for p in products]
         retriever = bm25s.BM25()
-        retriever.index([tokens(product_text(p)) or ["_"] for p in products], show_progress=False)
+        retriever.index([t or ["_"] for t in product_tokens], show_progress=False)
         self._bm25 = retriever
 
     def __len__(self) -> int:
@@ -235,6 +248,12 @@ class ProductIndex:
         if filters.size:
             size = filters.size.lower()
             keep &= np.fromiter((size in s for s in self._sizes), dtype=bool, count=len(self._sizes))
+        if filters.kind:
+            nouns = set(filters.kind)
+            keep &= np.fromiter((bool(nouns & t) for t in self._kind_tokens), dtype=bool, count=len(self._kind_tokens))
+        if filters.terms:
+            wanted = {stem(t.lower()) for t in filters.terms}
+            keep &= np.fromiter((wanted <= t for t in self._tokens), dtype=bool, count=len(self._tokens))
         return keep
 
     def scores(self, query: str, mode: str = "hybrid") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -256,8 +275,11 @@ class ProductIndex:
         return (1 - w) * cosines + w * lexical, cosines, lexical
 
     def search(self, query: str, filters: ProductFilters | None = None, k: int = 5, offset: int = 0,
-               mode: str = "hybrid", exclude: set[str] | None = None) -> list[ProductHit]:
-        """The best products for `query` that pass every filter; no query ranks by rating."""
+               mode: str = "hybrid", exclude: set[str] | None = None, cheapest_first: bool = False) -> list[ProductHit]:
+        """The best products for `query` that pass every filter; no query ranks by rating.
+
+        `cheapest_first` ("cheap headphones") orders the most relevant CHEAP_POOL products by
+        price: sorting every match by price would put a cheap phone case before headphones."""
         if mode not in ("hybrid", "dense", "bm25"):
             raise ValueError(f"mode must be hybrid, dense or bm25, not {mode!r}")
         self.warm_up()
@@ -274,6 +296,14 @@ class ProductIndex:
             fused = (self._arrays["rating"] / 5.0).astype(np.float32)
         # Rating breaks ties between equally relevant products, never outweighs relevance.
         ranked = np.where(keep, fused + 1e-3 * self._arrays["rating"], -np.inf)
+        if cheapest_first:
+            pool = min(int(keep.sum()), max(CHEAP_POOL, offset + k))
+            if pool <= offset:
+                return []
+            best = np.argpartition(-ranked, pool - 1)[:pool] if pool < len(ranked) else np.flatnonzero(keep)
+            best = best[np.isfinite(ranked[best])]
+            order = best[np.lexsort((-ranked[best], self._arrays["price"][best]))][offset:offset + k]
+            return [ProductHit(self.products[i], float(fused[i]), float(cosines[i]), float(lexical[i])) for i in order]
         top = min(int(keep.sum()), offset + k)
         if top <= offset:
             return []

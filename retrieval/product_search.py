@@ -4,11 +4,12 @@ and one relaxed constraint (named) when nothing matches everything."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from retrieval.product_index import ProductFilters, ProductHit, ProductIndex, shared_product_index
-from retrieval.text import stem
+from retrieval.text import STOPWORDS, stem, tokens
 
 # Shoppers' words for whole departments. Anything else is matched against the catalog's own
 # category and subcategory names, and otherwise searched as plain words.
@@ -19,7 +20,7 @@ CATEGORY_WORDS = {
     "homeware": "home", "sport": "sports", "fitness": "sports",
 }
 # The order in which constraints are given up when nothing matches all of them.
-RELAX_ORDER = ("color", "size", "brand", "price_min", "price_max", "subcategory", "category")
+RELAX_ORDER = ("color", "size", "terms", "brand", "price_min", "price_max", "kind", "subcategory", "category")
 # When only a few products match everything, near matches follow them, labelled: the same kind
 # of product in another colour, or another kind in the same department. A price limit, a brand
 # or a size is the shopper's line (a shoe that does not fit is no alternative), so near matches
@@ -30,8 +31,39 @@ COLOR_WORDS = frozenset(
     "black white grey gray silver blue navy teal turquoise green olive khaki red burgundy maroon pink rose purple "
     "lilac lavender violet orange coral yellow mustard gold beige cream ivory tan brown camel charcoal".split()
 )
+# "cheap headphones": the relevant ones, cheapest first.
+CHEAP_WORDS = frozenset("cheap cheapest budget affordable inexpensive bargain".split())
 _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 _GENERIC = {"gear", "stuff", "thing", "product", "item", "something"}
+
+
+# Words of a follow-up ("only the waterproof ones, under 50 dollars") that say nothing about
+# the product itself.
+_REFINE_FILLER = frozenset(
+    "one ones only just please pls something thing things show see those them instead rather maybe thanks "
+    "under below less over above least most between dollar dollars usd bucks size from by more".split()
+)
+MAX_QUERY_CHARS = 300
+
+
+def refinement(query: str, text: str, entities: Sequence[dict[str, Any]] = ()) -> tuple[str, list[str]]:
+    """(the last search's query plus the new words of a follow-up, those words): "the wireless
+    ones" -> ("... wireless", ["wireless"]). The NLU's entities (colours, brands, prices) are
+    left out, by span and by value: they are filters already."""
+    kept = list(text[:MAX_QUERY_CHARS])
+    known = set(re.findall(r"[a-z0-9]+", query.lower()))
+    for entity in entities:
+        start, end = entity.get("start"), entity.get("end")
+        if isinstance(start, int) and isinstance(end, int):
+            start, end = max(0, start), max(0, min(end, len(kept)))
+            kept[start:end] = [" "] * max(0, end - start)
+        if isinstance(entity.get("value"), str):
+            known |= set(re.findall(r"[a-z0-9]+", entity["value"].lower()))
+    extra: list[str] = []
+    for word in re.findall(r"[a-z]+", "".join(kept).lower()):
+        if word not in STOPWORDS and word not in _REFINE_FILLER and word not in known and word not in extra:
+            extra.append(word)
+    return (f"{query} {' '.join(extra)}".strip()[:MAX_QUERY_CHARS] if extra else query), extra
 
 
 def parse_price(value: Any) -> float | None:
@@ -71,6 +103,7 @@ class SearchRequest:
     size: str | None = None
     price_min: Any = None
     price_max: Any = None
+    terms: list[str] | None = None  # words every result must mention ("wireless")
 
 
 @dataclass
@@ -83,18 +116,24 @@ class SearchResult:
     exact: int = 0
     widened: str | None = None  # the constraint the near matches leave out, e.g. "color"
     wanted: str | None = None  # its value, e.g. "grey"
+    cheapest_first: bool = False  # the shopper asked for cheap ones: ordered by price
 
     @property
     def near(self) -> list[ProductHit]:
         return self.hits[self.exact:]
 
 
-def describe(name: str, filters: ProductFilters) -> str:
+def describe(name: str, filters: ProductFilters, shown_terms: Sequence[str] | None = None) -> str:
     value = getattr(filters, name)
     if name == "price_max":
         return f"the price limit (under ${value:g})"
     if name == "price_min":
         return f"the minimum price (over ${value:g})"
+    if name == "terms":
+        words = [str(w) for w in (shown_terms or value)]
+        return ("the words " if len(words) > 1 else "the word ") + ", ".join(f"“{w}”" for w in words)
+    if name == "kind":
+        return f"the product type ({' or '.join(value)})"
     label = {"color": "colour", "subcategory": "product type"}.get(name, name)
     return f"the {label} ({value})"
 
@@ -138,8 +177,21 @@ class ProductSearch:
                 return CATEGORY_WORDS[word], None
         return None, None
 
+    def product_nouns(self, value: str | None) -> tuple[str, ...] | None:
+        """The shopper's product nouns that end a subcategory's name ("jackets": down jackets,
+        rain jackets), stemmed; None when there are none or the word is a department's.
+        Products of the department whose title or subcategory says one of them are meant, so
+        a hooded hoodie is not a jacket, while "lotion" keeps the sun lotions too."""
+        words = _words(value or "")
+        if not words or any(w in CATEGORY_WORDS for w in words):
+            return None
+        heads = {next(iter(_words(s.split()[-1])), "") for s in self.index.vocabulary("subcategory")}
+        nouns = tuple(sorted(words & heads))
+        return nouns or None
+
     def filters_for(self, request: SearchRequest) -> ProductFilters:
         category, subcategory = self.resolve_category(_clean(request.category))
+        kind = self.product_nouns(_clean(request.category)) if category and not subcategory else None
         price_min, price_max = parse_price(request.price_min), parse_price(request.price_max)
         if price_min is not None and price_max is not None and price_min > price_max:
             price_min, price_max = price_max, price_min
@@ -149,7 +201,9 @@ class ProductSearch:
         return ProductFilters(
             category=category, subcategory=subcategory, brand=_clean(request.brand),
             color=color, size=_clean(request.size),
-            price_min=price_min, price_max=price_max,
+            price_min=price_min, price_max=price_max, kind=kind,
+            terms=tuple(tokens(" ".join(w for w in request.terms[:10] if isinstance(w, str)))) or None
+            if request.terms else None,
         )
 
     def search(self, request: SearchRequest, k: int = 5, offset: int = 0,
@@ -162,31 +216,35 @@ class ProductSearch:
         # would count twice for BM25.
         text, product_word = _clean(request.query, 1000) or "", _clean(request.category) or ""
         query = f"{text} {product_word}".strip() if _words(product_word) - _words(text) else text
-        hits = self.index.search(query, filters, k=k, offset=offset, mode=mode, exclude=exclude)
+        cheap = bool({w.lower() for w in re.findall(r"[A-Za-z]+", text)} & CHEAP_WORDS)
+        hits = self.index.search(query, filters, k=k, offset=offset, mode=mode, exclude=exclude, cheapest_first=cheap)
         if relax and len(hits) < k and (hits or offset):
-            return self._with_near_matches(query, filters, hits, k, offset, mode, exclude)
+            return self._with_near_matches(query, filters, hits, k, offset, mode, exclude, cheap)
         if hits or offset or not relax:
-            return SearchResult(hits, filters, [], query, exact=len(hits))
+            return SearchResult(hits, filters, [], query, exact=len(hits), cheapest_first=cheap)
         for name in RELAX_ORDER:
             if getattr(filters, name) is None:
                 continue
             candidate = replace(filters)
             setattr(candidate, name, None)
-            hits = self.index.search(query, candidate, k=k, mode=mode, exclude=exclude)
+            hits = self.index.search(query, candidate, k=k, mode=mode, exclude=exclude, cheapest_first=cheap)
             if hits:
-                return SearchResult(hits, candidate, [describe(name, filters)], query, exact=len(hits))
+                return SearchResult(hits, candidate, [describe(name, filters, request.terms)], query, exact=len(hits),
+                                    cheapest_first=cheap)
         return SearchResult([], filters, [], query)
 
     def _with_near_matches(self, query: str, filters: ProductFilters, hits: list[ProductHit], k: int, offset: int,
-                           mode: str, exclude: set[str] | None) -> SearchResult:
-        """The exact matches of this page, then near matches in another colour or of another product type."""
+                           mode: str, exclude: set[str] | None, cheap: bool = False) -> SearchResult:
+        """The exact matches of this page, then near matches in another colour or of another product type.
+        Near matches go by relevance even for "cheap ...": by price, a cheap charger would lead
+        the alternatives to headphones."""
         index = self.index
         exact_ids = {index.products[i]["id"] for i in index.mask(filters).nonzero()[0]} - set(exclude or ())
         name = next((n for n in WIDEN_ORDER if getattr(filters, n) is not None), None)
         if name is None or not exact_ids:
             # Nothing to widen, or a later page of a search that matched nothing (its first page
             # left out one constraint and said so): the exact matches alone, as before.
-            return SearchResult(hits, filters, [], query, exact=len(hits))
+            return SearchResult(hits, filters, [], query, exact=len(hits), cheapest_first=cheap)
         wider = replace(filters)
         setattr(wider, name, None)
         if name == "subcategory" and wider.category is None:
@@ -196,4 +254,4 @@ class ProductSearch:
         near = index.search(query, wider, k=k - len(hits), offset=max(0, offset - len(exact_ids)), mode=mode,
                             exclude=set(exclude or ()) | exact_ids)
         return SearchResult(hits + near, filters, [], query, exact=len(hits), widened=name if near else None,
-                            wanted=str(getattr(filters, name)) if near else None)
+                            wanted=str(getattr(filters, name)) if near else None, cheapest_first=cheap)

@@ -141,6 +141,31 @@ async def test_follow_ups_keep_the_earlier_constraints(products):
     assert not {c["id"] for c in cards(more)} & {c["id"] for c in shown}
 
 
+async def test_a_follow_up_in_the_shoppers_own_words_narrows_the_search(products):
+    first, slots = await run(ActionSearchProducts(), turn(
+        "show me cheap headphones", "search_product", {"product_category": "headphones"}))
+    assert texts(first)[0].startswith("Here's what I found, cheapest first:")
+    prices = [c["price"] for c in cards(first)]
+    assert prices == sorted(prices)
+    # "the wireless ones": every exact match mentions it, the search is still headphones
+    wireless, slots2 = await run(ActionSearchProducts(), turn("the wireless ones", "inform", slots=slots))
+    assert slots2["search_terms"] == ["wireless"] and slots2["product_category"] == "headphones"
+    shown = cards(wireless)
+    exact = [c for c in shown if not c["reason"].endswith("rather than headphones")]
+    assert exact and all("wireless" in c["reason"] for c in exact)
+    assert all(products.product(c["id"])["subcategory"] == "headphones" for c in exact)
+    # then "in black": the word stays required, the colour joins it
+    black, slots3 = await run(ActionSearchProducts(), turn("in black", "inform", {"color": "black"},
+                                                           slots={**slots2, "color": "black"}))
+    assert slots3["search_terms"] == ["wireless"] and slots3["color"] == "black"
+    black_exact = [products.product(c["id"]) for c in cards(black) if "not black" not in c["reason"]]
+    assert black_exact and all(p["color"] == "black" for p in black_exact)
+    # a new search starts over
+    _, slots4 = await run(ActionSearchProducts(), turn("running shoes", "search_product",
+                                                       {"product_category": "running shoes"}, slots=slots3))
+    assert slots4["search_terms"] == []
+
+
 async def test_no_match_relaxes_one_constraint_and_says_which(products):
     dispatcher, _ = await run(ActionSearchProducts(), turn(
         "pink sneakers under 20", "search_product", {"color": "pink", "product_category": "sneakers", "price_max": "20"},

@@ -7,9 +7,10 @@ from dataclasses import replace
 
 import pytest
 
-from retrieval.catalog import CatalogError, load_mapping, read_catalog
+from retrieval.catalog import CatalogError, load_mapping, product_text, read_catalog
 from retrieval.product_index import ProductFilters, ProductIndex, ProductIndexMissingError
-from retrieval.product_search import ProductSearch, SearchRequest, parse_price
+from retrieval.product_search import ProductSearch, SearchRequest, parse_price, refinement
+from retrieval.text import tokens
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +89,58 @@ def test_nothing_matching_relaxes_one_constraint_and_names_it(search):
     assert result.hits and all(h.product["color"] == "pink" and h.product["subcategory"] == "sneakers" for h in result.hits)
     unknown_brand = search.search(SearchRequest("phone charger", category="electronics", brand="Acme"), k=3)
     assert unknown_brand.relaxed == ["the brand (Acme)"] and unknown_brand.hits
+
+
+def test_words_a_follow_up_added_are_required_and_given_up_by_name_when_nothing_has_them(search):
+    result = search.search(SearchRequest("headphones wireless", category="headphones", terms=["wireless"]), k=5, relax=False)
+    assert result.hits and all("wireless" in tokens(product_text(h.product)) for h in result.hits)
+    assert all(h.product["subcategory"] == "headphones" for h in result.hits)
+    hooded = search.search(SearchRequest("jackets waterproof hood", category="jackets", terms=["waterproof", "hooded"]), k=10)
+    assert hooded.hits and all({"waterproof", "hood"} <= set(tokens(product_text(h.product))) for h in hooded.hits)
+    nowhere = search.search(SearchRequest("headphones cordless", category="headphones", terms=["cordless"]), k=5)
+    assert nowhere.relaxed == ["the word “cordless”"] and nowhere.hits
+
+
+def test_a_product_noun_of_several_subcategories_keeps_to_products_that_are_one(search):
+    # "jackets" names no single subcategory (down jackets, rain jackets): the department alone
+    # let a black hooded hoodie answer "hooded jackets in black"
+    result = search.search(SearchRequest("hooded jackets", category="jackets", color="black"), k=10, relax=False)
+    assert all("jacket" in h.product["title"].lower() for h in result.hits)
+    jackets = search.search(SearchRequest("jackets", category="jackets"), k=50, relax=False).hits
+    assert {h.product["subcategory"] for h in jackets} == {"down jackets", "rain jackets"}
+    # the noun is matched on titles too: sun lotions are lotions
+    lotions = {h.product["subcategory"] for h in search.search(SearchRequest("lotion", category="lotion"), k=50).hits}
+    assert lotions == {"body lotion", "sunscreen"}
+    # a department word stays the department
+    assert search.filters_for(SearchRequest("shoes", category="shoes")).kind is None
+
+
+def test_cheap_orders_the_relevant_products_by_price(search):
+    cheap = search.search(SearchRequest("cheap headphones", category="headphones"), k=5)
+    plain = search.search(SearchRequest("headphones", category="headphones"), k=5)
+    prices = [h.product["price"] for h in cheap.hits]
+    assert cheap.cheapest_first and not plain.cheapest_first
+    assert prices == sorted(prices) and prices != [h.product["price"] for h in plain.hits]
+    every = sorted(p["price"] for p in search.index.products if p["subcategory"] == "headphones" and p["stock"] > 0)
+    assert prices == every[:5]
+    # the ordering is over relevant products only: no cheap charger among the headphones
+    assert all(h.product["subcategory"] == "headphones" for h in cheap.hits)
+    loose = search.search(SearchRequest("cheap noise cancelling headphones"), k=5)
+    assert loose.cheapest_first and all("headphones" in h.product["title"].lower() or "earbuds" in h.product["title"].lower()
+                                        for h in loose.hits)
+
+
+@pytest.mark.parametrize(("query", "text", "entities", "expected"), [
+    ("show me headphones", "the wireless ones", [], ("show me headphones wireless", ["wireless"])),
+    ("jackets", "waterproof, in blue", [{"entity": "color", "value": "blue", "start": 15, "end": 19}],
+     ("jackets waterproof", ["waterproof"])),
+    ("jackets", "in navy", [{"entity": "color", "value": "navy"}], ("jackets", [])),  # no span: the value still counts
+    ("jackets", "under 50 dollars please", [{"entity": "price_max", "value": "50", "start": 6, "end": 8}], ("jackets", [])),
+    ("jackets", "only the jackets with a hood", [], ("jackets hood", ["hood"])),
+    ("shoes", "x" * 5000, [], ("shoes " + "x" * 294, ["x" * 300])),
+])
+def test_a_follow_up_adds_only_its_new_product_words(query, text, entities, expected):
+    assert refinement(query, text, entities) == expected
 
 
 def test_paging_and_exclusion(search):
