@@ -20,6 +20,9 @@ def stem(word: str) -> str:
     # product words ("runner"/"running") that the catalog needs apart.
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
+    # "hoodie" must meet "hoodies" (-> "hoody" above)
+    if len(word) > 4 and word.endswith("ie"):
+        return word[:-2] + "y"
     for suffix in ("ing", "ed"):
         if len(word) > len(suffix) + 3 and word.endswith(suffix):
             return word[: -len(suffix)]

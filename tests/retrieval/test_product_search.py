@@ -115,6 +115,13 @@ def test_a_product_noun_of_several_subcategories_keeps_to_products_that_are_one(
     assert search.filters_for(SearchRequest("shoes", category="shoes")).kind is None
 
 
+def test_a_singular_product_word_finds_its_shelf(search):
+    # "hoodie" once stemmed apart from "hoodies", so "purple hoodie" searched all clothing
+    for word, shelf in (("hoodie", "hoodies"), ("hoodies", "hoodies"), ("yoga mat", "yoga mats"), ("sneaker", "sneakers")):
+        assert search.resolve_category(word) == (None, shelf)
+    assert tokens("hoodie") == tokens("hoodies")
+
+
 def test_cheap_orders_the_relevant_products_by_price(search):
     cheap = search.search(SearchRequest("cheap headphones", category="headphones"), k=5)
     plain = search.search(SearchRequest("headphones", category="headphones"), k=5)
