@@ -22,7 +22,7 @@ import numpy as np
 from retrieval.catalog import catalog_path, product_hash, product_text, read_catalog
 from retrieval.embedder import Embedder, shared_embedder
 from retrieval.knowledge_base import chroma_client, close_chroma_client
-from retrieval.text import stem, tokens
+from retrieval.text import tokens
 
 logger = logging.getLogger(__name__)
 
@@ -51,8 +51,8 @@ class ProductFilters:
     price_min: float | None = None
     price_max: float | None = None
     in_stock: bool = True
-    # Words every product must mention (stemmed as for BM25), from a follow-up such as "the
-    # wireless ones"; None for none.
+    # Words every product must mention, stemmed as retrieval.text.tokens does (as for BM25),
+    # from a follow-up such as "the wireless ones"; None for none.
     terms: tuple[str, ...] | None = None
     # The product noun ("jacket"), when it names no single subcategory: the title or the
     # subcategory must say it (stemmed words).
@@ -252,7 +252,7 @@ class ProductIndex:
             nouns = set(filters.kind)
             keep &= np.fromiter((bool(nouns & t) for t in self._kind_tokens), dtype=bool, count=len(self._kind_tokens))
         if filters.terms:
-            wanted = {stem(t.lower()) for t in filters.terms}
+            wanted = set(filters.terms)
             keep &= np.fromiter((wanted <= t for t in self._tokens), dtype=bool, count=len(self._tokens))
         return keep
 

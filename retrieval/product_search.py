@@ -47,23 +47,26 @@ MAX_QUERY_CHARS = 300
 
 
 def refinement(query: str, text: str, entities: Sequence[dict[str, Any]] = ()) -> tuple[str, list[str]]:
-    """(the last search's query plus the new words of a follow-up, those words): "the wireless
-    ones" -> ("... wireless", ["wireless"]). The NLU's entities (colours, brands, prices) are
-    left out, by span and by value: they are filters already."""
+    """(the last search's query plus the new words of a follow-up, the follow-up's product
+    words): "the wireless ones" -> ("... wireless", ["wireless"]). A word already in the query
+    is required but not repeated ("only waterproof ones" after "waterproof jackets"). The NLU's
+    entities (colours, brands, prices) are left out, by span and by value: they are filters."""
     kept = list(text[:MAX_QUERY_CHARS])
-    known = set(re.findall(r"[a-z0-9]+", query.lower()))
+    entity_words: set[str] = set()
     for entity in entities:
         start, end = entity.get("start"), entity.get("end")
         if isinstance(start, int) and isinstance(end, int):
             start, end = max(0, start), max(0, min(end, len(kept)))
             kept[start:end] = [" "] * max(0, end - start)
         if isinstance(entity.get("value"), str):
-            known |= set(re.findall(r"[a-z0-9]+", entity["value"].lower()))
-    extra: list[str] = []
+            entity_words |= set(re.findall(r"[a-z0-9]+", entity["value"].lower()))
+    words: list[str] = []
     for word in re.findall(r"[a-z]+", "".join(kept).lower()):
-        if word not in STOPWORDS and word not in _REFINE_FILLER and word not in known and word not in extra:
-            extra.append(word)
-    return (f"{query} {' '.join(extra)}".strip()[:MAX_QUERY_CHARS] if extra else query), extra
+        if word not in STOPWORDS and word not in _REFINE_FILLER and word not in entity_words and word not in words:
+            words.append(word)
+    in_query = set(re.findall(r"[a-z0-9]+", query.lower()))
+    new = [w for w in words if w not in in_query]
+    return (f"{query} {' '.join(new)}".strip()[:MAX_QUERY_CHARS] if new else query), words
 
 
 def parse_price(value: Any) -> float | None:

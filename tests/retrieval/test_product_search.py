@@ -143,7 +143,8 @@ def test_cheap_orders_the_relevant_products_by_price(search):
      ("jackets waterproof", ["waterproof"])),
     ("jackets", "in navy", [{"entity": "color", "value": "navy"}], ("jackets", [])),  # no span: the value still counts
     ("jackets", "under 50 dollars please", [{"entity": "price_max", "value": "50", "start": 6, "end": 8}], ("jackets", [])),
-    ("jackets", "only the jackets with a hood", [], ("jackets hood", ["hood"])),
+    ("jackets", "only the jackets with a hood", [], ("jackets hood", ["jackets", "hood"])),
+    ("waterproof jackets", "only waterproof ones", [], ("waterproof jackets", ["waterproof"])),
     ("shoes", "x" * 5000, [], ("shoes " + "x" * 294, ["x" * 300])),
 ])
 def test_a_follow_up_adds_only_its_new_product_words(query, text, entities, expected):
