@@ -66,6 +66,13 @@ def product_entities(tracker: Tracker) -> list[dict[str, Any]]:
             if isinstance(e, dict) and e.get("entity") != "sentiment"]
 
 
+def names_another_product(tracker: Tracker, query: str) -> bool:
+    """A follow-up that names a product the last search did not ("purple hoodie" after
+    "waterproof jackets") is a new search, not a refinement of the old one."""
+    word = latest_entities(tracker).get("product_category")
+    return isinstance(word, str) and bool(set(tokens(word)) - set(tokens(query)))
+
+
 def latest_entities(tracker: Tracker) -> dict[str, Any]:
     return entity_values((tracker.latest_message or {}).get("entities"))
 
@@ -151,7 +158,8 @@ class ActionSearchProducts(Action):
         note = ""
         cheapest = 0.0
         cheaper: dict[str, Any] = {}
-        if intent == "search_product" or not query and intent not in ("show_more_products", "cheaper_products"):
+        if (intent == "search_product" or not query and intent not in ("show_more_products", "cheaper_products")
+                or intent == "inform" and names_another_product(tracker, query)):
             # A new search: only this message's constraints count, earlier ones are cleared.
             entities = latest_entities(tracker)
             constraints = {slot: entities.get(slot) for slot in CONSTRAINT_SLOTS}
@@ -162,7 +170,7 @@ class ActionSearchProducts(Action):
         elif intent == "inform":
             # "the wireless ones": new words narrow the last search; its entities are slots already
             query, added = refinement(query, text, product_entities(tracker))
-            terms = (terms + added)[-MAX_TERMS:]
+            terms = list(dict.fromkeys(terms + added))[-MAX_TERMS:]
         elif intent == "cheaper_products":
             shown = self._shown_prices(tracker)
             if shown:

@@ -164,6 +164,17 @@ async def test_a_follow_up_in_the_shoppers_own_words_narrows_the_search(products
     _, slots4 = await run(ActionSearchProducts(), turn("running shoes", "search_product",
                                                        {"product_category": "running shoes"}, slots=slots3))
     assert slots4["search_terms"] == []
+    # and so does a follow-up naming another product, whatever the NLU called it
+    hoodie, slots5 = await run(ActionSearchProducts(), turn(
+        "purple hoodie", "inform", {"color": "purple", "product_category": "hoodie"},
+        slots={**slots3, "color": "purple", "product_category": "hoodie"}))
+    assert slots5["search_terms"] == [] and slots5["search_query"] == "purple hoodie"
+    assert all("Hoodie" in c["title"] for c in cards(hoodie))
+    # while the same product word refines
+    _, slots6 = await run(ActionSearchProducts(), turn(
+        "wireless headphones in black", "inform", {"color": "black", "product_category": "headphones"},
+        slots={**slots2, "color": "black"}))
+    assert slots6["search_terms"] == ["wireless"] and slots6["search_query"].startswith("show me cheap headphones")
 
 
 async def test_no_match_relaxes_one_constraint_and_says_which(products):
