@@ -296,21 +296,17 @@ class ProductIndex:
             fused = (self._arrays["rating"] / 5.0).astype(np.float32)
         # Rating breaks ties between equally relevant products, never outweighs relevance.
         ranked = np.where(keep, fused + 1e-3 * self._arrays["rating"], -np.inf)
-        if cheapest_first:
-            pool = min(int(keep.sum()), max(CHEAP_POOL, offset + k))
-            if pool <= offset:
-                return []
-            best = np.argpartition(-ranked, pool - 1)[:pool] if pool < len(ranked) else np.flatnonzero(keep)
-            best = best[np.isfinite(ranked[best])]
-            order = best[np.lexsort((-ranked[best], self._arrays["price"][best]))][offset:offset + k]
-            return [ProductHit(self.products[i], float(fused[i]), float(cosines[i]), float(lexical[i])) for i in order]
-        top = min(int(keep.sum()), offset + k)
+        top = min(int(keep.sum()), max(CHEAP_POOL, offset + k) if cheapest_first else offset + k)
         if top <= offset:
             return []
         candidates = np.argpartition(-ranked, top - 1)[:top] if top < len(ranked) else np.arange(len(ranked))
-        order = candidates[np.argsort(-ranked[candidates], kind="stable")][offset:offset + k]
-        return [ProductHit(self.products[i], float(fused[i]), float(cosines[i]), float(lexical[i])) for i in order]
-
+        if cheapest_first:
+            candidates = candidates[np.isfinite(ranked[candidates])]
+            order = candidates[np.lexsort((-ranked[candidates], self._arrays["price"][candidates]))]
+        else:
+            order = candidates[np.argsort(-ranked[candidates], kind="stable")]
+        return [ProductHit(self.products[i], float(fused[i]), float(cosines[i]), float(lexical[i]))
+                for i in order[offset:offset + k]]
 
 _shared: ProductIndex | None = None
 _shared_lock = threading.Lock()

@@ -205,8 +205,7 @@ class ProductSearch:
             category=category, subcategory=subcategory, brand=_clean(request.brand),
             color=color, size=_clean(request.size),
             price_min=price_min, price_max=price_max, kind=kind,
-            terms=tuple(tokens(" ".join(w for w in request.terms[:10] if isinstance(w, str)))) or None
-            if request.terms else None,
+            terms=tuple(tokens(" ".join(w for w in (request.terms or [])[:10] if isinstance(w, str)))) or None,
         )
 
     def search(self, request: SearchRequest, k: int = 5, offset: int = 0,
@@ -219,7 +218,7 @@ class ProductSearch:
         # would count twice for BM25.
         text, product_word = _clean(request.query, 1000) or "", _clean(request.category) or ""
         query = f"{text} {product_word}".strip() if _words(product_word) - _words(text) else text
-        cheap = bool({w.lower() for w in re.findall(r"[A-Za-z]+", text)} & CHEAP_WORDS)
+        cheap = bool(CHEAP_WORDS.intersection(re.findall(r"[a-z]+", text.lower())))
         hits = self.index.search(query, filters, k=k, offset=offset, mode=mode, exclude=exclude, cheapest_first=cheap)
         if relax and len(hits) < k and (hits or offset):
             return self._with_near_matches(query, filters, hits, k, offset, mode, exclude, cheap)

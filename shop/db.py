@@ -94,7 +94,7 @@ def normalize_order_id(raw: str | None) -> str | None:
     return f"SO{match.group(1)}" if match else None
 
 
-_ORDER_ID_IN_TEXT_RE = re.compile(r"(?<![\w#-])#?(?:SO\s*[-#]?\s*)?\d{5}(?!\w)", re.ASCII | re.IGNORECASE)
+_ORDER_ID_IN_TEXT_RE = re.compile(rf"(?<![\w#-]){_ORDER_ID_RE.pattern}(?!\w)", re.ASCII | re.IGNORECASE)
 _PLAIN_WORDS_RE = re.compile(r"[A-Za-z\s,.:;!?'’-]*", re.ASCII)
 
 
@@ -109,7 +109,7 @@ def find_order_id(text: str | None) -> str | None:
     rest = text[: matches[0].start()] + " " + text[matches[0].end():]
     if not _PLAIN_WORDS_RE.fullmatch(rest):
         return None
-    return normalize_order_id(matches[0].group(0))
+    return f"SO{matches[0].group(1)}"
 
 
 def normalize_email(raw: str | None) -> str | None:
