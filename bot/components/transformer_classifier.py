@@ -68,6 +68,18 @@ ENCODER_FILES = (
     "special_tokens_map.json",
 )
 DEVICES = ("auto", "cpu", "cuda")
+_JOINERS = "-'’"
+
+
+def _inside_word(text: str, i: int) -> bool:
+    """Whether position i lies inside one word joined by a hyphen or apostrophe between letters
+    ("t-shirt", "women's"), where the tokenizer splits; "50-100" stays two numbers."""
+    def letter(j: int) -> bool:
+        return 0 <= j < len(text) and text[j].isalpha()
+
+    if 0 < i < len(text) and text[i] in _JOINERS:
+        return letter(i - 1) and letter(i + 1)
+    return 1 < i < len(text) and text[i - 1] in _JOINERS and letter(i - 2) and letter(i)
 
 # Benchmarks and tests may observe training (per-epoch loss) without touching the component:
 # each callable gets (component, epoch, stats). Empty in production.
@@ -632,17 +644,20 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
     def _decode_entities(self, text: str, word_ids: Sequence[Optional[int]],
                          offsets: Sequence[tuple[int, int]], tag_probs: np.ndarray,
                          taken: Sequence[tuple[int, int]] = ()) -> list[dict[str, Any]]:
-        """Spans from the BIO tags of each word's first piece. A word is never split. Adjacent
-        words of one type make one entity even when the second is tagged B- ("wireless" +
-        "earbuds", "t" + "-" + "shirts"): two same-type entities back to back are rarer in
+        """Spans from the BIO tags of each word's first piece. A word, hyphenated ones included,
+        is never split. Adjacent words of one type make one entity even when the second is
+        tagged B- ("wireless" + "earbuds"): two same-type entities back to back are rarer in
         shop messages than a missed I- tag. An I- tag after O starts an entity."""
         words: list[list[Any]] = []  # [start, end, tag index, probability]
         last_word = None
         for k, (word, (start, end)) in enumerate(zip(word_ids, offsets, strict=True)):
             if word is None:
                 continue
-            if word == last_word:
+            # The tokenizer splits "t-shirt" and "women's" at the punctuation; tagged apart, a
+            # missed tag on "-" left "cotton t" as the product.
+            if word == last_word or (words and start == words[-1][1] and _inside_word(text, start)):
                 words[-1][1] = end
+                last_word = word
                 continue
             last_word = word
             j = int(tag_probs[k].argmax())

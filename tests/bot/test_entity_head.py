@@ -120,3 +120,26 @@ def test_bad_entity_tags_at_load_time_are_a_clear_error(with_entities, tmp_path,
     with pytest.raises(InvalidTransformerModel, match=message):
         TransformerIntentClassifier.load(component.component_config, LocalModelStorage(tmp_path / "storage"),
                                          resource, context)
+
+
+@pytest.mark.parametrize("text, tagged, expected", [
+    # The tokenizer splits "t-shirt" into "t", "-", "shirt"; a word is tagged by its first piece.
+    ("organic cotton t-shirt", {"cotton": "B-product_category", "t": "I-product_category"},
+     [("product_category", "cotton t-shirt")]),
+    ("red women's jackets", {"red": "B-color", "women": "B-product_category", "jackets": "I-product_category"},
+     [("color", "red"), ("product_category", "women's jackets")]),
+    # Numbers around a hyphen stay apart: a price range is two entities.
+    ("between 50-100", {"50": "B-color", "100": "B-product_category"}, [("color", "50"), ("product_category", "100")]),
+])
+def test_hyphenated_words_are_never_split(with_entities, text, tagged, expected):
+    import numpy as np
+
+    component, *_ = with_entities
+    tokenized = component._tokenizer([text], return_offsets_mapping=True)
+    offsets = tokenized["offset_mapping"][0]
+    probs = np.zeros((len(offsets), len(component.entity_tags)), dtype=np.float32)
+    for k, (start, end) in enumerate(offsets):
+        tag = tagged.get(text[start:end], "O")
+        probs[k, component.entity_tags.index(tag)] = 1.0
+    found = component._decode_entities(text, tokenized.word_ids(0), offsets, probs)
+    assert [(e["entity"], e["value"]) for e in found] == expected
