@@ -188,7 +188,9 @@ class ProductSearch:
         words = _words(value or "")
         if not words or any(w in CATEGORY_WORDS for w in words):
             return None
-        heads = {next(iter(_words(s.split()[-1])), "") for s in self.index.vocabulary("subcategory")}
+        # The last word of the name: "shirt" of "t-shirts", never its "t".
+        heads = {stem(re.findall(r"[a-z0-9]+", s.lower())[-1]) for s in self.index.vocabulary("subcategory")
+                 if re.search(r"[a-z0-9]", s.lower())}
         nouns = tuple(sorted(words & heads))
         return nouns or None
 

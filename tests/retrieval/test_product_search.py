@@ -113,6 +113,11 @@ def test_a_product_noun_of_several_subcategories_keeps_to_products_that_are_one(
     assert lotions == {"body lotion", "sunscreen"}
     # a department word stays the department
     assert search.filters_for(SearchRequest("shoes", category="shoes")).kind is None
+    # the noun of "t-shirts" is "shirt": a product word cut at the hyphen ("cotton t") once
+    # kept only products whose title has a "t"
+    assert search.filters_for(SearchRequest("cotton t", category="cotton t")).kind is None
+    assert search.filters_for(SearchRequest("shirts", category="shirts")).kind == ("shirt",)
+    assert search.resolve_category("cotton t-shirt") == (None, "t-shirts")
 
 
 def test_a_singular_product_word_finds_its_shelf(search):
