@@ -297,13 +297,18 @@ class ActionRecommendProducts(Action):
             request = SearchRequest(query=text, category=category if isinstance(category, str) else None)
             candidates = search.search(request, k=40, relax=False).hits
             focused = [h for h in candidates if h.dense >= RELEVANT_COSINE] or (candidates if category else [])
-            mask = None
+            mask, wish = None, None
             if focused:
                 allowed = {h.product["id"] for h in focused}
                 mask = np.asarray([pid in allowed for pid in recommender.item_ids])
+                wish = text
+            else:
+                # "recommend something" after a search: what the shopper was looking for leans
+                # the blend towards it, without narrowing to it.
+                wish = slot_text(tracker, "search_query")
             picks = recommender.recommend(
                 slot_text(tracker, "verified_customer_id"), context,
-                search.index.embedder.encode([text])[0] if focused else None,
+                search.index.embedder.encode([wish[:MAX_MESSAGE_CHARS]])[0] if wish else None,
                 k=PAGE_SIZE, candidate_mask=mask,
             )
         except (RecommenderModelError, ProductIndexMissingError) as exc:

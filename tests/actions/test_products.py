@@ -235,6 +235,19 @@ async def test_recommendations_follow_the_product_words_and_the_conversation(rec
     assert not {"P0015", "P0016"} & {c["id"] for c in cards(liked)}
 
 
+async def test_recommendations_after_a_search_lean_towards_what_was_searched(recommender, products):
+    # "recommend something" right after searching t-shirts once ignored the search entirely.
+    # The search leans the blend (clothing), it does not narrow it to t-shirts.
+    def clothing(dispatcher) -> int:
+        return sum(products.product(c["id"])["category"] == "clothing" for c in cards(dispatcher))
+
+    cold, _ = await run(ActionRecommendProducts(), turn("recommend something for me", "recommend_product"))
+    after, _ = await run(ActionRecommendProducts(), turn(
+        "recommend something for me", "recommend_product", slots={"search_query": "organic cotton t-shirt"}))
+    assert clothing(after) > clothing(cold)
+    assert len(cards(after)) == 5
+
+
 async def test_a_known_customer_gets_personal_recommendations(recommender):
     anonymous, _ = await run(ActionRecommendProducts(), turn("any suggestions?", "recommend_product"))
     known, _ = await run(ActionRecommendProducts(), turn("any suggestions?", "recommend_product",
