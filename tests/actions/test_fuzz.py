@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
+import pkgutil
 from typing import Any
 
 import pytest
@@ -14,25 +15,27 @@ from hypothesis import strategies as st
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+import actions
 from retrieval import knowledge_base, product_index
 from tests.actions.conftest import load_tracker
 
 ACTION_CLASSES = sorted(
     {
         cls
-        for module in ("actions.faq", "actions.orders", "actions.products", "actions.support")
+        # every module of the package, so a new action is fuzzed without being listed here
+        for module in (f"actions.{m.name}" for m in pkgutil.iter_modules(actions.__path__))
         for _, cls in inspect.getmembers(importlib.import_module(module), inspect.isclass)
         if issubclass(cls, Action) and cls.__module__ == module and not cls.__name__.startswith("_")
     },
     key=lambda cls: cls.__name__,
 )
 SLOTS = ["order_id", "email", "product_category", "brand", "color", "size", "price_min", "price_max",
-         "search_query", "search_page", "shown_product_ids", "liked_product_ids", "verified_customer_id",
+         "search_query", "search_page", "shown_product_ids", "liked_product_ids", "focus_product_id", "verified_customer_id",
          "awaiting_cancel_confirmation", "sentiment", "requested_slot"]
 ENTITIES = SLOTS + ["faq_log_id", "helpful", "product_id", "feedback"]
 INTENTS = ["greet", "ask_faq", "search_product", "recommend_product", "order_status", "cancel_order", "return_item",
            "inform", "affirm", "deny", "cheaper_products", "show_more_products", "product_feedback", "faq_feedback",
-           "complaint", "human_handoff", "nlu_fallback", "made_up"]
+           "complaint", "human_handoff", "product_details", "nlu_fallback", "made_up"]
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=50),

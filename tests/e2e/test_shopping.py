@@ -115,3 +115,18 @@ def test_model_parse_shows_sentiment_with_a_confidence(stack):
     [sentiment] = [e for e in parsed["entities"] if e["entity"] == "sentiment"]
     assert sentiment["value"] == "positive" and 0 < sentiment["confidence_entity"] <= 1
     assert parsed["sentiment"]["name"] == "positive" and set(parsed["sentiment"]["ranking"]) == {"negative", "neutral", "positive"}
+
+
+def test_questions_about_a_shown_product_leave_the_search_as_it_was(stack):
+    chat = Chat(stack, "e2e-details")
+    first = cards_of(chat.say("waterproof hiking boots"))
+    assert len(first) == 5
+    reply = chat.say("does the second one come in size 46?")
+    text = "\n".join(m.get("text", "") for m in reply)
+    assert first[1]["title"] in text and "size 46" in text
+    assert [c["id"] for c in cards_of(reply)] == [first[1]["id"]]
+    assert first[1]["title"] in chat.text("is it in stock?")
+    # the size was a question about that boot, not a new constraint: the next page carries on
+    assert chat.tracker()["slots"]["size"] is None
+    more = cards_of(chat.say("show me more"))
+    assert more and not {c["id"] for c in more} & {c["id"] for c in first}

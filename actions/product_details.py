@@ -1,0 +1,180 @@
+"""Questions about one product: "tell me more about the second one", "is it in stock?",
+"does the first one come in size 42?". The product is one of the cards just shown, the one
+the last question was about, the product page the shopper is on, or one named by its title."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import MAX_MESSAGE_CHARS, latest_text, slot_list, slot_text
+from actions.products import UNAVAILABLE, card, cards_message, latest_entities, page_product_id
+from retrieval.product_index import ProductIndexMissingError
+from retrieval.product_search import ProductSearch
+from retrieval.text import tokens
+
+logger = logging.getLogger(__name__)
+
+_ORDINALS = {
+    "first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
+    "fifth": 5, "5th": 5, "sixth": 6, "6th": 6, "seventh": 7, "7th": 7, "eighth": 8, "8th": 8,
+    "ninth": 9, "9th": 9, "tenth": 10, "10th": 10, "last": -1,
+}
+_ORDINAL = re.compile(r"\b(" + "|".join(_ORDINALS) + r")\b|(?:\bnumber|\bno\.?|#|\boption)\s*(\d{1,2})\b")
+# Words of a question that never name a product.
+_QUESTION_WORDS = frozenset(tokens(
+    "tell more about details detail info information please what which how many much is are does do it this that "
+    "one ones come available stock left size sizes colour color colors colours price cost review reviews rating "
+    "say people like made describe showed show sound sounds good want know"
+))
+# What a question asks about; with none of them (or "tell me more") the whole description.
+ASPECTS = {
+    "sizes": re.compile(r"\b(sizes?|fits?)\b", re.I),
+    "stock": re.compile(r"\b(stock|available|availability|left|sold out)\b", re.I),
+    "price": re.compile(r"\b(price|costs?|how much)\b", re.I),
+    "colour": re.compile(r"\b(colou?rs?)\b", re.I),
+    "reviews": re.compile(r"\b(reviews?|rating|rated|people say|say about|opinions?)\b", re.I),
+}
+_EVERYTHING = re.compile(r"\b(more|details?|describe|description|info|information|made of|material)\b", re.I)
+ASK_WHICH = "Which product do you mean? You can say “the second one”, or tell me its name."
+
+
+def ordinal(text: str) -> int | None:
+    """1-based position named in the text ("the second one", "number 3", "#2"); -1 for "the last one"."""
+    match = _ORDINAL.search(text.lower())
+    if not match:
+        return None
+    return _ORDINALS[match.group(1)] if match.group(1) else int(match.group(2))
+
+
+def named_product(text: str, shown: Sequence[dict[str, Any]], catalog: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """The product whose title the text names. A shown product needs one title word in common
+    ("the Voltix one"); any other needs two (brand and model), and the best must be alone."""
+    words = set(tokens(text)) - _QUESTION_WORDS
+    if not words:
+        return None
+    for pool, needed in ((shown, 1), (catalog, 2)):
+        scored = sorted(((len(words & set(tokens(p["title"]))), i) for i, p in enumerate(pool)), reverse=True)
+        if scored and scored[0][0] >= needed and (len(scored) == 1 or scored[1][0] < scored[0][0]):
+            return pool[scored[0][1]]
+    return None
+
+
+def stock_line(product: dict[str, Any]) -> str:
+    stock = int(product.get("stock") or 0)
+    if stock <= 0:
+        return "Out of stock right now."
+    return f"Only {stock} left." if stock <= 5 else "In stock."
+
+
+def sizes_text(sizes: Sequence[Any]) -> str:
+    return ", ".join(str(s) for s in sizes)
+
+
+def asked_aspects(text: str) -> set[str]:
+    return {name for name, pattern in ASPECTS.items() if pattern.search(text)}
+
+
+def details_text(product: dict[str, Any], asked: set[str], asked_size: str | None = None,
+                 asked_color: str | None = None, everything: bool = True) -> str:
+    """The answer: yes or no to a size or colour asked about, then the aspects asked about
+    (stock, sizes, price, colour, reviews), or all of it when `everything`."""
+    p = product
+    lines = []
+    sizes = [str(s) for s in p.get("sizes") or []]
+    if asked_size:
+        if any(s.lower() == asked_size.lower() for s in sizes):
+            lines.append(f"Yes, the {p['title']} comes in size {asked_size}.")
+        elif sizes:
+            lines.append(f"No, the {p['title']} doesn't come in size {asked_size}. Its sizes: {sizes_text(sizes)}.")
+        else:
+            lines.append(f"The {p['title']} comes in one size only.")
+    if asked_color:
+        if str(p.get("color", "")).lower() == asked_color.lower():
+            lines.append(f"Yes, the {p['title']} is {p['color']}.")
+        else:
+            lines.append(f"No, the {p['title']} is {p['color']}. Say “show me {asked_color} ones” and I'll look for others.")
+    show = set(ASPECTS) if everything else set(asked)
+    count = p.get("rating_count")
+    rated = (f", {p['rating']}★" + (f" from {count} reviews" if count else "")) if p.get("rating") is not None else ""
+    if everything or not lines:
+        price = f": ${float(p['price']):.2f}{rated}" if show & {"price", "reviews"} else ""
+        stock = f" {stock_line(p)}" if "stock" in show else ""
+        lines.append(f"{p['title']} by {p['brand']}{price}.{stock}")
+    else:
+        extra = ([f"${float(p['price']):.2f}{rated}."] if show & {"price", "reviews"} else []) + \
+            ([stock_line(p)] if "stock" in show else [])
+        if extra:
+            lines.append(" ".join(extra))
+    facts = [f"Colour: {p['color']}."] if p.get("color") and "colour" in show and not asked_color else []
+    if sizes and "sizes" in show and not asked_size:
+        facts.append(f"Sizes: {sizes_text(sizes)}.")
+    if facts:
+        lines.append(" ".join(facts))
+    sentences = re.split(r"(?<=[.!?])\s+", str(p.get("description") or "").strip())
+    if everything and sentences and sentences[0]:
+        lines.append(" ".join(sentences[:3]))
+    if "reviews" in asked and p.get("reviews"):
+        ranked = sorted(p["reviews"], key=lambda r: r.get("rating") or 0)
+        quotes = [ranked[-1]] + ([ranked[0]] if len(ranked) > 1 and ranked[0] is not ranked[-1] else [])
+        lines.append("What shoppers say: " + " / ".join(f"“{r['text']}” ({r.get('rating')}★)" for r in quotes))
+    if p.get("url"):
+        lines.append(f"More on its page: {p['url']}")
+    return "\n".join(lines)
+
+
+class ActionProductDetails(Action):
+    """Details of one product the shopper points at; asks which one when it cannot tell."""
+
+    def name(self) -> str:
+        return "action_product_details"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        text = latest_text(tracker)[:MAX_MESSAGE_CHARS]
+        try:
+            index = ProductSearch().index
+            index.warm_up()
+        except ProductIndexMissingError as exc:
+            logger.error("product details unavailable: %s", exc)
+            dispatcher.utter_message(text=UNAVAILABLE)
+            return []
+        shown = [p for pid in slot_list(tracker, "shown_product_ids") if (p := index.product(pid))]
+        position = ordinal(text)
+        product: dict[str, Any] | None
+        if position is not None:
+            if not shown:
+                dispatcher.utter_message(text="I haven't shown you any products yet. What are you looking for?")
+                return []
+            if position > len(shown) or position == 0:
+                dispatcher.utter_message(text=f"I showed you {len(shown)} product{'s' if len(shown) != 1 else ''}. "
+                                              f"Which one do you mean?")
+                return []
+            product = shown[position - 1] if position > 0 else shown[-1]
+        else:
+            product = named_product(text, shown, index.products)
+            for fallback in (slot_text(tracker, "focus_product_id"), page_product_id(tracker)):
+                if product is None and fallback:
+                    product = index.product(fallback)
+            if product is None and len(shown) == 1:
+                product = shown[0]
+        if product is None:
+            dispatcher.utter_message(text=ASK_WHICH)
+            return []
+        entities = latest_entities(tracker)
+        size, color = entities.get("size"), entities.get("color")
+        size = size if isinstance(size, str) else None
+        color = color if isinstance(color, str) else None
+        asked = asked_aspects(text)
+        reply = details_text(product, asked, size, color,
+                             everything=bool(_EVERYTHING.search(text)) or not (asked or size or color))
+        dispatcher.utter_message(text=reply, json_message=cards_message([card(product, stock_line(product))]))
+        return [SlotSet("focus_product_id", product["id"])]

@@ -1,0 +1,137 @@
+"""Questions about one product through a CollectingDispatcher, on the demo catalog in a real product index."""
+
+from __future__ import annotations
+
+import pytest
+
+from actions.product_details import ASK_WHICH, ActionProductDetails, named_product, ordinal, stock_line
+from retrieval import product_index
+from tests.actions.conftest import texts
+from tests.actions.test_products import cards, run, turn
+
+
+@pytest.fixture
+def products(demo_products, monkeypatch):
+    monkeypatch.setattr(product_index, "_shared", demo_products)
+    return demo_products
+
+
+@pytest.fixture
+def shown(products):
+    """Five hiking boots, as a search would have shown them."""
+    return [p["id"] for p in products.products if p["subcategory"] == "hiking boots"][:5]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("tell me more about the second one", 2), ("is the 3rd one in stock", 3), ("details on the last one", -1),
+    ("what about number 4", 4), ("option 1 please", 1), ("#5?", 5), ("is it in stock", None),
+    ("do you have it in size 42", None), ("no, not that one", None),
+])
+def test_ordinals(text, expected):
+    assert ordinal(text) == expected
+
+
+async def test_an_ordinal_picks_that_card_and_becomes_the_focus(products, shown):
+    dispatcher, slots = await run(ActionProductDetails(), turn(
+        "tell me more about the second one", "product_details", slots={"shown_product_ids": shown}))
+    second = products.product(shown[1])
+    [reply] = texts(dispatcher)
+    assert second["title"] in reply and f"${second['price']:.2f}" in reply and second["url"] in reply
+    assert [c["id"] for c in cards(dispatcher)] == [second["id"]]
+    assert slots == {"focus_product_id": second["id"]}
+    # "it" next turn is that product, even with other cards shown
+    dispatcher, _ = await run(ActionProductDetails(), turn(
+        "is it in stock?", "product_details", slots={"shown_product_ids": shown, "focus_product_id": second["id"]}))
+    assert [c["id"] for c in cards(dispatcher)] == [second["id"]]
+    last, _ = await run(ActionProductDetails(), turn(
+        "and the last one?", "product_details", slots={"shown_product_ids": shown}))
+    assert [c["id"] for c in cards(last)] == [shown[-1]]
+
+
+async def test_stock_and_sizes_are_answered_from_the_catalog(products, shown):
+    boot = products.product(shown[0])
+    size = boot["sizes"][0]
+    yes, _ = await run(ActionProductDetails(), turn(
+        f"does the first one come in size {size}", "product_details", {"size": size}, slots={"shown_product_ids": shown}))
+    assert texts(yes)[0].startswith(f"Yes, the {boot['title']} comes in size {size}.")
+    no, _ = await run(ActionProductDetails(), turn(
+        "does the first one come in size 52", "product_details", {"size": "52"}, slots={"shown_product_ids": shown}))
+    assert texts(no)[0].startswith(f"No, the {boot['title']} doesn't come in size 52. Its sizes: ")
+    out = next(p for p in products.products if p["stock"] == 0)
+    gone, _ = await run(ActionProductDetails(), turn("is the first one in stock", "product_details",
+                                                     slots={"shown_product_ids": [out["id"]]}))
+    assert "Out of stock right now." in texts(gone)[0] and cards(gone)[0]["reason"] == "Out of stock right now."
+
+
+async def test_a_product_named_by_its_title(products, shown):
+    boot = products.product(shown[3])
+    model = boot["title"].split()[1]  # "Stridewell Harbor Waterproof Hiking Boots" -> "Harbor"
+    among_shown, _ = await run(ActionProductDetails(), turn(
+        f"tell me about the {model} ones", "product_details", slots={"shown_product_ids": shown}))
+    assert cards(among_shown)[0]["id"] == boot["id"]
+    # not shown: brand and model are needed, and only one product may carry both
+    from collections import Counter
+
+    def pair(p):
+        return " ".join(p["title"].split()[:2])
+
+    pairs = Counter(pair(p) for p in products.products)
+    other = next(p for p in products.products if p["category"] == "electronics" and pairs[pair(p)] == 1)
+    by_name = named_product(f"is the {pair(other)} in stock", [], products.products)
+    assert by_name is not None and by_name["id"] == other["id"]
+    shared = next(p for p in products.products if pairs[pair(p)] > 1)
+    assert named_product(f"is the {pair(shared)} in stock", [], products.products) is None
+    assert named_product(f"is the {shared['title']} in stock", [], products.products)["id"] == shared["id"]
+    assert named_product("what sizes are there", [], products.products) is None
+
+
+async def test_reviews_are_quoted_when_asked_for(products, shown):
+    dispatcher, _ = await run(ActionProductDetails(), turn(
+        "what do people say about the first one", "product_details", slots={"shown_product_ids": shown}))
+    assert "What shoppers say: “" in texts(dispatcher)[0]
+
+
+@pytest.mark.parametrize(("text", "slots", "expected"), [
+    ("tell me more about the second one", {}, "I haven't shown you any products yet. What are you looking for?"),
+    ("tell me more about the ninth one", {"shown_product_ids": ["P0001", "P0002"]},
+     "I showed you 2 products. Which one do you mean?"),
+    ("is it in stock?", {"shown_product_ids": ["P0001", "P0002"]}, ASK_WHICH),
+    ("is it in stock?", {"focus_product_id": "P9999"}, ASK_WHICH),
+    ("x" * 5000, {}, ASK_WHICH),
+])
+async def test_without_a_product_to_point_at_it_asks(products, text, slots, expected):
+    dispatcher, events = await run(ActionProductDetails(), turn(text, "product_details", slots=slots))
+    assert texts(dispatcher) == [expected] and events == {}
+
+
+async def test_the_product_page_the_shopper_is_on(products):
+    dispatcher, _ = await run(ActionProductDetails(), turn("is it in stock?", "product_details",
+                                                           metadata={"product_id": "P0003"}))
+    assert cards(dispatcher)[0]["id"] == "P0003"
+
+
+async def test_a_missing_index_is_an_apology(tmp_path, monkeypatch):
+    from retrieval.product_index import ProductIndex
+
+    monkeypatch.setattr(product_index, "_shared", ProductIndex(index_path=tmp_path / "none"))
+    dispatcher, _ = await run(ActionProductDetails(), turn("is it in stock?", "product_details"))
+    assert texts(dispatcher) == ["Sorry, product search isn't available right now. Please try again in a little while."]
+
+
+async def test_a_question_about_one_thing_gets_that_thing(products, shown):
+    boot = products.product(shown[0])
+    first_sentence = boot["description"].split(". ")[0]
+
+    async def ask(text, entities=None):
+        dispatcher, _ = await run(ActionProductDetails(), turn(text, "product_details", entities,
+                                                               slots={"shown_product_ids": shown}))
+        return texts(dispatcher)[0]
+
+    sizes = await ask("what sizes does the first one come in")
+    assert f"Sizes: {', '.join(boot['sizes'])}." in sizes and first_sentence not in sizes and "$" not in sizes
+    stock = await ask("is the first one in stock")
+    assert stock.splitlines()[0] == f"{boot['title']} by {boot['brand']}. {stock_line(boot)}" and first_sentence not in stock
+    both = await ask(f"is the first one in stock in size {boot['sizes'][0]}", {"size": boot["sizes"][0]})
+    assert both.splitlines()[:2] == [f"Yes, the {boot['title']} comes in size {boot['sizes'][0]}.", stock_line(boot)]
+    everything = await ask("tell me more about the first one")
+    assert first_sentence in everything and f"${boot['price']:.2f}" in everything and "Sizes: " in everything
