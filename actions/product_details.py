@@ -32,15 +32,20 @@ _ORDINAL = re.compile(r"\b(" + "|".join(_ORDINALS) + r")\b|(?:\bnumber|\bno\.?|#
 _QUESTION_WORDS = frozenset(tokens(
     "tell more about details detail info information please what which how many much is are does do it this that "
     "one ones come available stock left size sizes colour color colors colours price cost review reviews rating "
-    "say people like made describe showed show sound sounds good want know"
+    "say people like made describe showed show sound sounds good want know they them their those these "
+    "number option first second third fourth fifth sixth seventh eighth ninth tenth last "
+    "buy order get really actually still also well okay ok hi hey thanks great nice"
 ))
+# "is it ...": the shopper means the product already in view, not one whose title has the word.
+_PRONOUN = re.compile(r"\b(it|its|they|them|this|that)\b", re.I)
+_WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
 # What a question asks about; with none of them (or "tell me more") the whole description.
 ASPECTS = {
     "sizes": re.compile(r"\b(sizes?|fits?)\b", re.I),
     "stock": re.compile(r"\b(stock|available|availability|left|sold out)\b", re.I),
     "price": re.compile(r"\b(price|costs?|how much)\b", re.I),
     "colour": re.compile(r"\b(colou?rs?)\b", re.I),
-    "reviews": re.compile(r"\b(reviews?|rating|rated|people say|say about|opinions?)\b", re.I),
+    "reviews": re.compile(r"\b(reviews?|rating|rated|people say|say about|opinions?|any good|worth it|quality)\b", re.I),
 }
 _EVERYTHING = re.compile(r"\b(more|details?|describe|description|info|information|made of|material)\b", re.I)
 ASK_WHICH = "Which product do you mean? You can say “the second one”, or tell me its name."
@@ -78,16 +83,52 @@ def sizes_text(sizes: Sequence[Any]) -> str:
     return ", ".join(str(s) for s in sizes)
 
 
+def asked_features(text: str, product: dict[str, Any], named: bool, entity_values: Sequence[str] = ()) -> list[str]:
+    """The shopper's own words of a yes/no question ("is it waterproof?" -> ["waterproof"]):
+    neither question words nor, when the product was named by title, its title words."""
+    skip = set(_QUESTION_WORDS) | set(tokens(" ".join(entity_values)))
+    if named:
+        skip |= set(tokens(product["title"]))
+    words = []
+    for word in _WORD.findall(text.lower()):
+        stems = tokens(word)
+        if stems and not word.isdigit() and not set(stems) & skip and word not in words:
+            words.append(word)
+    return words[:3]
+
+
+def feature_lines(product: dict[str, Any], words: Sequence[str]) -> list[str]:
+    """For each word, the sentence of the product's description that says it, or that none does."""
+    sentences = [x for x in re.split(r"(?<=[.!?])\s+", str(product.get("description") or "").strip()) if x]
+    tags = set(tokens(" ".join(str(t) for t in product.get("tags") or [])))
+    title = set(tokens(product["title"]))
+    lines = []
+    for word in words:
+        wanted = set(tokens(word))
+        said = next((x for x in sentences if wanted <= set(tokens(x))), None)
+        if said:
+            lines.append(f"Yes: “{said}”")
+        elif wanted <= tags or wanted <= title:
+            lines.append(f"Yes, it's listed as {word}.")
+        else:
+            lines.append(f"Its description doesn't mention “{word}”, so I wouldn't count on it. "
+                         "A colleague can check: just ask for a human.")
+    return lines
+
+
 def asked_aspects(text: str) -> set[str]:
     return {name for name, pattern in ASPECTS.items() if pattern.search(text)}
 
 
 def details_text(product: dict[str, Any], asked: set[str], asked_size: str | None = None,
-                 asked_color: str | None = None, everything: bool = True) -> str:
-    """The answer: yes or no to a size or colour asked about, then the aspects asked about
-    (stock, sizes, price, colour, reviews), or all of it when `everything`."""
+                 asked_color: str | None = None, everything: bool = True, features: Sequence[str] = ()) -> str:
+    """The answer: yes or no to a size, colour or feature asked about, then the aspects asked
+    about (stock, sizes, price, colour, reviews), or all of it when `everything`."""
     p = product
     lines = []
+    if features and not everything:
+        lines.append(f"The {p['title']}:")
+        lines += feature_lines(p, features)
     sizes = [str(s) for s in p.get("sizes") or []]
     if asked_size:
         if any(s.lower() == asked_size.lower() for s in sizes):
@@ -150,6 +191,7 @@ class ActionProductDetails(Action):
         shown = [p for pid in slot_list(tracker, "shown_product_ids") if (p := index.product(pid))]
         position = ordinal(text)
         product: dict[str, Any] | None
+        named = False
         if position is not None:
             if not shown:
                 dispatcher.utter_message(text="I haven't shown you any products yet. What are you looking for?")
@@ -160,10 +202,14 @@ class ActionProductDetails(Action):
                 return []
             product = shown[position - 1] if position > 0 else shown[-1]
         else:
-            product = named_product(text, shown, index.products)
-            for fallback in (slot_text(tracker, "focus_product_id"), page_product_id(tracker)):
-                if product is None and fallback:
-                    product = index.product(fallback)
+            in_view = [p for pid in (slot_text(tracker, "focus_product_id"), page_product_id(tracker))
+                       if pid and (p := index.product(pid))]
+            by_name = named_product(text, shown, index.products)
+            if _PRONOUN.search(text) and in_view:
+                product = in_view[0]
+            else:
+                product = by_name or next(iter(in_view), None)
+            named = product is not None and product is by_name
             if product is None and len(shown) == 1:
                 product = shown[0]
         if product is None:
@@ -174,7 +220,8 @@ class ActionProductDetails(Action):
         size = size if isinstance(size, str) else None
         color = color if isinstance(color, str) else None
         asked = asked_aspects(text)
-        reply = details_text(product, asked, size, color,
-                             everything=bool(_EVERYTHING.search(text)) or not (asked or size or color))
+        features = [] if asked else asked_features(text, product, named, [v for v in (size, color) if v])
+        reply = details_text(product, asked, size, color, features=features,
+                             everything=bool(_EVERYTHING.search(text)) or not (asked or size or color or features))
         dispatcher.utter_message(text=reply, json_message=cards_message([card(product, stock_line(product))]))
         return [SlotSet("focus_product_id", product["id"])]

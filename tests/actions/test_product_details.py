@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from actions.product_details import ASK_WHICH, ActionProductDetails, named_product, ordinal, stock_line
+from actions.product_details import (
+    ASK_WHICH,
+    ActionProductDetails,
+    asked_aspects,
+    asked_features,
+    named_product,
+    ordinal,
+    stock_line,
+)
 from retrieval import product_index
 from tests.actions.conftest import texts
 from tests.actions.test_products import cards, run, turn
@@ -118,6 +126,14 @@ async def test_a_missing_index_is_an_apology(tmp_path, monkeypatch):
     assert texts(dispatcher) == ["Sorry, product search isn't available right now. Please try again in a little while."]
 
 
+@pytest.mark.parametrize(("text", "aspects"), [
+    ("is it any good?", {"reviews"}), ("what sizes does it come in", {"sizes"}), ("how much is it", {"price"}),
+    ("is the second one still available", {"stock"}), ("what colour is it", {"colour"}), ("tell me more", set()),
+])
+def test_aspects_of_a_question(text, aspects):
+    assert asked_aspects(text) == aspects
+
+
 async def test_a_question_about_one_thing_gets_that_thing(products, shown):
     boot = products.product(shown[0])
     first_sentence = boot["description"].split(". ")[0]
@@ -135,3 +151,33 @@ async def test_a_question_about_one_thing_gets_that_thing(products, shown):
     assert both.splitlines()[:2] == [f"Yes, the {boot['title']} comes in size {boot['sizes'][0]}.", stock_line(boot)]
     everything = await ask("tell me more about the first one")
     assert first_sentence in everything and f"${boot['price']:.2f}" in everything and "Sizes: " in everything
+
+
+async def test_a_yes_no_question_about_a_feature_is_answered_from_the_description(products, shown):
+    boot = next(products.product(pid) for pid in shown if "waterproof" in products.product(pid)["description"].lower())
+    plain = next(p for p in products.products if "waterproof" not in f"{p['title']} {p['description']}".lower()
+                 and "waterproof" not in p.get("tags", []))
+
+    async def ask(text, slots):
+        dispatcher, _ = await run(ActionProductDetails(), turn(text, "product_details", slots=slots))
+        return texts(dispatcher)[0]
+
+    yes = await ask("is it waterproof?", {"shown_product_ids": shown, "focus_product_id": boot["id"]})
+    sentence = next(x for x in boot["description"].split(". ") if "waterproof" in x.lower())
+    assert yes.startswith(f"The {boot['title']}:\nYes: “") and sentence in yes
+    no = await ask("is it waterproof?", {"focus_product_id": plain["id"]})
+    assert "doesn't mention “waterproof”" in no and plain["title"] in no
+    # words that name the product are not features of it
+    assert asked_features(f"is the {boot['title']} in blue", boot, named=True, entity_values=["blue"]) == []
+    assert asked_features("does the first one have a hood?", boot, named=False) == ["hood"]
+
+
+async def test_it_means_the_product_in_view_even_when_a_title_shares_the_word(products, shown):
+    # "is it waterproof?" once picked the one shown card with "Waterproof" in its title
+    boots = [products.product(pid) for pid in shown]
+    titled = [b for b in boots if "waterproof" in b["title"].lower()]
+    focus = next(b for b in boots if b not in titled)
+    dispatcher, _ = await run(ActionProductDetails(), turn(
+        "is it waterproof?", "product_details", slots={"shown_product_ids": [titled[0]["id"], focus["id"]],
+                                                        "focus_product_id": focus["id"]}))
+    assert cards(dispatcher)[0]["id"] == focus["id"]
