@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -33,8 +34,7 @@ _QUESTION_WORDS = frozenset(tokens(
     "tell more about details detail info information please what which how many much is are does do it this that "
     "one ones come available stock left size sizes colour color colors colours price cost review reviews rating "
     "say people like made describe showed show sound sounds good want know they them their those these "
-    "number option first second third fourth fifth sixth seventh eighth ninth tenth last "
-    "buy order get really actually still also well okay ok hi hey thanks great nice"
+    "number option buy order get really actually still also well okay ok hi hey thanks great nice " + " ".join(_ORDINALS)
 ))
 # "is it ...": the shopper means the product already in view, not one whose title has the word.
 _PRONOUN = re.compile(r"\b(it|its|they|them|this|that)\b", re.I)
@@ -59,6 +59,16 @@ def ordinal(text: str) -> int | None:
     return _ORDINALS[match.group(1)] if match.group(1) else int(match.group(2))
 
 
+@lru_cache(maxsize=20_000)
+def title_words(title: str) -> frozenset[str]:
+    """A title's stemmed words, computed once per title: naming scans the whole catalog per question."""
+    return frozenset(tokens(title))
+
+
+def sentences(product: dict[str, Any]) -> list[str]:
+    return [x for x in re.split(r"(?<=[.!?])\s+", str(product.get("description") or "").strip()) if x]
+
+
 def named_product(text: str, shown: Sequence[dict[str, Any]], catalog: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
     """The product whose title the text names. A shown product needs one title word in common
     ("the Voltix one"); any other needs two (brand and model), and the best must be alone."""
@@ -66,7 +76,7 @@ def named_product(text: str, shown: Sequence[dict[str, Any]], catalog: Sequence[
     if not words:
         return None
     for pool, needed in ((shown, 1), (catalog, 2)):
-        scored = sorted(((len(words & set(tokens(p["title"]))), i) for i, p in enumerate(pool)), reverse=True)
+        scored = sorted(((len(words & title_words(p["title"])), i) for i, p in enumerate(pool)), reverse=True)
         if scored and scored[0][0] >= needed and (len(scored) == 1 or scored[1][0] < scored[0][0]):
             return pool[scored[0][1]]
     return None
@@ -88,7 +98,7 @@ def asked_features(text: str, product: dict[str, Any], named: bool, entity_value
     neither question words nor, when the product was named by title, its title words."""
     skip = set(_QUESTION_WORDS) | set(tokens(" ".join(entity_values)))
     if named:
-        skip |= set(tokens(product["title"]))
+        skip |= title_words(product["title"])
     words = []
     for word in _WORD.findall(text.lower()):
         stems = tokens(word)
@@ -99,13 +109,13 @@ def asked_features(text: str, product: dict[str, Any], named: bool, entity_value
 
 def feature_lines(product: dict[str, Any], words: Sequence[str]) -> list[str]:
     """For each word, the sentence of the product's description that says it, or that none does."""
-    sentences = [x for x in re.split(r"(?<=[.!?])\s+", str(product.get("description") or "").strip()) if x]
+    described = sentences(product)
     tags = set(tokens(" ".join(str(t) for t in product.get("tags") or [])))
-    title = set(tokens(product["title"]))
+    title = title_words(product["title"])
     lines = []
     for word in words:
         wanted = set(tokens(word))
-        said = next((x for x in sentences if wanted <= set(tokens(x))), None)
+        said = next((x for x in described if wanted <= set(tokens(x))), None)
         if said:
             lines.append(f"Yes: “{said}”")
         elif wanted <= tags or wanted <= title:
@@ -145,23 +155,19 @@ def details_text(product: dict[str, Any], asked: set[str], asked_size: str | Non
     show = set(ASPECTS) if everything else set(asked)
     count = p.get("rating_count")
     rated = (f", {p['rating']}★" + (f" from {count} reviews" if count else "")) if p.get("rating") is not None else ""
+    price = f"${float(p['price']):.2f}{rated}" if show & {"price", "reviews"} else ""
+    stock = stock_line(p) if "stock" in show else ""
     if everything or not lines:
-        price = f": ${float(p['price']):.2f}{rated}" if show & {"price", "reviews"} else ""
-        stock = f" {stock_line(p)}" if "stock" in show else ""
-        lines.append(f"{p['title']} by {p['brand']}{price}.{stock}")
-    else:
-        extra = ([f"${float(p['price']):.2f}{rated}."] if show & {"price", "reviews"} else []) + \
-            ([stock_line(p)] if "stock" in show else [])
-        if extra:
-            lines.append(" ".join(extra))
+        lines.append(f"{p['title']} by {p['brand']}" + (f": {price}" if price else "") + "." + (f" {stock}" if stock else ""))
+    elif price or stock:
+        lines.append(" ".join(x for x in (f"{price}." if price else "", stock) if x))
     facts = [f"Colour: {p['color']}."] if p.get("color") and "colour" in show and not asked_color else []
     if sizes and "sizes" in show and not asked_size:
         facts.append(f"Sizes: {sizes_text(sizes)}.")
     if facts:
         lines.append(" ".join(facts))
-    sentences = re.split(r"(?<=[.!?])\s+", str(p.get("description") or "").strip())
-    if everything and sentences and sentences[0]:
-        lines.append(" ".join(sentences[:3]))
+    if everything and (described := sentences(p)):
+        lines.append(" ".join(described[:3]))
     if "reviews" in asked and p.get("reviews"):
         ranked = sorted(p["reviews"], key=lambda r: r.get("rating") or 0)
         quotes = [ranked[-1]] + ([ranked[0]] if len(ranked) > 1 and ranked[0] is not ranked[-1] else [])
