@@ -49,6 +49,17 @@ ASPECTS = {
 }
 _EVERYTHING = re.compile(r"\b(more|details?|describe|description|info|information|made of|material)\b", re.I)
 ASK_WHICH = "Which product do you mean? You can say “the second one”, or tell me its name."
+# "compare them", "which is cheaper", "the first or the second?": several products side by side.
+_COMPARE = re.compile(r"\b(compare|comparison|difference|differ|vs|versus|side by side|better than|"
+                      r"which (?:one |of (?:them|those|these|the two) )?(?:is|are|has|would)|which one)\b", re.I)
+_FIRST_N = re.compile(r"\b(?:first|top)\s+(two|three|four|five|2|3|4|5)\b", re.I)
+_COUNTS = {"two": 2, "three": 3, "four": 4, "five": 5}
+MAX_COMPARED = 5
+# Words of a comparison that are not features of a product ("which is cheaper?").
+_COMPARE_WORDS = frozenset(tokens(
+    "compare comparison difference differ between vs versus side better best cheaper cheapest expensive pricier "
+    "rated two three four five top or than which would"
+))
 
 
 def ordinal(text: str) -> int | None:
@@ -57,6 +68,71 @@ def ordinal(text: str) -> int | None:
     if not match:
         return None
     return _ORDINALS[match.group(1)] if match.group(1) else int(match.group(2))
+
+
+def positions(text: str) -> list[int]:
+    """Every position the text names, in order and without repeats: "the first and the third"
+    -> [1, 3], "the first two" -> [1, 2], "the second or the last" -> [2, -1]."""
+    lowered = text.lower()
+    first_n = _FIRST_N.search(lowered)
+    if first_n:
+        count = first_n.group(1)
+        return list(range(1, (_COUNTS.get(count) or int(count)) + 1))
+    named: list[int] = []
+    for match in _ORDINAL.finditer(lowered):
+        position = _ORDINALS[match.group(1)] if match.group(1) else int(match.group(2))
+        if position not in named:
+            named.append(position)
+    return named
+
+
+def named_among_shown(text: str, shown: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The shown products named by a word no other shown title has ("the Loomly tee or the
+    Basecamp one": "tee" names neither, the brands name one each)."""
+    words = set(tokens(text)) - _QUESTION_WORDS - _COMPARE_WORDS
+    titles = [title_words(p["title"]) for p in shown]
+    return [p for p, own in zip(shown, titles, strict=True)
+            if any(w in own and sum(w in t for t in titles) == 1 for w in words)]
+
+
+def compared_products(text: str, shown: Sequence[dict[str, Any]]) -> list[dict[str, Any]] | str | None:
+    """The products a comparison is about; a message when the positions don't fit what was shown;
+    None when the text is not a comparison."""
+    picked = positions(text)
+    if len(picked) > 1:
+        if not shown:
+            return "I haven't shown you any products yet. What are you looking for?"
+        if any(p == 0 or p > len(shown) for p in picked):
+            return f"I showed you {len(shown)} product{'s' if len(shown) != 1 else ''}. Which ones do you mean?"
+        chosen = [shown[p - 1] if p > 0 else shown[-1] for p in picked]
+        return list({p["id"]: p for p in chosen}.values())[:MAX_COMPARED]
+    if picked or len(shown) < 2 or not _COMPARE.search(text):
+        return None
+    named = named_among_shown(text, shown)
+    return named if len(named) > 1 else list(shown[:MAX_COMPARED])
+
+
+def comparison_text(products: Sequence[dict[str, Any]], features: Sequence[str] = ()) -> str:
+    """Each product's price, rating, stock, colour and sizes, then which is cheapest and best rated."""
+    lines = ["Side by side:"]
+    for number, p in enumerate(products, start=1):
+        count = p.get("rating_count")
+        rated = f", {p['rating']}★" + (f" from {count} reviews" if count else "") if p.get("rating") is not None else ""
+        facts = [f"Colour: {p['color']}."] if p.get("color") else []
+        if p.get("sizes"):
+            facts.append(f"Sizes: {sizes_text(p['sizes'])}.")
+        lines.append(f"{number}. {p['title']} by {p['brand']}: ${float(p['price']):.2f}{rated}. {stock_line(p)} "
+                     + " ".join(facts))
+        lines += [f"   {line}" for line in feature_lines(p, features)]
+    cheapest = min(products, key=lambda p: float(p["price"]))
+    summary = [f"Cheapest: the {cheapest['title']} (${float(cheapest['price']):.2f})."]
+    rated_products = [p for p in products if p.get("rating") is not None]
+    if rated_products:
+        best = max(rated_products, key=lambda p: float(p["rating"]))
+        if sum(float(p["rating"]) == float(best["rating"]) for p in rated_products) == 1:
+            summary.append(f"Best rated: the {best['title']} ({best['rating']}★).")
+    lines.append(" ".join(summary))
+    return "\n".join(line.rstrip() for line in lines)
 
 
 @lru_cache(maxsize=20_000)
@@ -93,15 +169,24 @@ def sizes_text(sizes: Sequence[Any]) -> str:
     return ", ".join(str(s) for s in sizes)
 
 
-def asked_features(text: str, product: dict[str, Any], named: bool, entity_values: Sequence[str] = ()) -> list[str]:
+def asked_features(text: str, about: Sequence[dict[str, Any]], named: Sequence[dict[str, Any]] = (),
+                   entity_values: Sequence[str] = (), comparing: bool = False) -> list[str]:
     """The shopper's own words of a yes/no question ("is it waterproof?" -> ["waterproof"]):
-    neither question words nor, when the product was named by title, its title words."""
+    neither question words, nor the kind of product asked `about` ("boots"), nor the title
+    words of a product the shopper `named` by title; in a comparison, no comparison words
+    either. Products picked by position keep their title words askable: "which of the first
+    two is waterproof?" asks about "waterproof" even when one title says it."""
     skip = set(_QUESTION_WORDS) | set(tokens(" ".join(entity_values)))
-    if named:
+    for product in about:
+        skip |= set(tokens(f"{product.get('category', '')} {product.get('subcategory', '')}"))
+    for product in named:
         skip |= title_words(product["title"])
+    if comparing:
+        skip |= _COMPARE_WORDS
     words = []
     for word in _WORD.findall(text.lower()):
-        stems = tokens(word)
+        # "what's" leaves the stem "s": a letter is never a feature
+        stems = [x for x in tokens(word) if len(x) > 1]
         if stems and not word.isdigit() and not set(stems) & skip and word not in words:
             words.append(word)
     return words[:3]
@@ -195,6 +280,19 @@ class ActionProductDetails(Action):
             dispatcher.utter_message(text=UNAVAILABLE)
             return []
         shown = [p for pid in slot_list(tracker, "shown_product_ids") if (p := index.product(pid))]
+        compared = compared_products(text, shown)
+        if isinstance(compared, str):
+            dispatcher.utter_message(text=compared)
+            return []
+        if compared:
+            asked = asked_aspects(text)
+            titled = [] if positions(text) else named_among_shown(text, shown)
+            features = [] if asked else asked_features(text, compared, titled if len(titled) > 1 else [],
+                                                       comparing=True)
+            dispatcher.utter_message(text=comparison_text(compared, features),
+                                     json_message=cards_message([card(p, stock_line(p)) for p in compared]))
+            # "is it in stock?" after a comparison must ask which one, not answer for an older product.
+            return [SlotSet("focus_product_id", None)]
         position = ordinal(text)
         product: dict[str, Any] | None
         named = False
@@ -226,7 +324,8 @@ class ActionProductDetails(Action):
         size = size if isinstance(size, str) else None
         color = color if isinstance(color, str) else None
         asked = asked_aspects(text)
-        features = [] if asked else asked_features(text, product, named, [v for v in (size, color) if v])
+        features = [] if asked else asked_features(text, [product], [product] if named else [],
+                                                   [v for v in (size, color) if v])
         reply = details_text(product, asked, size, color, features=features,
                              everything=bool(_EVERYTHING.search(text)) or not (asked or size or color or features))
         dispatcher.utter_message(text=reply, json_message=cards_message([card(product, stock_line(product))]))

@@ -9,8 +9,10 @@ from actions.product_details import (
     ActionProductDetails,
     asked_aspects,
     asked_features,
+    compared_products,
     named_product,
     ordinal,
+    positions,
     stock_line,
 )
 from retrieval import product_index
@@ -168,8 +170,11 @@ async def test_a_yes_no_question_about_a_feature_is_answered_from_the_descriptio
     no = await ask("is it waterproof?", {"focus_product_id": plain["id"]})
     assert "doesn't mention “waterproof”" in no and plain["title"] in no
     # words that name the product are not features of it
-    assert asked_features(f"is the {boot['title']} in blue", boot, named=True, entity_values=["blue"]) == []
-    assert asked_features("does the first one have a hood?", boot, named=False) == ["hood"]
+    assert asked_features(f"is the {boot['title']} in blue", [boot], [boot], entity_values=["blue"]) == []
+    assert asked_features("does the first one have a hood?", [boot]) == ["hood"]
+    assert asked_features("what's it like?", [boot]) == []
+    # nor is the kind of product: "boots" of hiking boots would get "Yes, it's listed as boots"
+    assert asked_features("are the first two boots waterproof?", [boot, boot], comparing=True) == ["waterproof"]
 
 
 async def test_it_means_the_product_in_view_even_when_a_title_shares_the_word(products, shown):
@@ -181,3 +186,71 @@ async def test_it_means_the_product_in_view_even_when_a_title_shares_the_word(pr
         "is it waterproof?", "product_details", slots={"shown_product_ids": [titled[0]["id"], focus["id"]],
                                                         "focus_product_id": focus["id"]}))
     assert cards(dispatcher)[0]["id"] == focus["id"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("compare the first two", [1, 2]), ("the first and the third one", [1, 3]), ("first one vs second one", [1, 2]),
+    ("which is cheaper, the second or the last?", [2, -1]), ("number 1 or number 3", [1, 3]),
+    ("how do the top three compare", [1, 2, 3]), ("the first one, and again the first one", [1]),
+    ("compare them", []),
+])
+def test_positions_of_a_comparison(text, expected):
+    assert positions(text) == expected
+
+
+async def test_two_shown_products_side_by_side(products, shown):
+    first, third = products.product(shown[0]), products.product(shown[2])
+    dispatcher, slots = await run(ActionProductDetails(), turn(
+        "what's the difference between the first and the third one?", "product_details",
+        slots={"shown_product_ids": shown, "focus_product_id": shown[1]}))
+    [reply] = texts(dispatcher)
+    lines = reply.splitlines()
+    assert lines[0] == "Side by side:"
+    assert lines[1].startswith(f"1. {first['title']} by {first['brand']}: ${first['price']:.2f}")
+    assert lines[2].startswith(f"2. {third['title']} by {third['brand']}: ${third['price']:.2f}")
+    cheaper = min((first, third), key=lambda p: p["price"])
+    assert f"Cheapest: the {cheaper['title']}" in lines[-1]
+    assert "doesn't mention" not in reply  # "difference" is not a feature asked about
+    assert [c["id"] for c in cards(dispatcher)] == [first["id"], third["id"]]
+    # "it" after a comparison is no longer the product looked at before it
+    assert slots == {"focus_product_id": None}
+
+
+async def test_compare_them_compares_what_was_shown(products, shown):
+    dispatcher, _ = await run(ActionProductDetails(), turn(
+        "which one is better rated?", "product_details", slots={"shown_product_ids": shown[:3]}))
+    assert [c["id"] for c in cards(dispatcher)] == shown[:3]
+    rated = [products.product(pid) for pid in shown[:3]]
+    best = max(rated, key=lambda p: p["rating"])
+    if sum(p["rating"] == best["rating"] for p in rated) == 1:
+        assert f"Best rated: the {best['title']}" in texts(dispatcher)[0]
+
+
+async def test_products_named_by_a_word_only_their_title_has(products, shown):
+    boots = [products.product(pid) for pid in shown]
+    picked = compared_products(f"the {boots[1]['title']} or the {boots[3]['title']}, which is better?", boots)
+    assert [p["id"] for p in picked] == [boots[1]["id"], boots[3]["id"]]
+
+
+async def test_a_comparison_that_does_not_fit_what_was_shown(products, shown):
+    for slots, expected in (({"shown_product_ids": shown[:2]}, "I showed you 2 products. Which ones do you mean?"),
+                            ({}, "I haven't shown you any products yet. What are you looking for?")):
+        dispatcher, events = await run(ActionProductDetails(), turn("compare the first and the fourth", "product_details",
+                                                                    slots=slots))
+        assert texts(dispatcher) == [expected] and events == {}
+    # one card shown: "which is cheaper" is about that card, not a comparison
+    assert compared_products("which one is cheaper?", [products.product(shown[0])]) is None
+
+
+async def test_a_feature_asked_of_compared_products(products, shown):
+    boots = [products.product(pid) for pid in shown[:2]]
+    dispatcher, _ = await run(ActionProductDetails(), turn(
+        "which of the first two is waterproof?", "product_details", slots={"shown_product_ids": shown}))
+    lines = texts(dispatcher)[0].splitlines()
+    for number, boot in enumerate(boots, start=1):
+        at = next(i for i, line in enumerate(lines) if line.startswith(f"{number}. {boot['title']}"))
+        answer = lines[at + 1]
+        assert answer.startswith("   ")
+        described = "waterproof" in boot["description"].lower()
+        assert answer.strip().startswith("Yes") == (described or "waterproof" in boot["title"].lower()
+                                                    or "waterproof" in boot.get("tags", []))
