@@ -17,6 +17,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import MAX_MESSAGE_CHARS, latest_text, slot_list, slot_text
 from actions.products import UNAVAILABLE, card, cards_message, latest_entities, page_product_id
+from retrieval.description_match import DescriptionMatcher, shared_description_matcher
 from retrieval.product_index import ProductIndexMissingError
 from retrieval.product_search import ProductSearch
 from retrieval.text import tokens
@@ -39,6 +40,10 @@ _QUESTION_WORDS = frozenset(tokens(
 # "is it ...": the shopper means the product already in view, not one whose title has the word.
 _PRONOUN = re.compile(r"\b(it|its|they|them|this|that)\b", re.I)
 _WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
+_FEATURE_BREAK = re.compile(r"[,;.!?/()]+")
+# Small words that can sit inside one feature ("free of bpa", "hiking in the rain"); any
+# other word without meaning of its own ("is", "and", "it") ends the feature.
+_INNER_WORDS = frozenset("of in on for the a an with to at from".split())
 # What a question asks about; with none of them (or "tell me more") the whole description.
 ASPECTS = {
     "sizes": re.compile(r"\b(sizes?|fits?)\b", re.I),
@@ -112,7 +117,8 @@ def compared_products(text: str, shown: Sequence[dict[str, Any]]) -> list[dict[s
     return named if len(named) > 1 else list(shown[:MAX_COMPARED])
 
 
-def comparison_text(products: Sequence[dict[str, Any]], features: Sequence[str] = ()) -> str:
+def comparison_text(products: Sequence[dict[str, Any]], features: Sequence[str] = (),
+                    matcher: DescriptionMatcher | None = None) -> str:
     """Each product's price, rating, stock, colour and sizes, then which is cheapest and best rated."""
     lines = ["Side by side:"]
     for number, p in enumerate(products, start=1):
@@ -123,7 +129,7 @@ def comparison_text(products: Sequence[dict[str, Any]], features: Sequence[str] 
             facts.append(f"Sizes: {sizes_text(p['sizes'])}.")
         lines.append(f"{number}. {p['title']} by {p['brand']}: ${float(p['price']):.2f}{rated}. {stock_line(p)} "
                      + " ".join(facts))
-        lines += [f"   {line}" for line in feature_lines(p, features)]
+        lines += [f"   {line}" for line in feature_lines(p, features, matcher)]
     cheapest = min(products, key=lambda p: float(p["price"]))
     summary = [f"Cheapest: the {cheapest['title']} (${float(cheapest['price']):.2f})."]
     rated_products = [p for p in products if p.get("rating") is not None]
@@ -183,32 +189,61 @@ def asked_features(text: str, about: Sequence[dict[str, Any]], named: Sequence[d
         skip |= title_words(product["title"])
     if comparing:
         skip |= _COMPARE_WORDS
-    words = []
-    for word in _WORD.findall(text.lower()):
-        # "what's" leaves the stem "s": a letter is never a feature
-        stems = [x for x in tokens(word) if len(x) > 1]
-        if stems and not word.isdigit() and not set(stems) & skip and word not in words:
-            words.append(word)
-    return words[:3]
+    phrases: list[str] = []
+    # Neighbouring words are one feature ("machine washable", "teflon free"); "and", "or",
+    # punctuation and any word skipped above end it ("waterproof and breathable" is two).
+    for part in _FEATURE_BREAK.split(text.lower()):
+        run: list[str] = []
+        for word in [*_WORD.findall(part), "and"]:
+            # "what's" leaves the stem "s": a letter is never a feature
+            stems = [x for x in tokens(word) if len(x) > 1]
+            if stems and not word.isdigit() and not set(stems) & skip:
+                run.append(word)
+            elif run and word in _INNER_WORDS:
+                run.append(word)  # a small word inside a feature: "free of bpa"
+            else:
+                while run and not [x for x in tokens(run[-1]) if len(x) > 1]:
+                    run.pop()
+                phrase = " ".join(run)
+                if phrase and phrase not in phrases:
+                    phrases.append(phrase)
+                run = []
+    return phrases[:3]
 
 
-def feature_lines(product: dict[str, Any], words: Sequence[str]) -> list[str]:
-    """For each word, the sentence of the product's description that says it, or that none does."""
+def feature_lines(product: dict[str, Any], features: Sequence[str],
+                  matcher: DescriptionMatcher | None = None) -> list[str]:
+    """For each feature, the sentence of the product's description that says it; else, with a
+    `matcher`, the sentence closest in meaning, quoted without a yes; else that none says it."""
     described = sentences(product)
     tags = set(tokens(" ".join(str(t) for t in product.get("tags") or [])))
     title = title_words(product["title"])
     lines = []
-    for word in words:
-        wanted = set(tokens(word))
+    for feature in features:
+        wanted = set(tokens(feature))
         said = next((x for x in described if wanted <= set(tokens(x))), None)
         if said:
             lines.append(f"Yes: “{said}”")
         elif wanted <= tags or wanted <= title:
-            lines.append(f"Yes, it's listed as {word}.")
+            lines.append(f"Yes, it's listed as {feature}.")
+        elif closest := closest_sentence(matcher, feature, described):
+            lines.append(f"Its description doesn't say “{feature}” in those words. The closest it says: "
+                         f"“{closest}” A colleague can confirm: just ask for a human.")
         else:
-            lines.append(f"Its description doesn't mention “{word}”, so I wouldn't count on it. "
+            lines.append(f"Its description doesn't mention “{feature}”, so I wouldn't count on it. "
                          "A colleague can check: just ask for a human.")
     return lines
+
+
+def closest_sentence(matcher: DescriptionMatcher | None, feature: str, described: Sequence[str]) -> str | None:
+    if matcher is None:
+        return None
+    try:
+        match = matcher.closest(feature, described)
+    except Exception:  # the word match above still answers; a broken model must not lose the reply
+        logger.exception("description matching failed for %r", feature)
+        return None
+    return match.sentence if match else None
 
 
 def asked_aspects(text: str) -> set[str]:
@@ -216,14 +251,15 @@ def asked_aspects(text: str) -> set[str]:
 
 
 def details_text(product: dict[str, Any], asked: set[str], asked_size: str | None = None,
-                 asked_color: str | None = None, everything: bool = True, features: Sequence[str] = ()) -> str:
+                 asked_color: str | None = None, everything: bool = True, features: Sequence[str] = (),
+                 matcher: DescriptionMatcher | None = None) -> str:
     """The answer: yes or no to a size, colour or feature asked about, then the aspects asked
     about (stock, sizes, price, colour, reviews), or all of it when `everything`."""
     p = product
     lines = []
     if features and not everything:
         lines.append(f"The {p['title']}:")
-        lines += feature_lines(p, features)
+        lines += feature_lines(p, features, matcher)
     sizes = [str(s) for s in p.get("sizes") or []]
     if asked_size:
         if any(s.lower() == asked_size.lower() for s in sizes):
@@ -289,7 +325,7 @@ class ActionProductDetails(Action):
             titled = [] if positions(text) else named_among_shown(text, shown)
             features = [] if asked else asked_features(text, compared, titled if len(titled) > 1 else [],
                                                        comparing=True)
-            dispatcher.utter_message(text=comparison_text(compared, features),
+            dispatcher.utter_message(text=comparison_text(compared, features, shared_description_matcher(index.embedder)),
                                      json_message=cards_message([card(p, stock_line(p)) for p in compared]))
             # "is it in stock?" after a comparison must ask which one, not answer for an older product.
             return [SlotSet("focus_product_id", None)]
@@ -327,6 +363,7 @@ class ActionProductDetails(Action):
         features = [] if asked else asked_features(text, [product], [product] if named else [],
                                                    [v for v in (size, color) if v])
         reply = details_text(product, asked, size, color, features=features,
+                             matcher=shared_description_matcher(index.embedder),
                              everything=bool(_EVERYTHING.search(text)) or not (asked or size or color or features))
         dispatcher.utter_message(text=reply, json_message=cards_message([card(product, stock_line(product))]))
         return [SlotSet("focus_product_id", product["id"])]

@@ -177,6 +177,28 @@ async def test_a_yes_no_question_about_a_feature_is_answered_from_the_descriptio
     assert asked_features("are the first two boots waterproof?", [boot, boot], comparing=True) == ["waterproof"]
 
 
+async def test_a_feature_said_in_other_words_quotes_the_closest_sentence_without_a_yes(products):
+    pan = next(p for p in products.products if "PFAS-free" in p["description"])
+    dispatcher, _ = await run(ActionProductDetails(), turn(
+        "is it teflon free?", "product_details", slots={"focus_product_id": pan["id"]}))
+    [reply] = texts(dispatcher)
+    sentence = next(x for x in pan["description"].split(". ") if "PFAS-free" in x)
+    assert "doesn't say “teflon free” in those words" in reply and sentence in reply
+    assert "Yes" not in reply
+    # a feature nothing in the description is close to still gets the plain "doesn't mention"
+    dispatcher, _ = await run(ActionProductDetails(), turn(
+        "is it dishwasher safe?", "product_details", slots={"focus_product_id": pan["id"]}))
+    [reply] = texts(dispatcher)
+    assert "doesn't mention “dishwasher safe”" in reply and "closest" not in reply
+
+
+def test_neighbouring_words_are_one_feature():
+    assert asked_features("is it machine washable?", []) == ["machine washable"]
+    assert asked_features("is it waterproof and breathable?", []) == ["waterproof", "breathable"]
+    assert asked_features("is it free of bpa?", []) == ["free of bpa"]
+    assert asked_features("is the lining made of wool or cotton", []) == ["lining", "wool", "cotton"]
+
+
 async def test_it_means_the_product_in_view_even_when_a_title_shares_the_word(products, shown):
     # "is it waterproof?" once picked the one shown card with "Waterproof" in its title
     boots = [products.product(pid) for pid in shown]
