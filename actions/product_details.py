@@ -35,7 +35,8 @@ _QUESTION_WORDS = frozenset(tokens(
     "tell more about details detail info information please what which how many much is are does do it this that "
     "one ones come available stock left size sizes colour color colors colours price cost review reviews rating "
     "say people like made describe showed show sound sounds good want know they them their those these "
-    "number option buy order get really actually still also well okay ok hi hey thanks great nice " + " ".join(_ORDINALS)
+    "number option buy order get really actually still also well okay ok hi hey thanks great nice "
+    "cheapest least expensive lowest priced most priciest best rated highest top worst " + " ".join(_ORDINALS)
 ))
 # "is it ...": the shopper means the product already in view, not one whose title has the word.
 _PRONOUN = re.compile(r"\b(it|its|they|them|this|that)\b", re.I)
@@ -60,6 +61,9 @@ _COMPARE = re.compile(r"\b(compare|comparison|difference|differ|vs|versus|side b
 _FIRST_N = re.compile(r"\b(?:first|top)\s+(two|three|four|five|2|3|4|5)\b", re.I)
 _COUNTS = {"two": 2, "three": 3, "four": 4, "five": 5}
 MAX_COMPARED = 5
+# "the cheapest one", "the best-rated one": a product among those shown, picked by price or rating.
+_SUPERLATIVE = re.compile(r"\b(cheapest|least expensive|lowest[- ]priced|most expensive|priciest|"
+                          r"best[- ]rated|highest[- ]rated|top[- ]rated|worst[- ]rated|lowest[- ]rated)\b", re.I)
 # Words of a comparison that are not features of a product ("which is cheaper?").
 _COMPARE_WORDS = frozenset(tokens(
     "compare comparison difference differ between vs versus side better best cheaper cheapest expensive pricier "
@@ -89,6 +93,24 @@ def positions(text: str) -> list[int]:
         if position not in named:
             named.append(position)
     return named
+
+
+def superlative(text: str, shown: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """The shown product "the cheapest one" or "the best-rated one" means; the first shown wins a tie."""
+    match = _SUPERLATIVE.search(text)
+    if not match or not shown:
+        return None
+    word = match.group(1).lower().replace("-", " ")
+    if word in ("cheapest", "least expensive", "lowest priced"):
+        return min(shown, key=lambda p: float(p["price"]))
+    if word in ("most expensive", "priciest"):
+        return max(shown, key=lambda p: float(p["price"]))
+    rated = [p for p in shown if p.get("rating") is not None]
+    if not rated:
+        return None
+    if word in ("worst rated", "lowest rated"):
+        return min(rated, key=lambda p: float(p["rating"]))
+    return max(rated, key=lambda p: float(p["rating"]))
 
 
 def named_among_shown(text: str, shown: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -129,7 +151,7 @@ def comparison_text(products: Sequence[dict[str, Any]], features: Sequence[str] 
             facts.append(f"Sizes: {sizes_text(p['sizes'])}.")
         lines.append(f"{number}. {p['title']} by {p['brand']}: ${float(p['price']):.2f}{rated}. {stock_line(p)} "
                      + " ".join(facts))
-        lines += [f"   {line}" for line in feature_lines(p, features, matcher)]
+        lines += [f"   {line}" for line in feature_lines(p, features, matcher, brief=True)]
     cheapest = min(products, key=lambda p: float(p["price"]))
     summary = [f"Cheapest: the {cheapest['title']} (${float(cheapest['price']):.2f})."]
     rated_products = [p for p in products if p.get("rating") is not None]
@@ -138,6 +160,8 @@ def comparison_text(products: Sequence[dict[str, Any]], features: Sequence[str] 
         if sum(float(p["rating"]) == float(best["rating"]) for p in rated_products) == 1:
             summary.append(f"Best rated: the {best['title']} ({best['rating']}★).")
     lines.append(" ".join(summary))
+    if any(line.startswith("   Its description") for line in lines):
+        lines.append("A colleague can check what a description leaves out: just ask for a human.")
     return "\n".join(line.rstrip() for line in lines)
 
 
@@ -212,9 +236,10 @@ def asked_features(text: str, about: Sequence[dict[str, Any]], named: Sequence[d
 
 
 def feature_lines(product: dict[str, Any], features: Sequence[str],
-                  matcher: DescriptionMatcher | None = None) -> list[str]:
+                  matcher: DescriptionMatcher | None = None, brief: bool = False) -> list[str]:
     """For each feature, the sentence of the product's description that says it; else, with a
-    `matcher`, the sentence closest in meaning, quoted without a yes; else that none says it."""
+    `matcher`, the sentence closest in meaning, quoted without a yes; else that none says it.
+    `brief` (one product of several) leaves the offer of a colleague to the caller."""
     described = sentences(product)
     tags = set(tokens(" ".join(str(t) for t in product.get("tags") or [])))
     title = title_words(product["title"])
@@ -227,8 +252,10 @@ def feature_lines(product: dict[str, Any], features: Sequence[str],
         elif wanted <= tags or wanted <= title:
             lines.append(f"Yes, it's listed as {feature}.")
         elif closest := closest_sentence(matcher, feature, described):
-            lines.append(f"Its description doesn't say “{feature}” in those words. The closest it says: "
-                         f"“{closest}” A colleague can confirm: just ask for a human.")
+            lines.append(f"Its description doesn't say “{feature}” in those words. The closest it says: “{closest}”"
+                         + ("" if brief else " A colleague can confirm: just ask for a human."))
+        elif brief:
+            lines.append(f"Its description doesn't mention “{feature}”.")
         else:
             lines.append(f"Its description doesn't mention “{feature}”, so I wouldn't count on it. "
                          "A colleague can check: just ask for a human.")
@@ -332,7 +359,9 @@ class ActionProductDetails(Action):
         position = ordinal(text)
         product: dict[str, Any] | None
         named = False
-        if position is not None:
+        if position is None and (picked := superlative(text, shown)):
+            product = picked
+        elif position is not None:
             if not shown:
                 dispatcher.utter_message(text="I haven't shown you any products yet. What are you looking for?")
                 return []
@@ -359,7 +388,8 @@ class ActionProductDetails(Action):
         size, color = entities.get("size"), entities.get("color")
         size = size if isinstance(size, str) else None
         color = color if isinstance(color, str) else None
-        asked = asked_aspects(text)
+        # "the best-rated one" names the product; it does not ask for its reviews
+        asked = asked_aspects(_SUPERLATIVE.sub(" ", text))
         features = [] if asked else asked_features(text, [product], [product] if named else [],
                                                    [v for v in (size, color) if v])
         reply = details_text(product, asked, size, color, features=features,

@@ -14,6 +14,7 @@ from actions.product_details import (
     ordinal,
     positions,
     stock_line,
+    superlative,
 )
 from retrieval import product_index
 from tests.actions.conftest import texts
@@ -276,3 +277,38 @@ async def test_a_feature_asked_of_compared_products(products, shown):
         described = "waterproof" in boot["description"].lower()
         assert answer.strip().startswith("Yes") == (described or "waterproof" in boot["title"].lower()
                                                     or "waterproof" in boot.get("tags", []))
+
+
+def test_the_cheapest_or_best_rated_one_among_those_shown(products, shown):
+    boots = [products.product(pid) for pid in shown]
+    assert superlative("is the cheapest one in stock?", boots) is min(boots, key=lambda p: p["price"])
+    assert superlative("the most expensive one", boots) is max(boots, key=lambda p: p["price"])
+    assert superlative("tell me about the best-rated one", boots) is max(boots, key=lambda p: p["rating"])
+    assert superlative("is it in stock?", boots) is None
+    assert superlative("the cheapest one", []) is None
+
+
+async def test_the_cheapest_one_after_a_comparison(products, shown):
+    cheapest = min((products.product(pid) for pid in shown), key=lambda p: p["price"])
+    dispatcher, slots = await run(ActionProductDetails(), turn(
+        "is the cheapest one in stock?", "product_details", slots={"shown_product_ids": shown}))
+    assert [c["id"] for c in cards(dispatcher)] == [cheapest["id"]]
+    assert cheapest["title"] in texts(dispatcher)[0]
+    assert slots == {"focus_product_id": cheapest["id"]}
+
+
+async def test_a_comparison_offers_a_colleague_once(products, shown):
+    dispatcher, _ = await run(ActionProductDetails(), turn(
+        "which of them has a heated lining?", "product_details", slots={"shown_product_ids": shown}))
+    [reply] = texts(dispatcher)
+    assert reply.count("just ask for a human") == 1 and reply.endswith("just ask for a human.")
+    assert reply.count("doesn't mention “heated lining”") >= 2
+
+
+async def test_the_best_rated_one_gets_all_its_details_not_only_reviews(products, shown):
+    best = max((products.product(pid) for pid in shown), key=lambda p: p["rating"])
+    dispatcher, _ = await run(ActionProductDetails(), turn(
+        "tell me about the best rated one", "product_details", slots={"shown_product_ids": shown}))
+    [reply] = texts(dispatcher)
+    assert best["url"] in reply and f"${best['price']:.2f}" in reply
+    assert any(sentence in reply for sentence in best["description"].split(". "))

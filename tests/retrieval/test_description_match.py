@@ -26,7 +26,11 @@ def matcher(embedder):  # type: ignore[no-untyped-def]
 def test_clauses_score_each_feature_of_a_packed_sentence():
     parts = clauses("Features an insulated hood, two zipped pockets and a packable stuff sack.")
     assert parts == ["Features an insulated hood, two zipped pockets and a packable stuff sack",
-                     "Features an insulated hood", "two zipped pockets", "a packable stuff sack"]
+                     "Features an insulated hood, two zipped pockets", "a packable stuff sack"]
+    # no one-word fragments: "a waterproof" alone scores like "waterproof", close to anything wet
+    assert clauses("Features a waterproof, breathable membrane.") == ["Features a waterproof, breathable membrane"]
+    assert clauses("Vegan: made without animal-derived materials.") == [
+        "Vegan: made without animal-derived materials", "made without animal-derived materials"]
     assert clauses("  ") == []
 
 
