@@ -74,9 +74,25 @@ _COMPARE_WORDS = frozenset(tokens(
 def ordinal(text: str) -> int | None:
     """1-based position named in the text ("the second one", "number 3", "#2"); -1 for "the last one"."""
     match = _ORDINAL.search(text.lower())
-    if not match:
-        return None
+    return _position(match) if match else None
+
+
+def _position(match: re.Match[str]) -> int:
     return _ORDINALS[match.group(1)] if match.group(1) else int(match.group(2))
+
+
+def at_position(shown: Sequence[dict[str, Any]], position: int) -> dict[str, Any]:
+    return shown[position - 1] if position > 0 else shown[-1]
+
+
+def position_problem(picked: Sequence[int], shown: Sequence[dict[str, Any]]) -> str | None:
+    """What to tell a shopper whose positions don't fit what was shown; None when they fit."""
+    if not shown:
+        return "I haven't shown you any products yet. What are you looking for?"
+    if any(p == 0 or p > len(shown) for p in picked):
+        return (f"I showed you {len(shown)} product{'s' if len(shown) != 1 else ''}. "
+                f"Which one{'s' if len(picked) > 1 else ''} do you mean?")
+    return None
 
 
 def positions(text: str) -> list[int]:
@@ -89,7 +105,7 @@ def positions(text: str) -> list[int]:
         return list(range(1, (_COUNTS.get(count) or int(count)) + 1))
     named: list[int] = []
     for match in _ORDINAL.finditer(lowered):
-        position = _ORDINALS[match.group(1)] if match.group(1) else int(match.group(2))
+        position = _position(match)
         if position not in named:
             named.append(position)
     return named
@@ -127,11 +143,9 @@ def compared_products(text: str, shown: Sequence[dict[str, Any]]) -> list[dict[s
     None when the text is not a comparison."""
     picked = positions(text)
     if len(picked) > 1:
-        if not shown:
-            return "I haven't shown you any products yet. What are you looking for?"
-        if any(p == 0 or p > len(shown) for p in picked):
-            return f"I showed you {len(shown)} product{'s' if len(shown) != 1 else ''}. Which ones do you mean?"
-        chosen = [shown[p - 1] if p > 0 else shown[-1] for p in picked]
+        if problem := position_problem(picked, shown):
+            return problem
+        chosen = [at_position(shown, p) for p in picked]
         return list({p["id"]: p for p in chosen}.values())[:MAX_COMPARED]
     if picked or len(shown) < 2 or not _COMPARE.search(text):
         return None
@@ -144,12 +158,10 @@ def comparison_text(products: Sequence[dict[str, Any]], features: Sequence[str] 
     """Each product's price, rating, stock, colour and sizes, then which is cheapest and best rated."""
     lines = ["Side by side:"]
     for number, p in enumerate(products, start=1):
-        count = p.get("rating_count")
-        rated = f", {p['rating']}★" + (f" from {count} reviews" if count else "") if p.get("rating") is not None else ""
         facts = [f"Colour: {p['color']}."] if p.get("color") else []
         if p.get("sizes"):
             facts.append(f"Sizes: {sizes_text(p['sizes'])}.")
-        lines.append(f"{number}. {p['title']} by {p['brand']}: ${float(p['price']):.2f}{rated}. {stock_line(p)} "
+        lines.append(f"{number}. {p['title']} by {p['brand']}: ${float(p['price']):.2f}{rating_text(p)}. {stock_line(p)} "
                      + " ".join(facts))
         lines += [f"   {line}" for line in feature_lines(p, features, matcher, brief=True)]
     cheapest = min(products, key=lambda p: float(p["price"]))
@@ -163,6 +175,14 @@ def comparison_text(products: Sequence[dict[str, Any]], features: Sequence[str] 
     if any(line.startswith("   Its description") for line in lines):
         lines.append("A colleague can check what a description leaves out: just ask for a human.")
     return "\n".join(line.rstrip() for line in lines)
+
+
+def rating_text(product: dict[str, Any]) -> str:
+    """", 4.5★ from 120 reviews", or nothing for an unrated product."""
+    if product.get("rating") is None:
+        return ""
+    count = product.get("rating_count")
+    return f", {product['rating']}★" + (f" from {count} reviews" if count else "")
 
 
 @lru_cache(maxsize=20_000)
@@ -301,9 +321,7 @@ def details_text(product: dict[str, Any], asked: set[str], asked_size: str | Non
         else:
             lines.append(f"No, the {p['title']} is {p['color']}. Say “show me {asked_color} ones” and I'll look for others.")
     show = set(ASPECTS) if everything else set(asked)
-    count = p.get("rating_count")
-    rated = (f", {p['rating']}★" + (f" from {count} reviews" if count else "")) if p.get("rating") is not None else ""
-    price = f"${float(p['price']):.2f}{rated}" if show & {"price", "reviews"} else ""
+    price = f"${float(p['price']):.2f}{rating_text(p)}" if show & {"price", "reviews"} else ""
     stock = stock_line(p) if "stock" in show else ""
     if everything or not lines:
         lines.append(f"{p['title']} by {p['brand']}" + (f": {price}" if price else "") + "." + (f" {stock}" if stock else ""))
@@ -362,14 +380,10 @@ class ActionProductDetails(Action):
         if position is None and (picked := superlative(text, shown)):
             product = picked
         elif position is not None:
-            if not shown:
-                dispatcher.utter_message(text="I haven't shown you any products yet. What are you looking for?")
+            if problem := position_problem([position], shown):
+                dispatcher.utter_message(text=problem)
                 return []
-            if position > len(shown) or position == 0:
-                dispatcher.utter_message(text=f"I showed you {len(shown)} product{'s' if len(shown) != 1 else ''}. "
-                                              f"Which one do you mean?")
-                return []
-            product = shown[position - 1] if position > 0 else shown[-1]
+            product = at_position(shown, position)
         else:
             in_view = [p for pid in (slot_text(tracker, "focus_product_id"), page_product_id(tracker))
                        if pid and (p := index.product(pid))]

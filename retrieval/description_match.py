@@ -69,20 +69,16 @@ class DescriptionMatcher:
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         with self._lock:
-            missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+            known = {t: self._vectors[t] for t in texts if t in self._vectors}
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
         if missing:
-            vectors = self.embedder.encode(missing)
+            known.update(zip(missing, self.embedder.encode(missing), strict=True))
             with self._lock:
-                for text, vector in zip(missing, vectors, strict=True):
-                    self._vectors[text] = vector
+                for text in missing:
+                    self._vectors[text] = known[text]
                 while len(self._vectors) > _CACHE_SIZE:
                     self._vectors.popitem(last=False)
-        with self._lock:
-            found = [self._vectors.get(t) for t in texts]
-        # A vector evicted by another thread in between is simply encoded again.
-        if any(v is None for v in found):
-            return self.embedder.encode(texts)
-        return np.stack([v for v in found if v is not None])
+        return np.stack([known[t] for t in texts])
 
     def closest(self, phrase: str, sentences: Sequence[str]) -> DescriptionMatch | None:
         """The sentence whose best clause is closest to `phrase`, when it is close enough."""
