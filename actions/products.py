@@ -25,10 +25,16 @@ from actions.common import (
     slot_list,
     slot_text,
 )
-from retrieval.product_index import ProductHit, ProductIndexMissingError, shared_product_index
+from retrieval.product_index import (
+    ProductHit,
+    ProductIndex,
+    ProductIndexMissingError,
+    shared_product_index,
+)
 from retrieval.product_search import ProductSearch, SearchRequest, parse_price, refinement
 from retrieval.recommender import RecommenderModelError, shared_recommender
 from retrieval.text import tokens
+from retrieval.use_match import shared_use_matcher
 
 logger = logging.getLogger(__name__)
 
@@ -110,16 +116,11 @@ def text_fallback(intro: str, cards: list[dict[str, Any]], tracker: Tracker | No
     return "\n".join([intro, *lines])
 
 
-def search_reason(hit: ProductHit, query: str) -> str:
+def search_reason(hit: ProductHit, query: str, index: ProductIndex) -> str:
     p = hit.product
-    product_words = set(tokens(f"{p['title']} {p.get('subcategory', '')} {' '.join(p.get('tags', []))} {p['description']}"))
-    matched = []
-    for word in re.findall(r"[a-z0-9-]+", query.lower()):
-        if len(word) > 2 and word not in _PRICE_WORDS and tokens(word) and tokens(word)[0] in product_words:
-            matched.append(word)
-    matched = list(dict.fromkeys(matched))
+    matched = index.matched_phrases(p, query, ignore=_PRICE_WORDS)
     if matched:
-        return "matches " + ", ".join(f"“{w}”" for w in matched[:3])
+        return "matches " + ", ".join(f"“{w}”" for w in matched)
     return f"{p['subcategory'] or p['category']} close to what you described"
 
 
@@ -203,7 +204,7 @@ class ActionSearchProducts(Action):
             else:
                 dispatcher.utter_message(text="I couldn't find anything like that. Could you describe it differently?")
             return events
-        cards = [card(hit.product, search_reason(hit, result.query)) for hit in result.hits[:result.exact]]
+        cards = [card(hit.product, search_reason(hit, result.query, shared_product_index())) for hit in result.hits[:result.exact]]
         if result.widened and result.wanted:
             cards += [card(hit.product, near_reason(hit.product, result.widened, result.wanted)) for hit in result.near]
         if result.relaxed:
@@ -295,11 +296,19 @@ class ActionRecommendProducts(Action):
             search = ProductSearch()
             # Words about a kind of product narrow the candidates; "recommend me something" does not.
             request = SearchRequest(query=text, category=category if isinstance(category, str) else None)
+            # A product word the catalog knows; the NLU also tags words like "muddy".
+            filters = search.filters_for(request)
+            kind_named = bool(filters.category or filters.subcategory or filters.kind)
             candidates = search.search(request, k=40, relax=False).hits
-            focused = [h for h in candidates if h.dense >= RELEVANT_COSINE] or (candidates if category else [])
+            focused = [h for h in candidates if h.dense >= RELEVANT_COSINE] or (candidates if kind_named else [])
+            # "I'm going skiing in January": no product is close to the words, a use tag is.
+            matcher = shared_use_matcher(search.index)
+            uses = {} if kind_named else matcher.products_with([u.tag for u in matcher.uses(text)])
             mask, wish = None, None
-            if focused:
-                allowed = {h.product["id"] for h in focused}
+            if focused or uses:
+                # With a use, the products carrying its tag plus the few close ones the words
+                # rank first: all the close ones let slippers in for "feet dry on muddy hikes".
+                allowed = {h.product["id"] for h in (focused[:PAGE_SIZE] if uses else focused)} | set(uses)
                 mask = np.asarray([pid in allowed for pid in recommender.item_ids])
                 wish = text
             else:
@@ -316,7 +325,7 @@ class ActionRecommendProducts(Action):
             dispatcher.utter_message(text=UNAVAILABLE)
             return []
         products = [(search.index.product(r.product_id), r) for r in picks]
-        cards = [card(p, r.why) for p, r in products if p is not None]
+        cards = [card(p, f"for {uses[p['id']]}: {r.why}" if p["id"] in uses else r.why) for p, r in products if p is not None]
         if not cards:
             dispatcher.utter_message(text="Tell me a bit about what you like and I'll suggest something.")
             return []
@@ -326,3 +335,4 @@ class ActionRecommendProducts(Action):
 
 preload_in_action_server("product index", lambda: shared_product_index().warm_up())
 preload_in_action_server("recommender", shared_recommender)
+preload_in_action_server("use tags", lambda: shared_use_matcher(shared_product_index()).uses("warm up"))

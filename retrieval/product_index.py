@@ -11,8 +11,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import threading
 import uuid
+from collections import Counter
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +38,14 @@ _BATCH = 1000
 
 # How many of the most relevant products "cheap ..." orders by price.
 CHEAP_POOL = 20
+# A word in more than this share of the catalog ("keep", "comfortable") says nothing about why
+# one product was found.
+COMMON_WORD_SHARE = 0.2
+# Shoppers' verbs and praise words: in many descriptions ("keeps you warm"), never the reason.
+_CLAUSE_END = re.compile(r"[.;:!?,()]")
+REASON_FILLER = frozenset(
+    "keep keeps make help need use get go going work stay start good best nice great new thing things stuff".split()
+)
 
 
 class ProductIndexMissingError(RuntimeError):
@@ -208,7 +219,9 @@ class ProductIndex:
         }
         self._sizes = [{str(s).lower() for s in p.get("sizes", [])} for p in products]
         product_tokens = [tokens(product_text(p)) for p in products]
+        self._phrase_tokens = [_phrase_tokens(product_text(p)) for p in products]
         self._tokens = [set(t) for t in product_tokens]
+        self._document_frequency = Counter(word for words in self._tokens for word in words)
         self._kind_tokens = [set(tokens(f"{p['title']} {p['subcategory']}")) for p in products]
         retriever = bm25s.BM25()
         retriever.index([t or ["_"] for t in product_tokens], show_progress=False)
@@ -223,6 +236,39 @@ class ProductIndex:
     def product(self, product_id: str) -> dict[str, Any] | None:
         i = self._position.get(product_id)
         return self.products[i] if i is not None else None
+
+    def matched_phrases(self, product: dict[str, Any], query: str, limit: int = 3,
+                        ignore: AbstractSet[str] = frozenset()) -> list[str]:
+        """The shopper's words that this product's text has, in the query's order: neighbours
+        joined when the product says them together too ("cast iron", not "waterproof trail"
+        when "waterproof" is elsewhere). At most `limit`, the rarest in the catalog kept; words
+        most products have say nothing about why this one was found."""
+        self.warm_up()
+        i = self._position.get(str(product.get("id")))
+        said = self._phrase_tokens[i] if i is not None else _phrase_tokens(product_text(product))
+        have = set(said)
+        phrases: list[list[str]] = []
+        previous: list[str] | None = None
+        words = [w for clause in _CLAUSE_END.split((query or "").lower()[:1000])
+                 for w in [*re.findall(r"[a-z0-9][a-z0-9'-]*", clause), ""]]
+        for word in words:
+            stems = tokens(word)
+            if len(word) <= 2 or word in ignore or word in REASON_FILLER or not stems or not set(stems) <= have:
+                previous = None
+                continue
+            if previous is not None and _says(said, tokens(" ".join([*previous, word]))):
+                previous.append(word)
+            else:
+                previous = [word]
+                phrases.append(previous)
+        n = max(1, len(self.products))
+
+        def share(phrase: list[str]) -> float:
+            return min(self._document_frequency.get(s, 0) / n for w in phrase for s in tokens(w))
+
+        telling = [p for p in phrases if share(p) <= COMMON_WORD_SHARE]
+        kept = sorted(telling, key=share)[:limit]
+        return [" ".join(p) for p in telling if any(p is k for k in kept)]
 
     def vocabulary(self, attribute: str) -> set[str]:
         """The distinct values of category, subcategory, brand or color (lowercase)."""
@@ -307,6 +353,21 @@ class ProductIndex:
             order = candidates[np.argsort(-ranked[candidates], kind="stable")]
         return [ProductHit(self.products[i], float(fused[i]), float(cosines[i]), float(lexical[i]))
                 for i in order[offset:offset + k]]
+
+def _phrase_tokens(text: str) -> list[str]:
+    """The text's tokens with a break where a sentence or a field ends: "cast iron. Trail-tested"
+    does not say "iron trail"."""
+    words: list[str] = []
+    for part in _CLAUSE_END.split(text):
+        words += [*tokens(part), ""]
+    return words
+
+
+def _says(words: list[str], phrase: list[str]) -> bool:
+    """Whether `phrase` occurs in `words` as a contiguous run."""
+    n = len(phrase)
+    return any(words[i:i + n] == phrase for i in range(len(words) - n + 1))
+
 
 _shared: ProductIndex | None = None
 _shared_lock = threading.Lock()

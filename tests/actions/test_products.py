@@ -248,6 +248,26 @@ async def test_recommendations_after_a_search_lean_towards_what_was_searched(rec
     assert len(cards(after)) == 5
 
 
+async def test_a_situation_instead_of_a_product_gets_products_for_that_use(recommender, products):
+    # "I'm going skiing in January" names no product, and every product is far from it: the
+    # recommendations were the shop's overall favourites (sneakers).
+    dispatcher, _ = await run(ActionRecommendProducts(), turn("I'm going skiing in January", "recommend_product"))
+    found = cards(dispatcher)
+    assert found and all({"ski", "winter"} & set(products.product(c["id"])["tags"]) for c in found)
+    assert all(c["reason"].startswith(("for ski: ", "for winter: ")) for c in found)
+    plain, _ = await run(ActionRecommendProducts(), turn("what would you recommend?", "recommend_product"))
+    assert not any(c["reason"].startswith("for ") for c in cards(plain))
+    # A word the NLU tagged as a product that the catalog has no product for changes nothing
+    # (it once made every loosely related product a candidate: slippers for muddy hikes).
+    text = "something to keep my feet dry on muddy hikes"
+    tagged, _ = await run(ActionRecommendProducts(), turn(text, "recommend_product", {"product_category": "muddy"}))
+    untagged, _ = await run(ActionRecommendProducts(), turn(text, "recommend_product"))
+    assert cards(tagged) == cards(untagged)
+    assert any(c["reason"].startswith("for hiking: ") for c in cards(tagged))
+    assert all("hiking" in products.product(c["id"])["tags"]
+               or products.product(c["id"])["subcategory"] in ("trail running shoes", "hiking boots") for c in cards(tagged))
+
+
 async def test_a_known_customer_gets_personal_recommendations(recommender):
     anonymous, _ = await run(ActionRecommendProducts(), turn("any suggestions?", "recommend_product"))
     known, _ = await run(ActionRecommendProducts(), turn("any suggestions?", "recommend_product",

@@ -176,6 +176,19 @@ def test_category_words_resolve_to_the_catalog(search, word, expected):
     assert search.resolve_category(word) == expected
 
 
+def test_a_reason_joins_only_the_words_the_product_says_together(demo_products):
+    pan = {"id": "X-PAN", "title": "Test Frying Pan", "subcategory": "cookware", "category": "home",
+           "description": "A frying pan made with cast iron. Trail-tested on induction hobs. Keeps food hot."}
+    # "cast iron" is said together; "trail" and "induction" are both there, but apart; the
+    # shopper's "keep" and "something" say nothing about why this pan was found.
+    assert demo_products.matched_phrases(pan, "something to keep food hot, a cast iron trail induction pan") == [
+        "food hot", "cast iron", "pan"]
+    assert demo_products.matched_phrases(pan, "cast iron trail induction", limit=2) == ["cast iron", "induction"]
+    assert demo_products.matched_phrases(pan, "cast, iron") == ["cast", "iron"]
+    assert demo_products.matched_phrases(pan, "a blue kettle") == []
+    assert demo_products.matched_phrases(pan, "") == []
+
+
 @pytest.mark.parametrize(("text", "value"), [("under $1,200.50", 1200.5), ("80", 80.0), ("cheap", None), (None, None), (-5, None)])
 def test_parse_price(text, value):
     assert parse_price(text) == value
