@@ -38,11 +38,11 @@ _BATCH = 1000
 
 # How many of the most relevant products "cheap ..." orders by price.
 CHEAP_POOL = 20
-# A word in more than this share of the catalog ("keep", "comfortable") says nothing about why
-# one product was found.
+# A word in more than this share of the catalog ("comfortable" in a shop of shoes) says nothing
+# about why one product was found.
 COMMON_WORD_SHARE = 0.2
-# Shoppers' verbs and praise words: in many descriptions ("keeps you warm"), never the reason.
 _CLAUSE_END = re.compile(r"[.;:!?,()]")
+# Shoppers' verbs and praise words: in many descriptions ("keeps you warm"), never the reason.
 REASON_FILLER = frozenset(
     "keep keeps make help need use get go going work stay start good best nice great new thing things stuff".split()
 )
@@ -353,6 +353,7 @@ class ProductIndex:
             order = candidates[np.argsort(-ranked[candidates], kind="stable")]
         return [ProductHit(self.products[i], float(fused[i]), float(cosines[i]), float(lexical[i]))
                 for i in order[offset:offset + k]]
+
 
 def _phrase_tokens(text: str) -> list[str]:
     """The text's tokens with a break where a sentence or a field ends: "cast iron. Trail-tested"
