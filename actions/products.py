@@ -303,22 +303,24 @@ class ActionRecommendProducts(Action):
             focused = [h for h in candidates if h.dense >= RELEVANT_COSINE] or (candidates if kind_named else [])
             # "I'm going skiing in January": no product is close to the words, a use tag is.
             matcher = shared_use_matcher(search.index)
-            uses = {} if kind_named else matcher.products_with([u.tag for u in matcher.uses(text)])
-            mask, wish = None, None
+            # One encoding of the message serves the use tags and the blend.
+            vector = search.index.embedder.encode([text])[0] if text.strip() else None
+            uses = {} if kind_named or vector is None else \
+                matcher.products_with([u.tag for u in matcher.uses(text, vector)])
+            mask, wish_vector = None, None
             if focused or uses:
                 # With a use, the products carrying its tag plus the few close ones the words
                 # rank first: all the close ones let slippers in for "feet dry on muddy hikes".
                 allowed = {h.product["id"] for h in (focused[:PAGE_SIZE] if uses else focused)} | set(uses)
                 mask = np.asarray([pid in allowed for pid in recommender.item_ids])
-                wish = text
+                wish_vector = vector
             else:
                 # "recommend something" after a search: what the shopper was looking for leans
                 # the blend towards it, without narrowing to it.
                 wish = slot_text(tracker, "search_query")
+                wish_vector = search.index.embedder.encode([wish[:MAX_MESSAGE_CHARS]])[0] if wish else None
             picks = recommender.recommend(
-                slot_text(tracker, "verified_customer_id"), context,
-                search.index.embedder.encode([wish[:MAX_MESSAGE_CHARS]])[0] if wish else None,
-                k=PAGE_SIZE, candidate_mask=mask,
+                slot_text(tracker, "verified_customer_id"), context, wish_vector, k=PAGE_SIZE, candidate_mask=mask,
             )
         except (RecommenderModelError, ProductIndexMissingError) as exc:
             logger.error("recommendations unavailable: %s", exc)

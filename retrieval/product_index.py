@@ -218,8 +218,9 @@ class ProductIndex:
             "rating": np.asarray([p["rating"] for p in products], dtype=np.float64),
         }
         self._sizes = [{str(s).lower() for s in p.get("sizes", [])} for p in products]
-        product_tokens = [tokens(product_text(p)) for p in products]
-        self._phrase_tokens = [_phrase_tokens(product_text(p)) for p in products]
+        texts = [product_text(p) for p in products]
+        product_tokens = [tokens(t) for t in texts]
+        self._phrase_tokens = [_phrase_tokens(t) for t in texts]
         self._tokens = [set(t) for t in product_tokens]
         self._document_frequency = Counter(word for words in self._tokens for word in words)
         self._kind_tokens = [set(tokens(f"{p['title']} {p['subcategory']}")) for p in products]

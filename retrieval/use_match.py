@@ -41,25 +41,33 @@ class UseMatcher:
         self.margin = margin
         self._lock = threading.Lock()
         self._catalog: int | None = None
+        self._carriers: dict[str, list[str]] = {}  # tag -> ids of the products carrying it
         self._tags: list[str] = []
         self._vectors = np.zeros((0, 0), dtype=np.float32)
 
-    def _tag_vectors(self) -> tuple[list[str], np.ndarray]:
+    def _tag_vectors(self) -> tuple[list[str], np.ndarray, dict[str, list[str]]]:
         self.index.warm_up()
         with self._lock:
-            if self._catalog != id(self.index.products):
-                tags = sorted({str(t).strip().lower() for p in self.index.products for t in p.get("tags", []) if str(t).strip()})
+            products = self.index.products
+            if self._catalog != id(products):
+                carriers: dict[str, list[str]] = {}
+                for product in products:
+                    for tag in dict.fromkeys(str(t).strip().lower() for t in product.get("tags", [])):
+                        if tag:
+                            carriers.setdefault(tag, []).append(product["id"])
+                tags = sorted(carriers)
                 vectors = self.index.embedder.encode(tags) if tags else np.zeros((0, 0), dtype=np.float32)
-                self._tags, self._vectors, self._catalog = tags, vectors, id(self.index.products)
-            return self._tags, self._vectors
+                self._tags, self._vectors, self._carriers, self._catalog = tags, vectors, carriers, id(products)
+            return self._tags, self._vectors, self._carriers
 
-    def uses(self, text: str) -> list[UseMatch]:
-        """The tags the text points to, best first; none when it names no use."""
+    def uses(self, text: str, vector: np.ndarray | None = None) -> list[UseMatch]:
+        """The tags the text points to, best first; none when it names no use. `vector` is the
+        text's encoding when the caller already has it."""
         text = (text or "").strip()
-        tags, vectors = self._tag_vectors()
+        tags, vectors, _ = self._tag_vectors()
         if not text or not tags:
             return []
-        similarities = vectors @ self.index.embedder.encode([text[:1000]])[0]
+        similarities = vectors @ (vector if vector is not None else self.index.embedder.encode([text[:1000]])[0])
         best = float(similarities.max())
         if best < self.min_similarity:
             return []
@@ -69,13 +77,11 @@ class UseMatcher:
 
     def products_with(self, tags: list[str]) -> dict[str, str]:
         """{product id: the first of `tags` it carries} for the products carrying any of them."""
-        wanted = list(dict.fromkeys(t.lower() for t in tags))
+        carriers = self._tag_vectors()[2]
         found: dict[str, str] = {}
-        for product in self.index.products:
-            own = {str(t).strip().lower() for t in product.get("tags", [])}
-            tag = next((t for t in wanted if t in own), None)
-            if tag is not None:
-                found[product["id"]] = tag
+        for tag in dict.fromkeys(t.lower() for t in tags):
+            for product_id in carriers.get(tag, []):
+                found.setdefault(product_id, tag)
         return found
 
 
