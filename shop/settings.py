@@ -1,0 +1,180 @@
+"""Every setting the product reads from the environment, in one place.
+
+Both Python environments import this module (the Rasa side for its channels and launcher, the
+action side for its services), so it uses the standard library only. Nothing else in the
+project reads `os.environ`: constructors take their settings as arguments and fall back to
+`current()`, which reads the environment when it is called (not at import), so a test or a CLI
+that sets a variable before building a service is heard.
+
+`SETTINGS` is the single table of variables; the README's configuration table is checked
+against it by `tests/tooling/test_settings.py`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One environment variable: its name, the attribute of `Settings` it fills, its default
+    (as the environment would spell it; "" means unset) and what it means."""
+
+    name: str
+    attribute: str
+    default: str
+    meaning: str
+    secret: bool = False
+
+
+SETTINGS: tuple[Variable, ...] = (
+    Variable("SHOP_DATABASE_URL", "database_url", "sqlite:///data/shop.db",
+             "the shop DB (any SQLAlchemy URL, e.g. `postgresql+psycopg2://user@host/db`); a relative SQLite path is relative to the project"),
+    Variable("SHOP_CATALOG_PATH", "catalog_path", "data/catalog.jsonl", "the catalog the product index and the page read"),
+    Variable("SHOP_KB_PATH", "kb_path", "models/kb", "the knowledge-base Chroma folder"),
+    Variable("SHOP_KB_COLLECTION", "kb_collection", "shop_kb", "the knowledge-base Chroma collection"),
+    Variable("SHOP_KB_ENCODER_PATH", "kb_encoder_path", "models/kb_encoder",
+             "the fine-tuned KB question encoder (the plain MiniLM when absent)"),
+    Variable("SHOP_KB_MIN_CONFIDENCE", "kb_min_confidence", "",
+             "at or above it an FAQ passage is given as the answer (unset: 0.487, or 0.52 with the plain MiniLM, chosen by `make bench-retrieval`)"),
+    Variable("SHOP_KB_SUGGEST_CONFIDENCE", "kb_suggest_confidence", "",
+             "between this and the answer cut-off the passage is a hedged suggestion; below it the assistant says it is not sure (unset: 0.416, or 0.42 with the plain MiniLM)"),
+    Variable("SHOP_PRODUCT_INDEX_PATH", "product_index_path", "models/products", "the product Chroma folder"),
+    Variable("SHOP_PRODUCT_COLLECTION", "product_collection", "products", "the product Chroma collection"),
+    Variable("SHOP_RECOMMENDER_PATH", "recommender_path", "models/recommender", "the recommender model folder"),
+    Variable("SHOP_EMBEDDING_MODEL", "embedding_model", "",
+             "a sentence-transformers folder to use instead of the packaged all-MiniLM-L6-v2 (tests use a tiny one)"),
+    Variable("SHOP_MAX_MESSAGE_CHARS", "max_message_chars", "2000", "longer messages are refused politely"),
+    Variable("SHOP_ACTION_TIMEOUT_S", "action_timeout_s", "10", "how long Rasa waits for the action server"),
+    Variable("SHOP_RETURN_WINDOW_DAYS", "return_window_days", "30", "return window after delivery"),
+    Variable("SHOP_MAX_FAILED_VERIFICATIONS", "max_failed_verifications", "5",
+             "failed order look-ups allowed per sender within the window"),
+    Variable("SHOP_FAILED_VERIFICATION_WINDOW_S", "failed_verification_window_s", "900",
+             "the window of the failed look-up throttle, in seconds"),
+    Variable("SHOP_ALLOWED_ORIGINS", "allowed_origins", "",
+             "CORS / socket.io origins, space-separated (unset: the shop page's origin)"),
+    Variable("SHOP_HOST", "host", "127.0.0.1", "where the servers listen"),
+    Variable("SHOP_RASA_PORT", "rasa_port", "5005", "the Rasa server's port"),
+    Variable("SHOP_ACTIONS_PORT", "actions_port", "5055", "the action server's port"),
+    Variable("SHOP_WEB_PORT", "web_port", "8080", "the shop page's port"),
+    Variable("SHOP_RASA_URL", "rasa_url", "http://127.0.0.1:5005", "where the shop page's widget finds the Rasa server"),
+    Variable("RASA_AUTH_TOKEN", "rasa_auth_token", "",
+             "token for Rasa's HTTP API (`?token=…` on every call); only the channel webhooks are public (unset: random per start, printed)",
+             secret=True),
+    Variable("SHOP_LOG_LEVEL", "log_level", "info", "`debug` runs both servers with `--debug` (still redacted)"),
+    Variable("SHOP_STORE", "store", "sqlite",
+             "`postgres`: Postgres tracker store + Redis lock store + Postgres shop DB (`SHOP_PG_*`, `SHOP_REDIS_*`)"),
+    Variable("SHOP_PG_HOST", "pg_host", "127.0.0.1", "Postgres host with `SHOP_STORE=postgres`"),
+    Variable("SHOP_PG_PORT", "pg_port", "5432", "Postgres port"),
+    Variable("SHOP_PG_DB", "pg_db", "shop_assistant", "Postgres database (created when missing)"),
+    Variable("SHOP_PG_USER", "pg_user", "postgres", "Postgres user"),
+    Variable("SHOP_PG_PASSWORD", "pg_password", "", "Postgres password", secret=True),
+    Variable("SHOP_PG_LOGIN_DB", "pg_login_db", "postgres", "the database used to create `SHOP_PG_DB`"),
+    Variable("SHOP_REDIS_HOST", "redis_host", "127.0.0.1", "Redis host (lock store) with `SHOP_STORE=postgres`"),
+    Variable("SHOP_REDIS_PORT", "redis_port", "6379", "Redis port"),
+    Variable("SHOP_REDIS_DB", "redis_db", "0", "Redis database number"),
+    Variable("SHOP_PRELOAD", "preload", "", "`1` loads models and indexes when the actions are imported, outside the action server too"),
+    Variable("SHOP_TEST_POSTGRES_URL", "test_postgres_url", "",
+             "tests only: the Postgres server the Postgres tests use (unset: the local one, skipped when absent)"),
+    # Read by Rasa itself through endpoints.yml; listed so the table is whole.
+    Variable("ACTION_SERVER_URL", "action_server_url", "http://127.0.0.1:5055/webhook", "where Rasa calls the actions (endpoints.yml)"),
+    Variable("RASA_TRACKER_DB", "rasa_tracker_db", "data/tracker.db", "the SQLite tracker store (conversations survive restarts)"),
+)
+
+_BY_ATTRIBUTE = {variable.attribute: variable for variable in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    catalog_path: Path
+    kb_path: Path
+    kb_collection: str
+    kb_encoder_path: Path
+    kb_min_confidence: float | None
+    kb_suggest_confidence: float | None
+    product_index_path: Path
+    product_collection: str
+    recommender_path: Path
+    embedding_model: str | None
+    max_message_chars: int
+    action_timeout_s: int
+    return_window_days: int
+    max_failed_verifications: int
+    failed_verification_window_s: int
+    allowed_origins: tuple[str, ...]
+    host: str
+    rasa_port: int
+    actions_port: int
+    web_port: int
+    rasa_url: str
+    rasa_auth_token: str | None = field(repr=False)
+    log_level: str
+    store: str
+    pg_host: str
+    pg_port: int
+    pg_db: str
+    pg_user: str
+    pg_password: str = field(repr=False)
+    pg_login_db: str
+    redis_host: str
+    redis_port: int
+    redis_db: int
+    preload: bool
+    test_postgres_url: str | None
+    action_server_url: str
+    rasa_tracker_db: Path
+    # Set by Sanic in the worker processes it forks; only the action server's worker preloads.
+    in_sanic_worker: bool
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        environ = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for each in fields(cls):
+            variable = _BY_ATTRIBUTE.get(each.name)
+            if variable is None:
+                continue
+            raw = environ.get(variable.name, "").strip() or variable.default
+            values[each.name] = _parse(variable, raw, str(each.type))
+        values["in_sanic_worker"] = "SANIC_WORKER_NAME" in environ
+        return cls(**values)  # type: ignore[arg-type]
+
+    def postgres_url(self) -> str:
+        auth = self.pg_user + (f":{self.pg_password}" if self.pg_password else "")
+        return f"postgresql+psycopg2://{auth}@{self.pg_host}:{self.pg_port}/{self.pg_db}"
+
+
+def _parse(variable: Variable, raw: str, annotation: str) -> object:
+    optional = "None" in annotation
+    if optional and not raw:
+        return None
+    try:
+        if annotation.startswith("Path"):
+            path = Path(raw)
+            return path if path.is_absolute() else ROOT / path
+        if annotation.startswith("int"):
+            return int(raw)
+        if annotation.startswith("float"):
+            value = float(raw)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(raw)
+            return value
+    except ValueError:
+        kind = "a number between 0 and 1" if annotation.startswith("float") else "a whole number"
+        raise ValueError(f"{variable.name} must be {kind}, not {raw!r}") from None
+    if annotation.startswith("bool"):
+        return raw.lower() in ("1", "true", "yes")
+    if annotation.startswith("tuple"):
+        return tuple(raw.split())
+    return raw
+
+
+def current() -> Settings:
+    """The settings as the environment says now."""
+    return Settings.from_env()
