@@ -1,32 +1,38 @@
-"""Shared plumbing for actions: one shop-DB handle per process, and input limits."""
+"""Shared plumbing for actions: the services they are given, and reading the conversation."""
 
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Callable
-from functools import lru_cache
 from typing import Any
 
 from rasa_sdk import Tracker
 
-from shop.db import ShopDB
+from retrieval.services import ServiceRegistry, default_registry
 from shop.redaction import install_log_redaction, redact
+from shop.settings import current
 
-__all__ = ["redact", "shop_db"]
+__all__ = ["UsesServices", "redact"]
 
 logger = logging.getLogger(__name__)
 # The action server never writes an email or order id to its logs.
 install_log_redaction()
 
-MAX_MESSAGE_CHARS = int(os.environ.get("SHOP_MAX_MESSAGE_CHARS", "2000"))
 
+class UsesServices:
+    """Gives an action its services. rasa-sdk builds each action with no arguments, so it gets
+    the process's registry; a test passes a registry of the services (or fakes) it wants.
+    A mixin, not an Action: rasa-sdk registers every Action subclass it finds."""
 
+    def __init__(self, services: ServiceRegistry | None = None) -> None:
+        self._services = services
 
-@lru_cache(maxsize=1)
-def shop_db() -> ShopDB:
-    """The shop DB for this action-server process (engine and pool are reused)."""
-    return ShopDB()
+    @property
+    def services(self) -> ServiceRegistry:
+        return self._services or default_registry()
+
+    def message_text(self, tracker: Tracker) -> str:
+        """The latest message, cut to the longest the shop accepts."""
+        return latest_text(tracker)[: self.services.settings.max_message_chars]
 
 
 def latest_text(tracker: Tracker) -> str:
@@ -64,13 +70,10 @@ def mask_email(email: str) -> str:
     return f"{name[:1]}***@{domain}" if domain else "***"
 
 
-def preload_in_action_server(what: str, warm_up: Callable[[], object]) -> None:
-    """Runs `warm_up` now when this is the action server's worker process (SANIC_WORKER_NAME is
-    set there; its manager process and the tests skip it), so models and indexes are loaded
-    before the server answers its first request and no shopper's message pays for it."""
-    if "SANIC_WORKER_NAME" not in os.environ and os.environ.get("SHOP_PRELOAD") != "1":
-        return
-    try:
-        warm_up()
-    except Exception as exc:  # the action reports it again to the shopper, politely
-        logger.error("%s not loaded at start-up: %s", what, exc)
+def preload_in_action_server() -> None:
+    """Loads the services' models and indexes now when this is the action server's worker
+    process (Sanic marks it; its manager process and the tests skip it), so no shopper's
+    message pays for them."""
+    settings = current()
+    if settings.in_sanic_worker or settings.preload:
+        default_registry().warm_up()

@@ -11,8 +11,9 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import latest_text, preload_in_action_server, redact, shop_db
-from retrieval.knowledge_base import IndexMissingError, shared_knowledge_base
+from actions.common import UsesServices, latest_text, redact
+from retrieval.knowledge_base import IndexMissingError
+from retrieval.text import sentences
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +22,6 @@ MAX_ANSWER_CHARS = 420
 NOT_SURE = "I'm not sure I have the right answer to that, and I'd rather not guess."
 SUGGESTION = "I'm not completely sure, but I think this is what you're asking about:"
 HUMAN_BUTTON = {"title": "Talk to a human", "payload": "/human_handoff"}
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
 def short_answer(passage: str, limit: int = MAX_ANSWER_CHARS) -> str:
@@ -31,7 +31,7 @@ def short_answer(passage: str, limit: int = MAX_ANSWER_CHARS) -> str:
     if len(text) <= limit:
         return text
     kept = ""
-    for sentence in _SENTENCE_END.split(text):
+    for sentence in sentences(text):
         if kept and len(kept) + len(sentence) + 1 > limit:
             break
         kept = f"{kept} {sentence}".strip()
@@ -45,7 +45,7 @@ def feedback_buttons(log_id: int) -> list[dict[str, str]]:
     ]
 
 
-class ActionAnswerFaq(Action):
+class ActionAnswerFaq(UsesServices, Action):
     def name(self) -> str:
         return "action_answer_faq"
 
@@ -53,7 +53,8 @@ class ActionAnswerFaq(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         question = latest_text(tracker)[:MAX_QUESTION_CHARS]
-        kb = shared_knowledge_base()
+        kb = self.services.knowledge_base
+        db = self.services.shop_db
         try:
             hits = kb.search(question, k=3)
         except IndexMissingError as exc:
@@ -64,9 +65,9 @@ class ActionAnswerFaq(Action):
         if top is None or decision == "decline":
             dispatcher.utter_message(text=f"{NOT_SURE} Would you like me to put you through to a colleague?",
                                      buttons=[HUMAN_BUTTON])
-            shop_db().log_faq_answer(tracker.sender_id, question, None, top.confidence if top else None)
+            db.log_faq_answer(tracker.sender_id, question, None, top.confidence if top else None)
             return []
-        log_id = shop_db().log_faq_answer(
+        log_id = db.log_faq_answer(
             tracker.sender_id, question, f"{top.source} > {top.heading}", top.confidence
         )
         logger.info("faq %s %s for %r (confidence %.3f)", decision, top.chunk_id, redact(question[:80]), top.confidence)
@@ -85,7 +86,7 @@ class ActionAnswerFaq(Action):
         return []
 
 
-class ActionFaqFeedback(Action):
+class ActionFaqFeedback(UsesServices, Action):
     """Stores the "Was this helpful?" quick reply on the answer's log row."""
 
     def name(self) -> str:
@@ -106,7 +107,7 @@ class ActionFaqFeedback(Action):
         if log_id is None or helpful not in ("yes", "no"):
             dispatcher.utter_message(text="Thanks! Is there anything else I can help with?")
             return []
-        shop_db().set_faq_helpful(log_id, helpful == "yes")
+        self.services.shop_db.set_faq_helpful(log_id, helpful == "yes")
         if helpful == "yes":
             dispatcher.utter_message(text="Glad it helped! Anything else?")
         else:
@@ -115,7 +116,3 @@ class ActionFaqFeedback(Action):
                 buttons=[HUMAN_BUTTON],
             )
         return []
-
-
-# The action server loads MiniLM and the index at start-up, before it answers /health.
-preload_in_action_server("knowledge base", lambda: shared_knowledge_base().warm_up())

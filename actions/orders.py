@@ -8,8 +8,7 @@ probe which order ids exist, and repeated failures from one sender are throttled
 from __future__ import annotations
 
 import logging
-import os
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -17,15 +16,11 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import latest_intent, mask_email, redact, shop_db, slot_text
+from actions.common import UsesServices, latest_intent, mask_email, redact, slot_text
+from retrieval.services import ServiceRegistry
 from shop.db import Order, find_order_id, normalize_email, normalize_order_id
 
 logger = logging.getLogger(__name__)
-
-RETURN_WINDOW_DAYS = int(os.environ.get("SHOP_RETURN_WINDOW_DAYS", "30"))
-MAX_FAILED_VERIFICATIONS = int(os.environ.get("SHOP_MAX_FAILED_VERIFICATIONS", "5"))
-FAILED_VERIFICATION_WINDOW_S = int(os.environ.get("SHOP_FAILED_VERIFICATION_WINDOW_S", "900"))
-CANCELLABLE = ("placed", "paid")
 
 NOT_FOUND = (
     "I couldn't find an order with that order number and email address. "
@@ -52,28 +47,21 @@ def _items_summary(order: Order) -> str:
     return f"{titles[0]} and {len(titles) - 1} more item{'s' if len(titles) > 2 else ''}"
 
 
-def _as_utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-
-
 def verify(
-    dispatcher: CollectingDispatcher, tracker: Tracker
+    services: ServiceRegistry, dispatcher: CollectingDispatcher, tracker: Tracker
 ) -> tuple[Order | None, list[EventType]]:
     """The order the form collected, if order id and email match; else a reply and a reset."""
     reset: list[EventType] = [SlotSet("order_id", None), SlotSet("email", None)]
-    db = shop_db()
-    sender = tracker.sender_id
-    if db.recent_failed_verifications(sender, FAILED_VERIFICATION_WINDOW_S) >= MAX_FAILED_VERIFICATIONS:
+    order_id = slot_text(tracker, "order_id")
+    checked = services.orders.verify(tracker.sender_id, order_id, slot_text(tracker, "email"))
+    if checked.outcome == "throttled":
         dispatcher.utter_message(text=THROTTLED)
         return None, reset
-    order_id, email = slot_text(tracker, "order_id"), slot_text(tracker, "email")
-    order = db.verify_order(order_id, email) if order_id and email else None
-    if order is None:
-        db.record_failed_verification(sender)
-        logger.info("order verification failed for sender %s (%s)", sender, redact(str(order_id)))
+    if checked.order is None:
+        logger.info("order verification failed for sender %s (%s)", tracker.sender_id, redact(str(order_id)))
         dispatcher.utter_message(text=NOT_FOUND)
         return None, reset
-    return order, [SlotSet("verified_customer_id", order.customer_id)]
+    return checked.order, [SlotSet("verified_customer_id", checked.order.customer_id)]
 
 
 class _OrderSlotValidation:
@@ -145,14 +133,14 @@ def describe_status(order: Order) -> str:
     return f"{head} has status \"{order.status}\"."
 
 
-class ActionCheckOrderStatus(Action):
+class ActionCheckOrderStatus(UsesServices, Action):
     def name(self) -> str:
         return "action_check_order_status"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        order, events = verify(dispatcher, tracker)
+        order, events = verify(self.services, dispatcher, tracker)
         if order is None:
             return events
         dispatcher.utter_message(text=describe_status(order))
@@ -160,7 +148,7 @@ class ActionCheckOrderStatus(Action):
         return [*events, SlotSet("order_id", None)]
 
 
-class ActionCancelOrder(Action):
+class ActionCancelOrder(UsesServices, Action):
     """Checks a verified order can still be cancelled and asks the shopper to confirm."""
 
     def name(self) -> str:
@@ -169,10 +157,10 @@ class ActionCancelOrder(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        order, events = verify(dispatcher, tracker)
+        order, events = verify(self.services, dispatcher, tracker)
         if order is None:
             return [*events, SlotSet("awaiting_cancel_confirmation", False)]
-        if order.status in CANCELLABLE:
+        if self.services.orders.cancellable(order):
             dispatcher.utter_message(
                 text=f"Order {order.id} ({_items_summary(order)}, ${order.total:.2f}) hasn't shipped yet, so I can cancel it. Do you want me to cancel it?",
                 buttons=[
@@ -182,7 +170,7 @@ class ActionCancelOrder(Action):
             )
             return [*events, SlotSet("awaiting_cancel_confirmation", True)]
         reasons = {
-            "shipped": f"Order {order.id} already shipped on {_day(order.shipped_at)}, so it can't be cancelled any more. Once it arrives you can return it within {RETURN_WINDOW_DAYS} days for a refund.",
+            "shipped": f"Order {order.id} already shipped on {_day(order.shipped_at)}, so it can't be cancelled any more. Once it arrives you can return it within {self.services.orders.return_window_days} days for a refund.",
             "delivered": f"Order {order.id} was delivered on {_day(order.delivered_at)}, so it can't be cancelled. You can start a return instead: just say \"I want to return it\".",
             "cancelled": f"Order {order.id} is already cancelled.",
             "returned": f"Order {order.id} has already been returned.",
@@ -191,7 +179,7 @@ class ActionCancelOrder(Action):
         return [*events, SlotSet("order_id", None), SlotSet("awaiting_cancel_confirmation", False)]
 
 
-class ActionConfirmCancelOrder(Action):
+class ActionConfirmCancelOrder(UsesServices, Action):
     """Carries out (or drops) the cancellation the shopper just confirmed (or declined)."""
 
     def name(self) -> str:
@@ -208,7 +196,7 @@ class ActionConfirmCancelOrder(Action):
         if latest_intent(tracker) != "affirm":
             dispatcher.utter_message(response="utter_cancel_kept")
             return done
-        if shop_db().cancel_order(order_id):
+        if self.services.shop_db.cancel_order(order_id):
             dispatcher.utter_message(
                 text=f"Done: order {order_id} is cancelled. If you already paid, the refund goes back to your original payment method within 5-7 business days."
             )
@@ -220,7 +208,7 @@ class ActionConfirmCancelOrder(Action):
         return done
 
 
-class ActionRequestReturn(Action):
+class ActionRequestReturn(UsesServices, Action):
     """Starts a return when the verified order was delivered within the return window."""
 
     def name(self) -> str:
@@ -229,28 +217,29 @@ class ActionRequestReturn(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        order, events = verify(dispatcher, tracker)
+        order, events = verify(self.services, dispatcher, tracker)
         if order is None:
             return events
         events = [*events, SlotSet("order_id", None)]
-        if order.status == "delivered" and order.delivered_at is not None:
-            days = (datetime.now(timezone.utc) - _as_utc(order.delivered_at)).days
-            if days <= RETURN_WINDOW_DAYS:
-                return_id = shop_db().create_return(order.id, reason=None)
+        window = self.services.orders.return_window_days
+        check = self.services.orders.return_check(order)
+        if check.outcome != "not_delivered":
+            if check.outcome == "eligible":
+                return_id = self.services.shop_db.create_return(order.id, reason=None)
                 dispatcher.utter_message(
                     text=f"Your return {return_id} for order {order.id} is started. We've sent the return label and instructions to {mask_email(order.email)}. "
                     f"Please send the items back unworn and with tags within 14 days; the refund follows within 5-7 business days of us receiving them."
                 )
             else:
                 dispatcher.utter_message(
-                    text=f"Order {order.id} was delivered on {_day(order.delivered_at)}, {days} days ago, which is outside our {RETURN_WINDOW_DAYS}-day return window. "
+                    text=f"Order {order.id} was delivered on {_day(order.delivered_at)}, {check.days} days ago, which is outside our {window}-day return window. "
                     "If an item is faulty it may still be covered by the warranty: say \"talk to a human\" and a colleague will look at it."
                 )
             return events
         reasons = {
             "placed": f"Order {order.id} hasn't shipped yet, so there's nothing to return: you can cancel it instead (say \"cancel my order\").",
             "paid": f"Order {order.id} hasn't shipped yet, so there's nothing to return: you can cancel it instead (say \"cancel my order\").",
-            "shipped": f"Order {order.id} is still on its way. Once it's delivered you have {RETURN_WINDOW_DAYS} days to return it.",
+            "shipped": f"Order {order.id} is still on its way. Once it's delivered you have {window} days to return it.",
             "cancelled": f"Order {order.id} was cancelled, so there's nothing to return.",
             "returned": f"Order {order.id} has already been returned.",
         }

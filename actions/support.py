@@ -7,10 +7,10 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import latest_intent, latest_text, redact, shop_db
+from actions.common import UsesServices, latest_intent, latest_text, redact
 
 
-class ActionHumanHandoff(Action):
+class ActionHumanHandoff(UsesServices, Action):
     """Marks the conversation for an agent (a row in the shop DB's hand-off queue)."""
 
     def name(self) -> str:
@@ -20,7 +20,7 @@ class ActionHumanHandoff(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         reason = f"{latest_intent(tracker) or 'unknown'}: {redact(latest_text(tracker))[:500]}"
-        ticket = shop_db().log_handoff(tracker.sender_id, reason)
+        ticket = self.services.shop_db.log_handoff(tracker.sender_id, reason)
         dispatcher.utter_message(
             text=f"I've passed this conversation to our customer care team (reference H-{ticket}). "
             "A colleague will reply right here, usually within a few minutes during opening hours "

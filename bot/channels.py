@@ -16,7 +16,6 @@ from __future__ import annotations
 import inspect
 import json
 import logging
-import os
 import re
 import uuid
 from asyncio import CancelledError
@@ -32,12 +31,12 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from shop.redaction import install_log_redaction
+from shop.settings import current
 
 logger = logging.getLogger(__name__)
 # Rasa's own logs (user messages at debug level) never hold an email or order id whole.
 install_log_redaction()
 
-MAX_MESSAGE_CHARS = int(os.environ.get("SHOP_MAX_MESSAGE_CHARS", "2000"))
 MAX_SENDER_CHARS = 128
 TOO_LONG = (
     "That message is a bit long for me (over {limit} characters). "
@@ -51,7 +50,7 @@ UNAVAILABLE = (
 
 # Rasa waits 5 minutes for a custom action; a shopper won't. Rasa reads this module constant
 # on every call, and offers no setting for it.
-rasa.core.actions.action.DEFAULT_REQUEST_TIMEOUT = int(os.environ.get("SHOP_ACTION_TIMEOUT_S", "10"))
+rasa.core.actions.action.DEFAULT_REQUEST_TIMEOUT = current().action_timeout_s
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
@@ -82,9 +81,10 @@ def guarded(on_new_message: OnNewMessage) -> OnNewMessage:
         if not isinstance(text, str) or not text.strip():
             await out.send_text_message(sender, EMPTY)
             return
-        if len(text) > MAX_MESSAGE_CHARS:
+        limit = current().max_message_chars
+        if len(text) > limit:
             logger.info("message of %d characters from %s not processed", len(text), sender)
-            await out.send_text_message(sender, TOO_LONG.format(limit=MAX_MESSAGE_CHARS))
+            await out.send_text_message(sender, TOO_LONG.format(limit=limit))
             return
         tracker = _ReplyTracker(out)
         message.output_channel = tracker
@@ -169,7 +169,7 @@ class ShopSocketIOInput(SocketIOInput):
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         blueprint = super().blueprint(guarded(on_new_message))
-        origins = os.environ.get("SHOP_ALLOWED_ORIGINS", "").split()
+        origins = list(current().allowed_origins)
         # Rasa builds its socket.io server with "any origin"; only the shop page may connect.
         self.sio.eio.cors_allowed_origins = origins or None
         self._register_session_request()

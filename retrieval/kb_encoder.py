@@ -3,7 +3,7 @@ with the knowledge-base section that answers it (training_data/kb/questions.json
 
 Shoppers ask "my parcel never showed up" where the document says "lost shipments"; pulling each
 question towards its own section and away from the others teaches the encoder the shop's
-vocabulary. Products keep the plain MiniLM (retrieval.embedder.shared_embedder).
+vocabulary. Products keep the plain MiniLM (the registry's `embedder`).
 
 The encoder is a sentence-transformers folder (safetensors) plus kb_encoder.json, whose `id`
 is written into every chunk's metadata, so an index is re-embedded when its encoder changes.
@@ -15,12 +15,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import random
 import shutil
 import time
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -29,15 +27,14 @@ from retrieval.embedder import (
     ENCODER_META_FILE,
     Embedder,
     model_path,
-    pick_device,
-    shared_embedder,
 )
 from retrieval.kb_documents import Chunk, DocumentError, kb_files, load_chunks
+from shop.device import pick_device
+from shop.settings import current
 
 logger = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_ENCODER_PATH = ROOT / "models" / "kb_encoder"
 DEFAULT_QUESTIONS = ROOT / "training_data" / "kb" / "questions.jsonl"
 
 
@@ -53,7 +50,7 @@ class LabelledQuestion:
 
 
 def encoder_path() -> Path:
-    return Path(os.environ.get("SHOP_KB_ENCODER_PATH") or DEFAULT_ENCODER_PATH)
+    return current().kb_encoder_path
 
 
 def load_questions(path: str | Path) -> list[LabelledQuestion]:
@@ -169,10 +166,7 @@ def fine_tune(
     return meta
 
 
-@lru_cache(maxsize=1)
-def kb_embedder() -> Embedder:
-    """The process-wide KB encoder: the fine-tuned one when trained, else the shared plain MiniLM."""
-    path = encoder_path()
-    if (path / ENCODER_META_FILE).exists():
-        return Embedder(str(path))
-    return shared_embedder()
+def trained_encoder(path: str | Path | None = None) -> Embedder | None:
+    """The fine-tuned KB encoder in `path` (default `SHOP_KB_ENCODER_PATH`), None when none was trained."""
+    folder = Path(path) if path else encoder_path()
+    return Embedder(str(folder)) if (folder / ENCODER_META_FILE).exists() else None

@@ -7,7 +7,6 @@ ingest lets a running action server notice a re-ingested knowledge base without 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 import uuid
@@ -19,15 +18,14 @@ import numpy as np
 
 from retrieval.embedder import BASE_ENCODER_ID, Embedder
 from retrieval.kb_documents import Chunk, DocumentError, content_hash, kb_files, load_chunks
-from retrieval.kb_encoder import kb_embedder
+from retrieval.kb_encoder import trained_encoder
 from retrieval.spelling import Speller
 from retrieval.text import reciprocal_rank_fusion, tokens
+from shop.settings import current
 
 logger = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_INDEX_PATH = ROOT / "models" / "kb"
-DEFAULT_COLLECTION = "shop_kb"
 DEFAULT_KB_FOLDER = ROOT / "shop" / "kb"
 REBUILD_HINT = "make index  (or: python -m retrieval ingest --kb shop/kb)"
 # Two cut-offs on the cosine between the question and the best passage, chosen on the validation
@@ -82,16 +80,9 @@ class IngestReport:
         )
 
 
-def _threshold(given: float | None, variable: str, default: float) -> float:
-    if given is not None:
-        return float(given)
-    value = os.environ.get(variable, "").strip()
-    if not value:
-        return default
-    try:
-        return float(value)
-    except ValueError:
-        raise ValueError(f"{variable} must be a number between 0 and 1, not {value!r}") from None
+def _first(given: float | None, configured: float | None, default: float) -> float:
+    """The cut-off given to the constructor, else the configured one, else the encoder's default."""
+    return float(given if given is not None else configured if configured is not None else default)
 
 
 def inner_product_index(matrix: np.ndarray) -> Any:
@@ -137,21 +128,22 @@ class KnowledgeBase:
         min_confidence: float | None = None,
         suggest_confidence: float | None = None,
     ) -> None:
-        self.index_path = Path(index_path or os.environ.get("SHOP_KB_PATH") or DEFAULT_INDEX_PATH)
-        self.collection_name = collection or os.environ.get("SHOP_KB_COLLECTION") or DEFAULT_COLLECTION
-        self.embedder = embedder or kb_embedder()
+        settings = current()
+        self.index_path = Path(index_path or settings.kb_path)
+        self.collection_name = collection or settings.kb_collection
+        self.embedder = embedder or trained_encoder() or Embedder()
         if fusion not in ("convex", "rrf"):
             raise ValueError(f"fusion must be convex or rrf, not {fusion!r}")
         self.fusion = fusion
         self.bm25_weight = bm25_weight
         self.candidates = candidates
         base = self.embedder.identity == BASE_ENCODER_ID
-        self.min_confidence = _threshold(min_confidence, "SHOP_KB_MIN_CONFIDENCE",
-                                         BASE_MIN_CONFIDENCE if base else DEFAULT_MIN_CONFIDENCE)
+        self.min_confidence = _first(min_confidence, settings.kb_min_confidence,
+                                     BASE_MIN_CONFIDENCE if base else DEFAULT_MIN_CONFIDENCE)
         self.suggest_confidence = min(
             self.min_confidence,
-            _threshold(suggest_confidence, "SHOP_KB_SUGGEST_CONFIDENCE",
-                       BASE_SUGGEST_CONFIDENCE if base else DEFAULT_SUGGEST_CONFIDENCE),
+            _first(suggest_confidence, settings.kb_suggest_confidence,
+                   BASE_SUGGEST_CONFIDENCE if base else DEFAULT_SUGGEST_CONFIDENCE),
         )
         self._lock = threading.Lock()
         self._client: Any = None
@@ -354,16 +346,3 @@ def timed_search(kb: KnowledgeBase, query: str, k: int = 5, mode: str = "hybrid"
     start = time.perf_counter()
     hits = kb.search(query, k=k, mode=mode)
     return hits, (time.perf_counter() - start) * 1000
-
-
-_shared: KnowledgeBase | None = None
-_shared_lock = threading.Lock()
-
-
-def shared_knowledge_base() -> KnowledgeBase:
-    """The process-wide knowledge base: the action server opens Chroma and loads MiniLM once."""
-    global _shared
-    with _shared_lock:
-        if _shared is None:
-            _shared = KnowledgeBase()
-        return _shared

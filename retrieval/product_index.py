@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import re
 import threading
 import uuid
 from collections import Counter
@@ -23,15 +21,13 @@ from typing import Any
 import numpy as np
 
 from retrieval.catalog import catalog_path, product_hash, product_text, read_catalog
-from retrieval.embedder import Embedder, shared_embedder
+from retrieval.embedder import Embedder
 from retrieval.knowledge_base import chroma_client, close_chroma_client
-from retrieval.text import tokens
+from retrieval.text import REASON_FILLER, clauses, joined_words, tokens
+from shop.settings import current
 
 logger = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_INDEX_PATH = ROOT / "models" / "products"
-DEFAULT_COLLECTION = "products"
 REBUILD_HINT = "make index  (or: python -m retrieval catalog ingest data/catalog.jsonl)"
 _BATCH = 1000
 
@@ -41,13 +37,6 @@ CHEAP_POOL = 20
 # A word in more than this share of the catalog ("comfortable" in a shop of shoes) says nothing
 # about why one product was found.
 COMMON_WORD_SHARE = 0.2
-_CLAUSE_END = re.compile(r"[.;:!?,()]")
-# Shoppers' verbs and praise words: in many descriptions ("keeps you warm"), never the reason.
-REASON_FILLER = frozenset(
-    "keep keeps make help need use get go going work stay start good best nice great new thing things stuff".split()
-)
-
-
 class ProductIndexMissingError(RuntimeError):
     """The product index has not been built (or cannot be read)."""
 
@@ -103,9 +92,10 @@ class ProductIndex:
         embedder: Embedder | None = None,
         bm25_weight: float = 0.3,
     ) -> None:
-        self.index_path = Path(index_path or os.environ.get("SHOP_PRODUCT_INDEX_PATH") or DEFAULT_INDEX_PATH)
-        self.collection_name = collection or os.environ.get("SHOP_PRODUCT_COLLECTION") or DEFAULT_COLLECTION
-        self.embedder = embedder or shared_embedder()
+        settings = current()
+        self.index_path = Path(index_path or settings.product_index_path)
+        self.collection_name = collection or settings.product_collection
+        self.embedder = embedder or Embedder()
         self.bm25_weight = bm25_weight
         self._lock = threading.Lock()
         self._client: Any = None
@@ -250,8 +240,7 @@ class ProductIndex:
         have = set(said)
         phrases: list[list[str]] = []
         previous: list[str] | None = None
-        words = [w for clause in _CLAUSE_END.split((query or "").lower()[:1000])
-                 for w in [*re.findall(r"[a-z0-9][a-z0-9'-]*", clause), ""]]
+        words = [w for clause in clauses((query or "").lower()[:1000]) for w in [*joined_words(clause), ""]]
         for word in words:
             stems = tokens(word)
             if len(word) <= 2 or word in ignore or word in REASON_FILLER or not stems or not set(stems) <= have:
@@ -360,7 +349,7 @@ def _phrase_tokens(text: str) -> list[str]:
     """The text's tokens with a break where a sentence or a field ends: "cast iron. Trail-tested"
     does not say "iron trail"."""
     words: list[str] = []
-    for part in _CLAUSE_END.split(text):
+    for part in clauses(text):
         words += [*tokens(part), ""]
     return words
 
@@ -369,16 +358,3 @@ def _says(words: list[str], phrase: list[str]) -> bool:
     """Whether `phrase` occurs in `words` as a contiguous run."""
     n = len(phrase)
     return any(words[i:i + n] == phrase for i in range(len(words) - n + 1))
-
-
-_shared: ProductIndex | None = None
-_shared_lock = threading.Lock()
-
-
-def shared_product_index() -> ProductIndex:
-    """The process-wide product index (loaded once per action server)."""
-    global _shared
-    with _shared_lock:
-        if _shared is None:
-            _shared = ProductIndex()
-        return _shared

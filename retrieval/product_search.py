@@ -8,8 +8,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from retrieval.product_index import ProductFilters, ProductHit, ProductIndex, shared_product_index
-from retrieval.text import STOPWORDS, stem, tokens
+from retrieval.product_index import ProductFilters, ProductHit, ProductIndex
+from retrieval.text import (
+    CHEAP_WORDS,
+    COLOR_WORDS,
+    REFINE_FILLER,
+    STOPWORDS,
+    letter_words,
+    stem,
+    stemmed_words,
+    tokens,
+    words,
+)
 
 # Shoppers' words for whole departments. Anything else is matched against the catalog's own
 # category and subcategory names, and otherwise searched as plain words.
@@ -26,24 +36,34 @@ RELAX_ORDER = ("color", "size", "terms", "brand", "price_min", "price_max", "kin
 # or a size is the shopper's line (a shoe that does not fit is no alternative), so near matches
 # never cross it.
 WIDEN_ORDER = ("color", "subcategory")
-# Colour entities the NLU tags outside these ("c" in "vitamin c") are words, not colours.
-COLOR_WORDS = frozenset(
-    "black white grey gray silver blue navy teal turquoise green olive khaki red burgundy maroon pink rose purple "
-    "lilac lavender violet orange coral yellow mustard gold beige cream ivory tan brown camel charcoal".split()
-)
-# "cheap headphones": the relevant ones, cheapest first.
-CHEAP_WORDS = frozenset("cheap cheapest budget affordable inexpensive bargain".split())
 _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
-_GENERIC = {"gear", "stuff", "thing", "product", "item", "something"}
-
-
-# Words of a follow-up ("only the waterproof ones, under 50 dollars") that say nothing about
-# the product itself.
-_REFINE_FILLER = frozenset(
-    "one ones only just please pls something thing things show see those them instead rather maybe thanks "
-    "under below less over above least most between dollar dollars usd bucks size from by more".split()
-)
 MAX_QUERY_CHARS = 300
+# The conversation's slots that hold a search's constraints, and the `SearchRequest` field of each.
+CONSTRAINT_SLOTS = {
+    "product_category": "category", "brand": "brand", "color": "color", "size": "size",
+    "price_min": "price_min", "price_max": "price_max",
+}
+
+
+def entity_values(entities: Any) -> dict[str, Any]:
+    """{entity name: value} of one message. Several product words are one description
+    ("cozy slippers" + "memory foam"), so they are joined in order; for any other entity
+    the last value wins."""
+    found: dict[str, Any] = {}
+    for entity in entities if isinstance(entities, list) else []:
+        if isinstance(entity, dict) and isinstance(entity.get("entity"), str):
+            name, value = entity["entity"], entity.get("value")
+            earlier = found.get(name)
+            if name == "product_category" and isinstance(earlier, str) and isinstance(value, str) and value not in earlier:
+                value = f"{earlier} {value}"
+            found[name] = value
+    return found
+
+
+def names_another_product(product_word: Any, query: str) -> bool:
+    """A follow-up whose product word the last search did not have ("purple hoodie" after
+    "waterproof jackets") is a new search, not a refinement of the old one."""
+    return isinstance(product_word, str) and bool(set(tokens(product_word)) - set(tokens(query)))
 
 
 def refinement(query: str, text: str, entities: Sequence[dict[str, Any]] = ()) -> tuple[str, list[str]]:
@@ -59,14 +79,14 @@ def refinement(query: str, text: str, entities: Sequence[dict[str, Any]] = ()) -
             start, end = max(0, start), max(0, min(end, len(kept)))
             kept[start:end] = [" "] * max(0, end - start)
         if isinstance(entity.get("value"), str):
-            entity_words |= set(re.findall(r"[a-z0-9]+", entity["value"].lower()))
-    words: list[str] = []
-    for word in re.findall(r"[a-z]+", "".join(kept).lower()):
-        if word not in STOPWORDS and word not in _REFINE_FILLER and word not in entity_words and word not in words:
-            words.append(word)
-    in_query = set(re.findall(r"[a-z0-9]+", query.lower()))
-    new = [w for w in words if w not in in_query]
-    return (f"{query} {' '.join(new)}".strip()[:MAX_QUERY_CHARS] if new else query), words
+            entity_words |= set(words(entity["value"]))
+    added: list[str] = []
+    for word in letter_words("".join(kept)):
+        if word not in STOPWORDS and word not in REFINE_FILLER and word not in entity_words and word not in added:
+            added.append(word)
+    in_query = set(words(query))
+    new = [w for w in added if w not in in_query]
+    return (f"{query} {' '.join(new)}".strip()[:MAX_QUERY_CHARS] if new else query), added
 
 
 def parse_price(value: Any) -> float | None:
@@ -91,10 +111,6 @@ def _clean(value: Any, limit: int = 100) -> str | None:
     if not isinstance(value, str):
         return None
     return value.strip()[:limit] or None
-
-
-def _words(text: str) -> set[str]:
-    return {stem(w) for w in re.findall(r"[a-z0-9]+", text.lower())} - _GENERIC
 
 
 @dataclass
@@ -133,8 +149,8 @@ def describe(name: str, filters: ProductFilters, shown_terms: Sequence[str] | No
     if name == "price_min":
         return f"the minimum price (over ${value:g})"
     if name == "terms":
-        words = [str(w) for w in (shown_terms or value)]
-        return ("the words " if len(words) > 1 else "the word ") + ", ".join(f"“{w}”" for w in words)
+        named = [str(w) for w in (shown_terms or value)]
+        return ("the words " if len(named) > 1 else "the word ") + ", ".join(f"“{w}”" for w in named)
     if name == "kind":
         return f"the product type ({' or '.join(value)})"
     label = {"color": "colour", "subcategory": "product type"}.get(name, name)
@@ -143,11 +159,12 @@ def describe(name: str, filters: ProductFilters, shown_terms: Sequence[str] | No
 
 class ProductSearch:
     def __init__(self, index: ProductIndex | None = None) -> None:
-        self._index = index
+        # Not `index or ...`: an index not loaded yet has no products, so it is falsy.
+        self._index = index if index is not None else ProductIndex()
 
     @property
     def index(self) -> ProductIndex:
-        return self._index or shared_product_index()
+        return self._index
 
     def resolve_category(self, value: str | None) -> tuple[str | None, str | None]:
         """(category, subcategory) for a shopper's product word, or (None, None) if unsure."""
@@ -160,22 +177,22 @@ class ProductSearch:
         subcategories = index.vocabulary("subcategory")
         if text in categories:
             return text, None
-        words = _words(text)
+        asked = stemmed_words(text)
         # A subcategory is meant only when the shopper's words name all of it ("trail running
         # shoes" -> trail running shoes, the most specific). One shared word is too little:
         # "open water swimming" is not about water bottles, nor "yoga" about yoga mats; such a
         # word narrows the department only when every subcategory it touches lies in one.
-        named = [s for s in subcategories if _words(s) and _words(s) <= words]
+        named = [s for s in subcategories if stemmed_words(s) and stemmed_words(s) <= asked]
         if named:
-            most = max(len(_words(s)) for s in named)
-            best = [s for s in named if len(_words(s)) == most]
+            most = max(len(stemmed_words(s)) for s in named)
+            best = [s for s in named if len(stemmed_words(s)) == most]
             if len(best) == 1:
                 return None, best[0]
-        matches = [s for s in subcategories if words & _words(s)]
+        matches = [s for s in subcategories if asked & stemmed_words(s)]
         parents = {str(p["category"]) for p in index.products if p["subcategory"] in matches}
         if len(parents) == 1:
             return parents.pop(), None
-        for word in words:
+        for word in asked:
             if CATEGORY_WORDS.get(word) in categories:
                 return CATEGORY_WORDS[word], None
         return None, None
@@ -185,13 +202,12 @@ class ProductSearch:
         rain jackets), stemmed; None when there are none or the word is a department's.
         Products of the department whose title or subcategory says one of them are meant, so
         a hooded hoodie is not a jacket, while "lotion" keeps the sun lotions too."""
-        words = _words(value or "")
-        if not words or any(w in CATEGORY_WORDS for w in words):
+        asked = stemmed_words(value or "")
+        if not asked or any(w in CATEGORY_WORDS for w in asked):
             return None
         # The last word of the name: "shirt" of "t-shirts", never its "t".
-        heads = {stem(re.findall(r"[a-z0-9]+", s.lower())[-1]) for s in self.index.vocabulary("subcategory")
-                 if re.search(r"[a-z0-9]", s.lower())}
-        nouns = tuple(sorted(words & heads))
+        heads = {stem(words(s)[-1]) for s in self.index.vocabulary("subcategory") if words(s)}
+        nouns = tuple(sorted(asked & heads))
         return nouns or None
 
     def filters_for(self, request: SearchRequest) -> ProductFilters:
@@ -219,8 +235,8 @@ class ProductSearch:
         # Only when it adds words: NLU entities are spans of the message, and a repeated word
         # would count twice for BM25.
         text, product_word = _clean(request.query, 1000) or "", _clean(request.category) or ""
-        query = f"{text} {product_word}".strip() if _words(product_word) - _words(text) else text
-        cheap = bool(CHEAP_WORDS.intersection(re.findall(r"[a-z]+", text.lower())))
+        query = f"{text} {product_word}".strip() if stemmed_words(product_word) - stemmed_words(text) else text
+        cheap = bool(CHEAP_WORDS.intersection(letter_words(text)))
         hits = self.index.search(query, filters, k=k, offset=offset, mode=mode, exclude=exclude, cheapest_first=cheap)
         if relax and len(hits) < k and (hits or offset):
             return self._with_near_matches(query, filters, hits, k, offset, mode, exclude, cheap)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import threading
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -351,21 +350,3 @@ class FusedRecommender:
         model.item_ids, model.user_ids, model.items = meta["item_ids"], meta["user_ids"], meta["items"]
         model.user_items, model.report, model.tensors = meta["user_items"], meta["report"], dict(tensors)
         return model
-
-
-_shared: FusedRecommender | None = None
-_shared_stamp: float | None = None
-_LOCK = threading.Lock()
-
-
-def shared_recommender() -> FusedRecommender:
-    """The process-wide recommender; reloaded when `make train-recommender` writes a new model."""
-    global _shared, _shared_stamp
-    folder = Path(os.environ.get("SHOP_RECOMMENDER_PATH") or Path(__file__).resolve().parent.parent / "models" / "recommender")
-    weights = folder / "recommender.safetensors"
-    stamp = weights.stat().st_mtime if weights.exists() else None
-    with _LOCK:
-        if _shared is None or stamp != _shared_stamp:
-            _shared, _shared_stamp = FusedRecommender.load(folder), stamp
-        return _shared
-

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_MODEL_DIR = ROOT / "models" / "recommender"
+from shop.settings import current, offline
 
 
 def model_dir() -> Path:
-    return Path(os.environ.get("SHOP_RECOMMENDER_PATH") or DEFAULT_MODEL_DIR)
+    return current().recommender_path
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -37,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def train(args: argparse.Namespace) -> int:
     from retrieval.catalog import catalog_path, load_mapping, product_text, read_catalog
-    from retrieval.embedder import shared_embedder
+    from retrieval.embedder import Embedder
     from retrieval.recommender import FusedRecommender
     from retrieval.review_sentiment import ReviewSentiment
     from shop.db import ShopDB
@@ -45,7 +43,7 @@ def train(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     products = read_catalog(args.catalog or catalog_path(), load_mapping(args.mapping)).products
     interactions = ShopDB(args.database_url).interactions()
-    embedder = shared_embedder()
+    embedder = Embedder()
     print(f"embedding {len(products)} products ...", flush=True)
     vectors = embedder.encode([product_text(p) for p in products], show_progress=True)
     texts, labels = ReviewSentiment.labelled(products)
@@ -62,7 +60,7 @@ def train(args: argparse.Namespace) -> int:
 
 
 def recommend(args: argparse.Namespace) -> int:
-    from retrieval.embedder import shared_embedder
+    from retrieval.embedder import Embedder
     from retrieval.recommender import FusedRecommender, RecommenderModelError
 
     try:
@@ -70,7 +68,7 @@ def recommend(args: argparse.Namespace) -> int:
     except RecommenderModelError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    query = shared_embedder().encode([args.query])[0] if args.query else None
+    query = Embedder().encode([args.query])[0] if args.query else None
     titles = {item["id"]: item["title"] for item in model.items}
     for rank, r in enumerate(model.recommend(args.customer, args.context, query, k=args.k), start=1):
         print(f"{rank}. {r.score:.3f}  {r.product_id}  {titles.get(r.product_id)}  — {r.why}")
@@ -78,7 +76,7 @@ def recommend(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    offline()
     args = _parser().parse_args(argv)
     return train(args) if args.command == "train" else recommend(args)
 

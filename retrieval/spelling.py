@@ -15,8 +15,9 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
+from retrieval.text import letter_words
+
 _PARTS = re.compile(r"[A-Za-z]+|[^A-Za-z]+")
-_WORD = re.compile(r"[a-z]+")
 CONTRACTIONS = {
     "cant": "can't", "dont": "don't", "doesnt": "doesn't", "didnt": "didn't", "wont": "won't",
     "isnt": "isn't", "arent": "aren't", "wasnt": "wasn't", "werent": "weren't", "havent": "haven't",
@@ -59,7 +60,7 @@ class Speller:
     def __init__(self, corpus: Iterable[str], known_words: Iterable[str] = ()) -> None:
         self.frequency: Counter[str] = Counter()
         for text in corpus:
-            self.frequency.update(_WORD.findall(text.lower()))
+            self.frequency.update(letter_words(text))
         self.known = {w.lower() for w in known_words if w.isalpha()}
         # Symmetric-delete index (as in SymSpell): a word and a typo of it share a deletion,
         # so a lookup costs a few dozen set probes whatever the vocabulary size.

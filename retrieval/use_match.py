@@ -83,16 +83,3 @@ class UseMatcher:
             for product_id in carriers.get(tag, []):
                 found.setdefault(product_id, tag)
         return found
-
-
-_shared: UseMatcher | None = None
-_shared_lock = threading.Lock()
-
-
-def shared_use_matcher(index: ProductIndex) -> UseMatcher:
-    """The process-wide matcher on the action server's product index."""
-    global _shared
-    with _shared_lock:
-        if _shared is None or _shared.index is not index:
-            _shared = UseMatcher(index)
-        return _shared

@@ -57,7 +57,6 @@ Fixture records written by ``python -m shop generate`` whatever the seed (dates 
 from __future__ import annotations
 
 import hmac
-import os
 import re
 import secrets
 import threading
@@ -71,8 +70,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.pool import StaticPool
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_URL = "sqlite:///data/shop.db"
+from shop.settings import ROOT, current
 
 ORDER_STATUSES = ("placed", "paid", "shipped", "delivered", "cancelled", "returned")
 CANCELLABLE = ("placed", "paid")
@@ -279,7 +277,7 @@ class ShopDB:
     """Access to the shop database. Cheap to construct; one engine (and pool) per instance."""
 
     def __init__(self, url: str | None = None) -> None:
-        self._url = _resolve_url(url or os.environ.get("SHOP_DATABASE_URL") or DEFAULT_URL)
+        self._url = _resolve_url(url or current().database_url)
         self._engine: Engine | None = None
         self._lock = threading.Lock()
 
@@ -303,14 +301,15 @@ class ShopDB:
     def _create_engine(self) -> Engine:
         url = self._url
         if url.get_backend_name() != "sqlite":
-            return sa.create_engine(url, pool_pre_ping=True)
+            return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
         if not url.database or url.database == ":memory:":
             # One shared connection, or every pooled connection would see its own empty DB.
-            engine = sa.create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
+            engine = sa.create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False},
+                                     hide_parameters=True)
         else:
             if not url.database.startswith("file:"):
                 Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-            engine = sa.create_engine(url, connect_args={"timeout": 30})
+            engine = sa.create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
 
         @sa.event.listens_for(engine, "connect")
         def _foreign_keys(dbapi_connection: Any, _record: Any) -> None:

@@ -48,7 +48,7 @@ SETTINGS: tuple[Variable, ...] = (
     Variable("SHOP_PRODUCT_COLLECTION", "product_collection", "products", "the product Chroma collection"),
     Variable("SHOP_RECOMMENDER_PATH", "recommender_path", "models/recommender", "the recommender model folder"),
     Variable("SHOP_EMBEDDING_MODEL", "embedding_model", "",
-             "a sentence-transformers folder to use instead of the packaged all-MiniLM-L6-v2 (tests use a tiny one)"),
+             "a sentence-transformers folder to use instead of the packaged all-MiniLM-L6-v2"),
     Variable("SHOP_MAX_MESSAGE_CHARS", "max_message_chars", "2000", "longer messages are refused politely"),
     Variable("SHOP_ACTION_TIMEOUT_S", "action_timeout_s", "10", "how long Rasa waits for the action server"),
     Variable("SHOP_RETURN_WINDOW_DAYS", "return_window_days", "30", "return window after delivery"),
@@ -173,6 +173,19 @@ def _parse(variable: Variable, raw: str, annotation: str) -> object:
     if annotation.startswith("tuple"):
         return tuple(raw.split())
     return raw
+
+
+# No model or data set is ever fetched from a hub: the libraries are told so before they load.
+OFFLINE = {
+    "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
+    "ANONYMIZED_TELEMETRY": "False", "RASA_TELEMETRY_ENABLED": "false",
+}
+
+
+def offline() -> None:
+    """Sets the offline switches of Hugging Face, Chroma and Rasa, unless already set."""
+    for name, value in OFFLINE.items():
+        os.environ.setdefault(name, value)
 
 
 def current() -> Settings:

@@ -74,3 +74,15 @@ def demo_products(tmp_path_factory: pytest.TempPathFactory, generated_shop: Path
     assert report.added >= 300 and not report.skipped
     index.warm_up()
     return index
+
+
+@pytest.fixture(scope="session")
+def trained_recommender(tmp_path_factory: pytest.TempPathFactory, generated_shop: Path, demo_products) -> Path:  # type: ignore[no-untyped-def]
+    """A fused recommender trained (3 epochs) on the demo shop's interactions, in a tmp folder."""
+    from retrieval.recommender import FusedRecommender
+    from shop.db import ShopDB
+
+    folder = tmp_path_factory.mktemp("recommender")
+    interactions = ShopDB(f"sqlite:///{generated_shop / 'shop.db'}").interactions()
+    FusedRecommender(epochs=3).fit(interactions, demo_products.products, demo_products.matrix, progress=False).save(folder)
+    return folder

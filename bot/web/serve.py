@@ -13,13 +13,14 @@ from __future__ import annotations
 import argparse
 import html
 import json
-import os
 import sys
 from functools import lru_cache
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from shop.settings import current
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -32,7 +33,7 @@ PALETTE = {"black": "#222", "white": "#f4f4f4", "grey": "#9aa0a6", "navy": "#1f2
 
 
 def catalog_path() -> Path:
-    return Path(os.environ.get("SHOP_CATALOG_PATH") or ROOT / "data" / "catalog.jsonl")
+    return current().catalog_path
 
 
 @lru_cache(maxsize=1)
@@ -127,9 +128,10 @@ class Handler(BaseHTTPRequestHandler):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default=os.environ.get("SHOP_HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("SHOP_WEB_PORT", "8080")))
-    parser.add_argument("--rasa-url", default=os.environ.get("SHOP_RASA_URL", "http://127.0.0.1:5005"))
+    settings = current()
+    parser.add_argument("--host", default=settings.host)
+    parser.add_argument("--port", type=int, default=settings.web_port)
+    parser.add_argument("--rasa-url", default=settings.rasa_url)
     args = parser.parse_args(argv)
     server = ThreadingHTTPServer((args.host, args.port), Handler)
     server.rasa_url = args.rasa_url.rstrip("/")  # type: ignore[attr-defined]

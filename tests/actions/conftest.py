@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,22 +11,26 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from retrieval.services import ServiceRegistry
+from shop.db import ShopDB
+
 TRACKERS = Path(__file__).parent / "trackers"
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def shop_db_url(generated_shop: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A fresh copy of the generated DB for each test, wired into the actions."""
-    from actions import common
-
+def shop_db_url(generated_shop: Path, tmp_path: Path) -> str:
+    """A fresh copy of the generated DB for each test."""
     db_file = tmp_path / "shop.db"
     shutil.copy(generated_shop / "shop.db", db_file)
-    url = f"sqlite:///{db_file}"
-    monkeypatch.setenv("SHOP_DATABASE_URL", url)
-    common.shop_db.cache_clear()
-    yield url
-    common.shop_db.cache_clear()
+    return f"sqlite:///{db_file}"
+
+
+@pytest.fixture
+def services(shop_db_url: str, embedder: Any) -> ServiceRegistry:
+    """What the actions are given: the test's shop DB and the session's MiniLM. A test module
+    that needs an index overrides this fixture with one that passes it too."""
+    return ServiceRegistry(shop_db=ShopDB(shop_db_url), embedder=embedder)
 
 
 def load_tracker(name: str, slots: dict[str, Any] | None = None, text: str | None = None,

@@ -16,7 +16,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 import actions
-from retrieval import knowledge_base, product_index
+from actions.common import UsesServices
+from retrieval.services import ServiceRegistry
+from shop.db import ShopDB
 from tests.actions.conftest import load_tracker
 
 ACTION_CLASSES = sorted(
@@ -49,9 +51,9 @@ values = st.one_of(st.text(max_size=40), special, json_values)
 
 
 @pytest.fixture
-def indexes(demo_kb, demo_products, monkeypatch):
-    monkeypatch.setattr(knowledge_base, "_shared", demo_kb)
-    monkeypatch.setattr(product_index, "_shared", demo_products)
+def services(shop_db_url, demo_kb, demo_products, embedder):
+    return ServiceRegistry(shop_db=ShopDB(shop_db_url), knowledge_base=demo_kb, product_index=demo_products,
+                           embedder=embedder)
 
 
 def fuzzed_tracker(text: Any, intent: str, slots: dict[str, Any], entities: list[tuple[str, Any]],
@@ -73,9 +75,10 @@ def fuzzed_tracker(text: Any, intent: str, slots: dict[str, Any], entities: list
     entities=st.lists(st.tuples(st.sampled_from(ENTITIES), values), max_size=4),
     metadata=json_values,
 )
-async def test_actions_survive_random_trackers(shop_db_url, indexes, action_class, text, intent, slots, entities, metadata):
+async def test_actions_survive_random_trackers(services, action_class, text, intent, slots, entities, metadata):
     dispatcher = CollectingDispatcher()
-    events = await action_class().run(dispatcher, fuzzed_tracker(text, intent, slots, entities, metadata), {"slots": {}, "forms": {}})
+    action = action_class(services) if issubclass(action_class, UsesServices) else action_class()
+    events = await action.run(dispatcher, fuzzed_tracker(text, intent, slots, entities, metadata), {"slots": {}, "forms": {}})
     assert isinstance(events, list)
     json.dumps(events)  # what goes back to Rasa must serialise
     for message in dispatcher.messages:

@@ -6,7 +6,6 @@ import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import orders
-from shop.db import ShopDB
 from tests.actions.conftest import load_tracker, slot_events, texts
 
 pytestmark = pytest.mark.usefixtures("shop_db_url")
@@ -20,73 +19,73 @@ async def run(action, tracker):
     return dispatcher, events
 
 
-async def test_order_status_happy_path_reveals_status_and_tracking():
-    dispatcher, events = await run(orders.ActionCheckOrderStatus(), load_tracker("order_form_filled"))
+async def test_order_status_happy_path_reveals_status_and_tracking(services):
+    dispatcher, events = await run(orders.ActionCheckOrderStatus(services), load_tracker("order_form_filled"))
     reply = texts(dispatcher)[0]
     assert "SO10003" in reply and "shipped" in reply
-    order = ShopDB().get_order("SO10003")
+    order = services.shop_db.get_order("SO10003")
     assert order is not None and order.tracking_number and order.tracking_number in reply
     slots = slot_events(events)
     assert slots["verified_customer_id"] == "C0000"
     assert slots["order_id"] is None  # the next look-up asks again
 
 
-async def test_unknown_order_and_wrong_email_get_the_same_reply():
-    unknown, ev1 = await run(orders.ActionCheckOrderStatus(), load_tracker("order_form_filled", {"order_id": "SO99999"}, sender_id="a"))
-    mismatch, ev2 = await run(orders.ActionCheckOrderStatus(), load_tracker("order_form_filled", {"email": BEN}, sender_id="b"))
+async def test_unknown_order_and_wrong_email_get_the_same_reply(services):
+    unknown, ev1 = await run(orders.ActionCheckOrderStatus(services), load_tracker("order_form_filled", {"order_id": "SO99999"}, sender_id="a"))
+    mismatch, ev2 = await run(orders.ActionCheckOrderStatus(services), load_tracker("order_form_filled", {"email": BEN}, sender_id="b"))
     assert texts(unknown) == texts(mismatch) == [orders.NOT_FOUND]
     for events in (ev1, ev2):
         assert slot_events(events) == {"order_id": None, "email": None}
         assert "verified_customer_id" not in slot_events(events)
 
 
-async def test_email_is_compared_case_insensitively():
-    dispatcher, _ = await run(orders.ActionCheckOrderStatus(), load_tracker("order_form_filled", {"email": "  Ana.Lopez@Example.COM "}))
+async def test_email_is_compared_case_insensitively(services):
+    dispatcher, _ = await run(orders.ActionCheckOrderStatus(services), load_tracker("order_form_filled", {"email": "  Ana.Lopez@Example.COM "}))
     assert "SO10003" in texts(dispatcher)[0]
 
 
-async def test_repeated_failures_are_throttled():
-    for _ in range(orders.MAX_FAILED_VERIFICATIONS):
-        await run(orders.ActionCheckOrderStatus(), load_tracker("order_form_filled", {"order_id": "SO99999"}, sender_id="prober"))
+async def test_repeated_failures_are_throttled(services):
+    for _ in range(services.orders.max_failed_verifications):
+        await run(orders.ActionCheckOrderStatus(services), load_tracker("order_form_filled", {"order_id": "SO99999"}, sender_id="prober"))
     # Even the right details are refused while throttled, so guessing gains nothing.
-    dispatcher, _ = await run(orders.ActionCheckOrderStatus(), load_tracker("order_form_filled", sender_id="prober"))
+    dispatcher, _ = await run(orders.ActionCheckOrderStatus(services), load_tracker("order_form_filled", sender_id="prober"))
     assert texts(dispatcher) == [orders.THROTTLED]
-    other, _ = await run(orders.ActionCheckOrderStatus(), load_tracker("order_form_filled", sender_id="someone-else"))
+    other, _ = await run(orders.ActionCheckOrderStatus(services), load_tracker("order_form_filled", sender_id="someone-else"))
     assert "SO10003" in texts(other)[0]
 
 
-async def test_cancel_asks_for_confirmation_then_cancels():
-    dispatcher, events = await run(orders.ActionCancelOrder(), load_tracker("order_form_filled", {"order_id": "SO10001"}))
+async def test_cancel_asks_for_confirmation_then_cancels(services):
+    dispatcher, events = await run(orders.ActionCancelOrder(services), load_tracker("order_form_filled", {"order_id": "SO10001"}))
     assert "cancel" in texts(dispatcher)[0].lower()
     assert [b["payload"] for b in dispatcher.messages[0]["buttons"]] == ["/affirm", "/deny"]
     assert slot_events(events)["awaiting_cancel_confirmation"] is True
-    assert ShopDB().get_order("SO10001").status == "placed"  # nothing changes before confirmation
+    assert services.shop_db.get_order("SO10001").status == "placed"  # nothing changes before confirmation
 
-    dispatcher, events = await run(orders.ActionConfirmCancelOrder(), load_tracker("cancel_awaiting_confirmation"))
+    dispatcher, events = await run(orders.ActionConfirmCancelOrder(services), load_tracker("cancel_awaiting_confirmation"))
     assert "cancelled" in texts(dispatcher)[0]
-    assert ShopDB().get_order("SO10001").status == "cancelled"
+    assert services.shop_db.get_order("SO10001").status == "cancelled"
     assert slot_events(events)["awaiting_cancel_confirmation"] is False
 
 
-async def test_cancel_declined_keeps_the_order():
+async def test_cancel_declined_keeps_the_order(services):
     tracker = load_tracker("cancel_awaiting_confirmation", text="no", intent="deny")
-    dispatcher, _ = await run(orders.ActionConfirmCancelOrder(), tracker)
+    dispatcher, _ = await run(orders.ActionConfirmCancelOrder(services), tracker)
     assert dispatcher.messages[0].get("response") == "utter_cancel_kept"
-    assert ShopDB().get_order("SO10001").status == "placed"
+    assert services.shop_db.get_order("SO10001").status == "placed"
 
 
-async def test_cancel_refused_once_shipped():
-    dispatcher, events = await run(orders.ActionCancelOrder(), load_tracker("order_form_filled", {"order_id": "SO10003"}))
+async def test_cancel_refused_once_shipped(services):
+    dispatcher, events = await run(orders.ActionCancelOrder(services), load_tracker("order_form_filled", {"order_id": "SO10003"}))
     assert "already shipped" in texts(dispatcher)[0]
     assert slot_events(events)["awaiting_cancel_confirmation"] is False
-    assert ShopDB().get_order("SO10003").status == "shipped"
+    assert services.shop_db.get_order("SO10003").status == "shipped"
 
 
-async def test_confirm_without_pending_cancellation_changes_nothing():
+async def test_confirm_without_pending_cancellation_changes_nothing(services):
     tracker = load_tracker("cancel_awaiting_confirmation", {"awaiting_cancel_confirmation": False})
-    dispatcher, _ = await run(orders.ActionConfirmCancelOrder(), tracker)
+    dispatcher, _ = await run(orders.ActionConfirmCancelOrder(services), tracker)
     assert "no cancellation waiting" in texts(dispatcher)[0]
-    assert ShopDB().get_order("SO10001").status == "placed"
+    assert services.shop_db.get_order("SO10001").status == "placed"
 
 
 @pytest.mark.parametrize(
@@ -99,13 +98,13 @@ async def test_confirm_without_pending_cancellation_changes_nothing():
         ("SO10007", "already been returned"),
     ],
 )
-async def test_return_checks_the_window_and_status(order_id, expected):
-    dispatcher, _ = await run(orders.ActionRequestReturn(), load_tracker("order_form_filled", {"order_id": order_id}))
+async def test_return_checks_the_window_and_status(order_id, expected, services):
+    dispatcher, _ = await run(orders.ActionRequestReturn(services), load_tracker("order_form_filled", {"order_id": order_id}))
     assert expected in texts(dispatcher)[0]
 
 
-async def test_return_inside_window_is_recorded():
-    dispatcher, _ = await run(orders.ActionRequestReturn(), load_tracker("order_form_filled", {"order_id": "SO10004"}))
+async def test_return_inside_window_is_recorded(services):
+    dispatcher, _ = await run(orders.ActionRequestReturn(services), load_tracker("order_form_filled", {"order_id": "SO10004"}))
     reply = texts(dispatcher)[0]
     assert "started" in reply and "a***@example.com" in reply
 
@@ -144,11 +143,11 @@ async def test_order_id_validation_normalises_what_people_type():
 
 
 @pytest.mark.parametrize("value", HOSTILE)
-async def test_hostile_slot_values_reveal_nothing_and_break_nothing(value):
-    for action in (orders.ActionCheckOrderStatus(), orders.ActionCancelOrder(), orders.ActionRequestReturn()):
+async def test_hostile_slot_values_reveal_nothing_and_break_nothing(value, services):
+    for action in (orders.ActionCheckOrderStatus(services), orders.ActionCancelOrder(services), orders.ActionRequestReturn(services)):
         dispatcher, _ = await run(action, load_tracker("order_form_filled", {"order_id": value}, sender_id=f"h{hash(value)}"))
         assert texts(dispatcher) == [orders.NOT_FOUND]
-    assert ShopDB().get_order("SO10001") is not None  # the orders table survived
+    assert services.shop_db.get_order("SO10001") is not None  # the orders table survived
 
 
 async def test_a_misread_value_for_a_slot_not_asked_for_is_dropped_silently():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -10,32 +11,33 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.products import ActionProductFeedback, ActionRecommendProducts, ActionSearchProducts
 from retrieval import product_index
+from retrieval.services import ServiceRegistry
+from shop.db import ShopDB
 from tests.actions.conftest import load_tracker, slot_events, texts
 
 
 @pytest.fixture
-def products(demo_products, monkeypatch):
-    monkeypatch.setattr(product_index, "_shared", demo_products)
+def products(demo_products):
     return demo_products
 
 
-@pytest.fixture(scope="module")
-def trained_recommender(tmp_path_factory, generated_shop, demo_products):
-    from retrieval.recommender import FusedRecommender
-    from shop.db import ShopDB
-
-    folder = tmp_path_factory.mktemp("recommender")
-    interactions = ShopDB(f"sqlite:///{generated_shop / 'shop.db'}").interactions()
-    FusedRecommender(epochs=3).fit(interactions, demo_products.products, demo_products.matrix, progress=False).save(folder)
-    return folder
+@pytest.fixture
+def services(shop_db_url, products, embedder):
+    """The actions' services: the test's shop DB and the demo product index. The recommender
+    comes from `SHOP_RECOMMENDER_PATH` unless a test gives one."""
+    return ServiceRegistry(shop_db=ShopDB(shop_db_url), product_index=products, embedder=embedder)
 
 
 @pytest.fixture
-def recommender(trained_recommender, products, monkeypatch):
-    from retrieval import recommender as module
+def recommender(trained_recommender, services):
+    """The services with a recommender trained on the demo shop."""
+    return replace_settings(services, recommender_path=trained_recommender)
 
-    monkeypatch.setenv("SHOP_RECOMMENDER_PATH", str(trained_recommender))
-    monkeypatch.setattr(module, "_shared", None)
+
+def replace_settings(services: ServiceRegistry, **changed: Any) -> ServiceRegistry:
+    """A registry like `services` (same DB and index) whose settings differ, as a shop would configure them."""
+    return ServiceRegistry(settings=dataclasses.replace(services.settings, **changed), shop_db=services.shop_db,
+                           product_index=services.product_index, embedder=services.embedder)
 
 
 def turn(text: str, intent: str, entities: dict[str, Any] | None = None, slots: dict[str, Any] | None = None,
@@ -59,8 +61,8 @@ def cards(dispatcher: CollectingDispatcher) -> list[dict[str, Any]]:
     return message["custom"]["products"]
 
 
-async def test_search_cards_honour_brand_and_price_and_carry_a_reason(products):
-    dispatcher, slots = await run(ActionSearchProducts(), turn(
+async def test_search_cards_honour_brand_and_price_and_carry_a_reason(products, services):
+    dispatcher, slots = await run(ActionSearchProducts(services), turn(
         "TrailForge trail running shoes under 150", "search_product",
         {"brand": "TrailForge", "product_category": "trail running shoes", "price_max": "150"},
     ))
@@ -79,8 +81,8 @@ async def test_search_cards_honour_brand_and_price_and_carry_a_reason(products):
     assert slots["shown_product_ids"] == [c["id"] for c in found] and slots["search_page"] == 0
 
 
-async def test_other_colours_follow_the_few_in_the_colour_asked_for(products):
-    dispatcher, _ = await run(ActionSearchProducts(), turn(
+async def test_other_colours_follow_the_few_in_the_colour_asked_for(products, services):
+    dispatcher, _ = await run(ActionSearchProducts(services), turn(
         "grey yoga mat", "search_product", {"color": "grey", "product_category": "yoga mat"}))
     found = [(c, products.product(c["id"])) for c in cards(dispatcher)]
     grey = [c for c, p in found if p["color"] == "grey"]
@@ -89,29 +91,29 @@ async def test_other_colours_follow_the_few_in_the_colour_asked_for(products):
     assert all(c["reason"] == f"in {p['color']}, not grey" and p["subcategory"] == "yoga mats" for c, p in found[len(grey):])
 
 
-async def test_a_new_search_clears_the_earlier_constraints(products):
-    _, slots = await run(ActionSearchProducts(), turn(
+async def test_a_new_search_clears_the_earlier_constraints(products, services):
+    _, slots = await run(ActionSearchProducts(services), turn(
         "show me headphones", "search_product", {"product_category": "headphones"},
         slots={"color": "pink", "price_max": "20", "search_query": "pink sneakers"},
     ))
     assert slots["color"] is None and slots["price_max"] is None and slots["product_category"] == "headphones"
 
 
-async def test_several_product_words_are_one_description(products):
+async def test_several_product_words_are_one_description(products, services):
     tracker = turn("high rise leggings with pockets for yoga", "search_product")
     # three product_category spans, as the NLU tags this message: the last alone ("yoga") would mean yoga mats
     tracker.latest_message["entities"] = [{"entity": "product_category", "value": v} for v in ("rise leggings", "pockets", "yoga")]
-    dispatcher, slots = await run(ActionSearchProducts(), tracker)
+    dispatcher, slots = await run(ActionSearchProducts(services), tracker)
     assert slots["product_category"] == "rise leggings pockets yoga"
     assert all(products.product(c["id"])["subcategory"] == "leggings" for c in cards(dispatcher))
 
 
-async def test_follow_ups_keep_the_earlier_constraints(products):
-    first, slots = await run(ActionSearchProducts(), turn(
+async def test_follow_ups_keep_the_earlier_constraints(products, services):
+    first, slots = await run(ActionSearchProducts(services), turn(
         "hoodies under 90", "search_product", {"product_category": "hoodies", "price_max": "90"},
     ))
     # "in navy": the NLU fills the colour slot; the query and the price limit stay
-    blue, slots2 = await run(ActionSearchProducts(), turn(
+    blue, slots2 = await run(ActionSearchProducts(services), turn(
         "in navy", "inform", {"color": "navy"}, slots={**slots, "color": "navy"},
     ))
     assert all(c["price"] <= 90 and "Hood" in c["title"] for c in cards(blue))
@@ -119,7 +121,7 @@ async def test_follow_ups_keep_the_earlier_constraints(products):
     # "cheaper": below the cheapest product shown so far, still hoodies, or says there is none
     shown = cards(first)
     limit = min(c["price"] for c in shown)
-    cheaper, slots3 = await run(ActionSearchProducts(), turn("something cheaper", "cheaper_products", slots=slots))
+    cheaper, slots3 = await run(ActionSearchProducts(services), turn("something cheaper", "cheaper_products", slots=slots))
     exists = any(p["subcategory"] == "hoodies" and p["price"] < limit and p["stock"] for p in products.products)
     if exists:
         assert all(c["price"] < limit and "Hood" in c["title"] for c in cards(cheaper))
@@ -128,57 +130,57 @@ async def test_follow_ups_keep_the_earlier_constraints(products):
         assert texts(cheaper) == [f"${limit:.2f} is already the lowest price I have for that. "
                                   "Want to change something else, like the brand or the colour?"]
     # and from a search whose cheapest match was not shown, "cheaper" finds cheaper ones
-    page, slots5 = await run(ActionSearchProducts(), turn(
+    page, slots5 = await run(ActionSearchProducts(services), turn(
         "hiking boots", "search_product", {"product_category": "hiking boots"}))
     shown_limit = min(c["price"] for c in cards(page))
     assert any(p["subcategory"] == "hiking boots" and p["price"] < shown_limit and p["stock"] for p in products.products)
-    cheaper, slots6 = await run(ActionSearchProducts(), turn("cheaper?", "cheaper_products", slots=slots5))
+    cheaper, slots6 = await run(ActionSearchProducts(services), turn("cheaper?", "cheaper_products", slots=slots5))
     assert cards(cheaper) and all(c["price"] < shown_limit and "Boots" in c["title"] for c in cards(cheaper))
     assert float(slots6["price_max"]) < shown_limit
     # "show more": the next page, nothing repeated
-    more, slots4 = await run(ActionSearchProducts(), turn("show more", "show_more_products", slots=slots))
+    more, slots4 = await run(ActionSearchProducts(services), turn("show more", "show_more_products", slots=slots))
     assert slots4["search_page"] == 1
     assert not {c["id"] for c in cards(more)} & {c["id"] for c in shown}
 
 
-async def test_a_follow_up_in_the_shoppers_own_words_narrows_the_search(products):
-    first, slots = await run(ActionSearchProducts(), turn(
+async def test_a_follow_up_in_the_shoppers_own_words_narrows_the_search(products, services):
+    first, slots = await run(ActionSearchProducts(services), turn(
         "show me cheap headphones", "search_product", {"product_category": "headphones"}))
     assert texts(first)[0].startswith("Here's what I found, cheapest first:")
     prices = [c["price"] for c in cards(first)]
     assert prices == sorted(prices)
     # "the wireless ones": every exact match mentions it, the search is still headphones
-    wireless, slots2 = await run(ActionSearchProducts(), turn("the wireless ones", "inform", slots=slots))
+    wireless, slots2 = await run(ActionSearchProducts(services), turn("the wireless ones", "inform", slots=slots))
     assert slots2["search_terms"] == ["wireless"] and slots2["product_category"] == "headphones"
     shown = cards(wireless)
     exact = [c for c in shown if not c["reason"].endswith("rather than headphones")]
     assert exact and all("wireless" in c["reason"] for c in exact)
     assert all(products.product(c["id"])["subcategory"] == "headphones" for c in exact)
     # then "in black": the word stays required, the colour joins it
-    black, slots3 = await run(ActionSearchProducts(), turn("in black", "inform", {"color": "black"},
+    black, slots3 = await run(ActionSearchProducts(services), turn("in black", "inform", {"color": "black"},
                                                            slots={**slots2, "color": "black"}))
     assert slots3["search_terms"] == ["wireless"] and slots3["color"] == "black"
     black_exact = [products.product(c["id"]) for c in cards(black) if "not black" not in c["reason"]]
     assert black_exact and all(p["color"] == "black" for p in black_exact)
     # a new search starts over
-    _, slots4 = await run(ActionSearchProducts(), turn("running shoes", "search_product",
+    _, slots4 = await run(ActionSearchProducts(services), turn("running shoes", "search_product",
                                                        {"product_category": "running shoes"}, slots=slots3))
     assert slots4["search_terms"] == []
     # and so does a follow-up naming another product, whatever the NLU called it
-    hoodie, slots5 = await run(ActionSearchProducts(), turn(
+    hoodie, slots5 = await run(ActionSearchProducts(services), turn(
         "purple hoodie", "inform", {"color": "purple", "product_category": "hoodie"},
         slots={**slots3, "color": "purple", "product_category": "hoodie"}))
     assert slots5["search_terms"] == [] and slots5["search_query"] == "purple hoodie"
     assert all("Hoodie" in c["title"] for c in cards(hoodie))
     # while the same product word refines
-    _, slots6 = await run(ActionSearchProducts(), turn(
+    _, slots6 = await run(ActionSearchProducts(services), turn(
         "wireless headphones in black", "inform", {"color": "black", "product_category": "headphones"},
         slots={**slots2, "color": "black"}))
     assert slots6["search_terms"] == ["wireless"] and slots6["search_query"].startswith("show me cheap headphones")
 
 
-async def test_no_match_relaxes_one_constraint_and_says_which(products):
-    dispatcher, _ = await run(ActionSearchProducts(), turn(
+async def test_no_match_relaxes_one_constraint_and_says_which(products, services):
+    dispatcher, _ = await run(ActionSearchProducts(services), turn(
         "pink sneakers under 20", "search_product", {"color": "pink", "product_category": "sneakers", "price_max": "20"},
     ))
     assert texts(dispatcher)[0].startswith("Nothing matched all of that, so I left out the price limit (under $20)")
@@ -186,50 +188,50 @@ async def test_no_match_relaxes_one_constraint_and_says_which(products):
 
 
 @pytest.mark.parametrize("text", ["", "x" * 5000, "'; DROP TABLE products;--", "\u0000\u202e😀"])
-async def test_odd_input_never_crashes(products, text):
-    dispatcher, _ = await run(ActionSearchProducts(), turn(text, "search_product"))
+async def test_odd_input_never_crashes(products, text, services):
+    dispatcher, _ = await run(ActionSearchProducts(services), turn(text, "search_product"))
     assert len(dispatcher.messages) == 1 and dispatcher.messages[0]["text"]
 
 
-async def test_a_missing_index_is_an_apology(tmp_path, embedder, monkeypatch):
-    monkeypatch.setattr(product_index, "_shared", product_index.ProductIndex(index_path=tmp_path / "none", embedder=embedder))
-    dispatcher, _ = await run(ActionSearchProducts(), turn("shoes", "search_product"))
+async def test_a_missing_index_is_an_apology(tmp_path, embedder, shop_db_url):
+    services = ServiceRegistry(shop_db=ShopDB(shop_db_url), embedder=embedder,
+                               product_index=product_index.ProductIndex(index_path=tmp_path / "none", embedder=embedder))
+    dispatcher, _ = await run(ActionSearchProducts(services), turn("shoes", "search_product"))
     assert texts(dispatcher) == ["Sorry, product search isn't available right now. Please try again in a little while."]
 
 
-async def test_thumbs_are_stored_for_the_recommender(shop_db_url, products):
-    from shop.db import ShopDB
+async def test_thumbs_are_stored_for_the_recommender(shop_db_url, products, services):
 
-    dispatcher, slots = await run(ActionProductFeedback(), turn(
+    dispatcher, slots = await run(ActionProductFeedback(services), turn(
         '/product_feedback{"product_id": "P0015", "feedback": "up"}', "product_feedback",
         {"product_id": "P0015", "feedback": "up"}, slots={"verified_customer_id": "C0000"},
     ))
     assert slots["liked_product_ids"] == ["P0015"] and "Thanks" in texts(dispatcher)[0]
-    await run(ActionProductFeedback(), turn("", "product_feedback", {"product_id": "P0016", "feedback": "down"}))
-    stored = [(i["customer_id"], i["product_id"], i["event"]) for i in ShopDB().interactions() if i["event"].startswith("feedback")]
+    await run(ActionProductFeedback(services), turn("", "product_feedback", {"product_id": "P0016", "feedback": "down"}))
+    stored = [(i["customer_id"], i["product_id"], i["event"]) for i in services.shop_db.interactions() if i["event"].startswith("feedback")]
     assert stored[-2:] == [("C0000", "P0015", "feedback_up"), (None, "P0016", "feedback_down")]
 
 
 @pytest.mark.parametrize("entities", [{"product_id": "P9999", "feedback": "up"}, {"product_id": "P0001", "feedback": "meh"},
                                       {"product_id": "x" * 500, "feedback": "up"}, {}])
-async def test_bad_feedback_is_refused_politely(shop_db_url, products, entities):
-    dispatcher, slots = await run(ActionProductFeedback(), turn("", "product_feedback", entities))
+async def test_bad_feedback_is_refused_politely(shop_db_url, products, entities, services):
+    dispatcher, slots = await run(ActionProductFeedback(services), turn("", "product_feedback", entities))
     assert texts(dispatcher) == ["Sorry, I didn't catch which product that was about."] and slots == {}
 
 
 async def test_recommendations_come_with_a_reason_for_each_card(recommender):
-    dispatcher, slots = await run(ActionRecommendProducts(), turn("what would you recommend?", "recommend_product"))
+    dispatcher, slots = await run(ActionRecommendProducts(recommender), turn("what would you recommend?", "recommend_product"))
     found = cards(dispatcher)
     assert len(found) == 5 and all(c["reason"] for c in found)
     assert slots["shown_product_ids"] == [c["id"] for c in found]
 
 
 async def test_recommendations_follow_the_product_words_and_the_conversation(recommender, products):
-    dispatcher, _ = await run(ActionRecommendProducts(), turn(
+    dispatcher, _ = await run(ActionRecommendProducts(recommender), turn(
         "recommend me some headphones", "recommend_product", {"product_category": "headphones"}))
     assert all(products.product(c["id"])["subcategory"] == "headphones" for c in cards(dispatcher))
-    cold, _ = await run(ActionRecommendProducts(), turn("recommend something", "recommend_product"))
-    liked, _ = await run(ActionRecommendProducts(), turn(
+    cold, _ = await run(ActionRecommendProducts(recommender), turn("recommend something", "recommend_product"))
+    liked, _ = await run(ActionRecommendProducts(recommender), turn(
         "recommend something", "recommend_product", slots={"liked_product_ids": ["P0015"]}, metadata={"product_id": "P0016"}))
     assert [c["id"] for c in cards(liked)] != [c["id"] for c in cards(cold)]
     assert not {"P0015", "P0016"} & {c["id"] for c in cards(liked)}
@@ -241,8 +243,8 @@ async def test_recommendations_after_a_search_lean_towards_what_was_searched(rec
     def clothing(dispatcher) -> int:
         return sum(products.product(c["id"])["category"] == "clothing" for c in cards(dispatcher))
 
-    cold, _ = await run(ActionRecommendProducts(), turn("recommend something for me", "recommend_product"))
-    after, _ = await run(ActionRecommendProducts(), turn(
+    cold, _ = await run(ActionRecommendProducts(recommender), turn("recommend something for me", "recommend_product"))
+    after, _ = await run(ActionRecommendProducts(recommender), turn(
         "recommend something for me", "recommend_product", slots={"search_query": "organic cotton t-shirt"}))
     assert clothing(after) > clothing(cold)
     assert len(cards(after)) == 5
@@ -251,17 +253,17 @@ async def test_recommendations_after_a_search_lean_towards_what_was_searched(rec
 async def test_a_situation_instead_of_a_product_gets_products_for_that_use(recommender, products):
     # "I'm going skiing in January" names no product, and every product is far from it: the
     # recommendations were the shop's overall favourites (sneakers).
-    dispatcher, _ = await run(ActionRecommendProducts(), turn("I'm going skiing in January", "recommend_product"))
+    dispatcher, _ = await run(ActionRecommendProducts(recommender), turn("I'm going skiing in January", "recommend_product"))
     found = cards(dispatcher)
     assert found and all({"ski", "winter"} & set(products.product(c["id"])["tags"]) for c in found)
     assert all(c["reason"].startswith(("for ski: ", "for winter: ")) for c in found)
-    plain, _ = await run(ActionRecommendProducts(), turn("what would you recommend?", "recommend_product"))
+    plain, _ = await run(ActionRecommendProducts(recommender), turn("what would you recommend?", "recommend_product"))
     assert not any(c["reason"].startswith("for ") for c in cards(plain))
     # A word the NLU tagged as a product that the catalog has no product for changes nothing
     # (it once made every loosely related product a candidate: slippers for muddy hikes).
     text = "something to keep my feet dry on muddy hikes"
-    tagged, _ = await run(ActionRecommendProducts(), turn(text, "recommend_product", {"product_category": "muddy"}))
-    untagged, _ = await run(ActionRecommendProducts(), turn(text, "recommend_product"))
+    tagged, _ = await run(ActionRecommendProducts(recommender), turn(text, "recommend_product", {"product_category": "muddy"}))
+    untagged, _ = await run(ActionRecommendProducts(recommender), turn(text, "recommend_product"))
     assert cards(tagged) == cards(untagged)
     assert any(c["reason"].startswith("for hiking: ") for c in cards(tagged))
     assert all("hiking" in products.product(c["id"])["tags"]
@@ -269,16 +271,13 @@ async def test_a_situation_instead_of_a_product_gets_products_for_that_use(recom
 
 
 async def test_a_known_customer_gets_personal_recommendations(recommender):
-    anonymous, _ = await run(ActionRecommendProducts(), turn("any suggestions?", "recommend_product"))
-    known, _ = await run(ActionRecommendProducts(), turn("any suggestions?", "recommend_product",
+    anonymous, _ = await run(ActionRecommendProducts(recommender), turn("any suggestions?", "recommend_product"))
+    known, _ = await run(ActionRecommendProducts(recommender), turn("any suggestions?", "recommend_product",
                                                          slots={"verified_customer_id": "C0001"}))
     assert [c["id"] for c in cards(known)] != [c["id"] for c in cards(anonymous)]
 
 
-async def test_a_missing_recommender_is_an_apology(products, tmp_path, monkeypatch):
-    from retrieval import recommender as module
-
-    monkeypatch.setenv("SHOP_RECOMMENDER_PATH", str(tmp_path / "none"))
-    monkeypatch.setattr(module, "_shared", None)
-    dispatcher, _ = await run(ActionRecommendProducts(), turn("recommend something", "recommend_product"))
+async def test_a_missing_recommender_is_an_apology(tmp_path, services):
+    services = replace_settings(services, recommender_path=tmp_path / "none")
+    dispatcher, _ = await run(ActionRecommendProducts(services), turn("recommend something", "recommend_product"))
     assert texts(dispatcher) == ["Sorry, product search isn't available right now. Please try again in a little while."]

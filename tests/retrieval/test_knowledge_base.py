@@ -9,6 +9,7 @@ import pytest
 from retrieval import kb_cli
 from retrieval.kb_documents import DocumentError, load_chunks
 from retrieval.knowledge_base import IndexMissingError, KnowledgeBase
+from retrieval.services import ServiceRegistry
 from tests.retrieval.conftest import write
 
 RETURNS = """# Returns
@@ -123,15 +124,16 @@ def test_load_chunks_rejects_empty_files(tmp_path):
         load_chunks(path, "empty.md")
 
 
-def test_cli_ingest_and_ask(tmp_path, kb_folder, capsys, monkeypatch, embedder):
-    monkeypatch.setattr("retrieval.knowledge_base.kb_embedder", lambda: embedder)
+def test_cli_ingest_and_ask(tmp_path, kb_folder, capsys, embedder):
+    services = ServiceRegistry(kb_embedder=embedder)
     index = str(tmp_path / "cli-index")
-    assert kb_cli.main(["--index", index, "ingest", "--kb", str(kb_folder), "--collection", "cli"]) == 0
+    assert kb_cli.main(["--index", index, "ingest", "--kb", str(kb_folder), "--collection", "cli"], services) == 0
     assert "added 4" in capsys.readouterr().out
-    assert kb_cli.main(["--index", index, "ask", "how long to return unworn items", "--k", "2", "--collection", "cli"]) == 0
+    assert kb_cli.main(["--index", index, "ask", "how long to return unworn items", "--k", "2", "--collection", "cli"],
+                       services) == 0
     out = capsys.readouterr().out
     assert out.startswith("1. score") and "[returns.md] Returns > Return window" in out
-    assert kb_cli.main(["--index", str(tmp_path / "none"), "ask", "refund"]) == 2
+    assert kb_cli.main(["--index", str(tmp_path / "none"), "ask", "refund"], services) == 2
     assert "make index" in capsys.readouterr().err
 
 

@@ -1,0 +1,67 @@
+"""The shop's order rules: who may see an order, and whether it can be cancelled or returned.
+
+The actions ask and phrase the answer; the rules (the throttle on failed look-ups, the return
+window, which statuses can still be cancelled) live here, with their numbers from the settings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Literal
+
+from shop.db import CANCELLABLE, Order, ShopDB
+from shop.settings import current
+
+
+@dataclass(frozen=True)
+class Verification:
+    outcome: Literal["verified", "not_found", "throttled"]
+    order: Order | None = None
+
+
+@dataclass(frozen=True)
+class ReturnCheck:
+    """`eligible`: delivered within the window. `too_late`: delivered `days` ago, past it.
+    `not_delivered`: no return possible yet (or any more); the order's status says why."""
+
+    outcome: Literal["eligible", "too_late", "not_delivered"]
+    days: int | None = None
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+class OrderDesk:
+    """Order look-ups and changes with the shop's rules. An unknown order and a wrong email
+    give the same outcome, so nobody can probe which order ids exist."""
+
+    def __init__(self, db: ShopDB, return_window_days: int | None = None,
+                 max_failed_verifications: int | None = None,
+                 failed_verification_window_s: int | None = None) -> None:
+        settings = current()
+        self.db = db
+        self.return_window_days = return_window_days or settings.return_window_days
+        self.max_failed_verifications = max_failed_verifications or settings.max_failed_verifications
+        self.failed_verification_window_s = failed_verification_window_s or settings.failed_verification_window_s
+
+    def verify(self, sender_id: str, order_id: str | None, email: str | None) -> Verification:
+        failures = self.db.recent_failed_verifications(sender_id, self.failed_verification_window_s)
+        if failures >= self.max_failed_verifications:
+            return Verification("throttled")
+        order = self.db.verify_order(order_id, email) if order_id and email else None
+        if order is None:
+            self.db.record_failed_verification(sender_id)
+            return Verification("not_found")
+        return Verification("verified", order)
+
+    @staticmethod
+    def cancellable(order: Order) -> bool:
+        return order.status in CANCELLABLE
+
+    def return_check(self, order: Order, now: datetime | None = None) -> ReturnCheck:
+        if order.status != "delivered" or order.delivered_at is None:
+            return ReturnCheck("not_delivered")
+        days = ((now or datetime.now(timezone.utc)) - _as_utc(order.delivered_at)).days
+        return ReturnCheck("eligible" if days <= self.return_window_days else "too_late", days)
