@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -13,7 +12,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import UsesServices, latest_text, redact
 from retrieval.knowledge_base import IndexMissingError
-from retrieval.text import sentences
+from retrieval.text import sentences, tidy_whitespace
 
 logger = logging.getLogger(__name__)
 
@@ -26,8 +25,7 @@ HUMAN_BUTTON = {"title": "Talk to a human", "payload": "/human_handoff"}
 
 def short_answer(passage: str, limit: int = MAX_ANSWER_CHARS) -> str:
     """The passage with whitespace tidied, cut at a sentence boundary near `limit`."""
-    text = re.sub(r"[ \t]+", " ", passage).strip()
-    text = re.sub(r"\n{3,}", "\n\n", text)
+    text = tidy_whitespace(passage)
     if len(text) <= limit:
         return text
     kept = ""

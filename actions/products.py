@@ -7,7 +7,6 @@ retrieval.product_search and retrieval.recommender, data access in shop.db.
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -16,6 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import UsesServices, latest_intent, slot_list, slot_text
+from retrieval.catalog import is_product_id
 from retrieval.product_index import ProductHit, ProductIndex, ProductIndexMissingError
 from retrieval.product_search import (
     CONSTRAINT_SLOTS,
@@ -33,7 +33,6 @@ logger = logging.getLogger(__name__)
 PAGE_SIZE = 5
 MAX_TERMS = 5  # words a run of follow-ups may require
 UNAVAILABLE = "Sorry, product search isn't available right now. Please try again in a little while."
-_PRODUCT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 def product_entities(tracker: Tracker) -> list[dict[str, Any]]:
@@ -51,7 +50,7 @@ def page_product_id(tracker: Tracker) -> str | None:
     """The product page the shopper is on, sent by the web widget as message metadata."""
     metadata = (tracker.latest_message or {}).get("metadata") or {}
     value = metadata.get("product_id") if isinstance(metadata, dict) else None
-    return value if isinstance(value, str) and _PRODUCT_ID.match(value) else None
+    return value if is_product_id(value) else None
 
 
 def card(hit_product: dict[str, Any], reason: str) -> dict[str, Any]:
@@ -219,7 +218,7 @@ class ActionProductFeedback(UsesServices, Action):
         entities = latest_entities(tracker)
         product_id = str(entities.get("product_id") or "").strip()
         feedback = str(entities.get("feedback") or "").strip().lower()
-        if feedback not in ("up", "down") or not _PRODUCT_ID.match(product_id):
+        if feedback not in ("up", "down") or not is_product_id(product_id):
             dispatcher.utter_message(text="Sorry, I didn't catch which product that was about.")
             return []
         try:

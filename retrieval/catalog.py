@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,15 @@ class CatalogError(ValueError):
 class CatalogReport:
     products: list[dict[str, Any]] = field(default_factory=list)
     skipped: dict[int, str] = field(default_factory=dict)  # line/row number -> reason
+
+
+# What a product id may look like when it comes from outside (widget metadata, a button
+# payload): any shop's ids fit, and nothing else reaches a query or a log.
+_SAFE_PRODUCT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def is_product_id(value: object) -> bool:
+    return isinstance(value, str) and _SAFE_PRODUCT_ID.fullmatch(value) is not None
 
 
 def catalog_path() -> Path:

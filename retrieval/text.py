@@ -108,6 +108,11 @@ def stemmed_words(text: str) -> set[str]:
     return {stem(w) for w in _WORD.findall(text.lower())} - GENERIC_PRODUCT_WORDS
 
 
+def tidy_whitespace(text: str) -> str:
+    """Runs of spaces and tabs as one space, at most one blank line in a row."""
+    return re.sub(r"\n{3,}", "\n\n", re.sub(r"[ \t]+", " ", text).strip())
+
+
 def sentences(text: str) -> list[str]:
     return [x for x in _SENTENCE_END.split(text.strip()) if x]
 
