@@ -33,38 +33,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shop.settings import current
+from shop.settings import current, store_env
 
 ROOT = Path(__file__).resolve().parent.parent
 RASA_BIN = ROOT / ".venv-rasa" / "bin" / "rasa"
 ACTIONS_PY = ROOT / ".venv-actions" / "bin" / "python"
 DEFAULT_MODEL = ROOT / "models" / "rasa" / "shop.tar.gz"
-
-POSTGRES_DEFAULTS = {
-    "SHOP_PG_HOST": "127.0.0.1",
-    "SHOP_PG_PORT": "5432",
-    "SHOP_PG_DB": "shop_assistant",
-    "SHOP_PG_USER": "postgres",
-    "SHOP_PG_PASSWORD": "",
-    "SHOP_PG_LOGIN_DB": "postgres",
-    "SHOP_REDIS_HOST": "127.0.0.1",
-    "SHOP_REDIS_PORT": "6379",
-    "SHOP_REDIS_DB": "0",
-}
-
-
-def store_env(environ: Mapping[str, str]) -> dict[str, str]:
-    """The settings SHOP_STORE implies: one variable moves every store to Postgres + Redis."""
-    if environ.get("SHOP_STORE", "sqlite") != "postgres":
-        return {}
-    env = {key: environ.get(key, value) for key, value in POSTGRES_DEFAULTS.items()}
-    if "SHOP_DATABASE_URL" not in environ:
-        auth = env["SHOP_PG_USER"] + (f":{env['SHOP_PG_PASSWORD']}" if env["SHOP_PG_PASSWORD"] else "")
-        env["SHOP_DATABASE_URL"] = (
-            f"postgresql+psycopg2://{auth}@{env['SHOP_PG_HOST']}:{env['SHOP_PG_PORT']}/{env['SHOP_PG_DB']}"
-        )
-    return env
-
 
 class StackError(RuntimeError):
     pass

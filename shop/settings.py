@@ -191,3 +191,29 @@ def offline() -> None:
 def current() -> Settings:
     """The settings as the environment says now."""
     return Settings.from_env()
+
+
+def store_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """The variables `SHOP_STORE=postgres` implies for the servers `make run` starts: every
+    `SHOP_PG_*`/`SHOP_REDIS_*` with its default, and the shop DB on that Postgres unless
+    `SHOP_DATABASE_URL` names another."""
+    settings = Settings.from_env(environ)
+    if settings.store != "postgres":
+        return {}
+    env = {v.name: environ.get(v.name, v.default) for v in SETTINGS if v.name.startswith(("SHOP_PG_", "SHOP_REDIS_"))}
+    if not environ.get("SHOP_DATABASE_URL", "").strip():
+        env["SHOP_DATABASE_URL"] = settings.postgres_url()
+    return env
+
+
+def markdown_table() -> str:
+    """The README's configuration table, written from `SETTINGS` (`python -m shop.settings`)."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for variable in SETTINGS:
+        default = f"`{variable.default}`" if variable.default else "unset"
+        rows.append(f"| `{variable.name}` | {default} | {variable.meaning} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(markdown_table())
