@@ -122,13 +122,16 @@ class ActionSearchProducts(UsesServices, Action):
         note = ""
         cheapest = 0.0
         cheaper: dict[str, Any] = {}
-        if (intent == "search_product" or not query and intent not in ("show_more_products", "cheaper_products")
-                or intent == "inform" and names_another_product(latest_entities(tracker).get("product_category"), query)):
+        not_carried = None
+        if self.new_search(intent, query, tracker):
             # A new search: only this message's constraints count, earlier ones are cleared.
             entities = latest_entities(tracker)
             constraints = {slot: entities.get(slot) for slot in CONSTRAINT_SLOTS}
             query = text
             terms = []
+            product_word = entities.get("product_category")
+            if isinstance(product_word, str) and not search.carries(product_word):
+                not_carried = product_word
         elif intent == "show_more_products":
             page = min(self._page(tracker) + 1, 100)
         elif intent == "inform":
@@ -164,13 +167,17 @@ class ActionSearchProducts(UsesServices, Action):
         if not result.hits:
             if page:
                 dispatcher.utter_message(text="That's everything I have for this search. Want to change something, like the price or the colour?")
+            elif not_carried:
+                dispatcher.utter_message(text=f"Sorry, we don't carry {not_carried}. Is there something else I can find for you?")
             else:
                 dispatcher.utter_message(text="I couldn't find anything like that. Could you describe it differently?")
             return events
         cards = [card(hit.product, search_reason(hit, result.query, search.index)) for hit in result.hits[:result.exact]]
         if result.widened and result.wanted:
             cards += [card(hit.product, near_reason(hit.product, result.widened, result.wanted)) for hit in result.near]
-        if result.relaxed:
+        if not_carried:
+            intro = f"Sorry, we don't carry {not_carried}. The closest I have:"
+        elif result.relaxed:
             intro = f"Nothing matched all of that, so I left out {result.relaxed[0]}. The closest:"
         elif result.widened and result.wanted:
             intro = f"{note}{near_intro(result.exact, result.widened, page)}"
@@ -181,6 +188,12 @@ class ActionSearchProducts(UsesServices, Action):
         dispatcher.utter_message(text=text_fallback(intro, cards, tracker), json_message=cards_message(cards))
         events.append(SlotSet("shown_product_ids", [c["id"] for c in cards]))
         return events
+
+    @staticmethod
+    def new_search(intent: str | None, query: str, tracker: Tracker) -> bool:
+        """Whether the message starts a search of its own rather than refining the last one."""
+        return (intent == "search_product" or not query and intent not in ("show_more_products", "cheaper_products")
+                or intent == "inform" and names_another_product(latest_entities(tracker).get("product_category"), query))
 
     @staticmethod
     def _page(tracker: Tracker) -> int:
@@ -269,3 +282,27 @@ class ActionRecommendProducts(UsesServices, Action):
             return []
         dispatcher.utter_message(text=text_fallback("You might like:", cards, tracker), json_message=cards_message(cards))
         return [SlotSet("shown_product_ids", [c["id"] for c in cards])]
+
+
+class ActionUnclearMessage(ActionSearchProducts):
+    """A message the NLU was unsure of (or found out of scope): searched when its words name
+    products the shop has ("dark roast beans"), else answered with what the assistant can do."""
+
+    def name(self) -> str:
+        return "action_unclear_message"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        try:
+            named = self.services.product_search.named_products(self.message_text(tracker))
+        except ProductIndexMissingError:
+            named = None
+        if named is None:
+            dispatcher.utter_message(response="utter_capabilities")
+            return []
+        return await super().run(dispatcher, tracker, domain)
+
+    @staticmethod
+    def new_search(intent: str | None, query: str, tracker: Tracker) -> bool:
+        return True

@@ -214,12 +214,27 @@ class ProductIndex:
         self._tokens = [set(t) for t in product_tokens]
         self._document_frequency = Counter(word for words in self._tokens for word in words)
         self._kind_tokens = [set(tokens(f"{p['title']} {p['subcategory']}")) for p in products]
+        # What a product is called (title, type, brand, tags), not what its description mentions:
+        # a description that says "lawn" does not make the shop a seller of lawn mowers.
+        self._name_tokens = [set(tokens(" ".join([p["title"], p["subcategory"], p["category"], p["brand"],
+                                                  *map(str, p.get("tags") or [])]))) for p in products]
+        self._name_vocabulary = frozenset().union(*self._name_tokens) if products else frozenset()
         retriever = bm25s.BM25()
         retriever.index([t or ["_"] for t in product_tokens], show_progress=False)
         self._bm25 = retriever
 
     def __len__(self) -> int:
         return len(self.products)
+
+    def name_words(self) -> frozenset[str]:
+        """The stemmed words the catalog's products are called by."""
+        self.warm_up()
+        return self._name_vocabulary
+
+    def count_named(self, stems: AbstractSet[str]) -> int:
+        """How many products are called by all of `stems`."""
+        self.warm_up()
+        return sum(1 for own in self._name_tokens if stems <= own)
 
     def position(self, product_id: str) -> int | None:
         return self._position.get(product_id)

@@ -12,7 +12,9 @@ from retrieval.product_index import ProductFilters, ProductHit, ProductIndex
 from retrieval.text import (
     CHEAP_WORDS,
     COLOR_WORDS,
+    GENERIC_PRODUCT_WORDS,
     REFINE_FILLER,
+    SHOPPING_WORDS,
     STOPWORDS,
     letter_words,
     stem,
@@ -165,6 +167,22 @@ class ProductSearch:
     @property
     def index(self) -> ProductIndex:
         return self._index
+
+    def named_products(self, text: str) -> str | None:
+        """The message's product words when every word it has beyond how shoppers ask names
+        products the catalog has ("dark roast beans", "do you sell pruning shears?"); else None.
+        A message the NLU was unsure of is worth a search then."""
+        content = [w for w in words(text[:MAX_QUERY_CHARS]) if w not in STOPWORDS and w not in SHOPPING_WORDS]
+        stems = {stem(w) for w in content}
+        if not stems or any(w.isdigit() for w in content) or not stems <= self.index.name_words():
+            return None
+        return " ".join(content) if self.index.count_named(stems) else None
+
+    def carries(self, product_word: str | None) -> bool:
+        """False when no product of the catalog is called by the shopper's product word
+        ("pizza oven" in a shop of clothes); True when it is, or when there is no such word."""
+        stems = set(tokens(product_word or "")) - GENERIC_PRODUCT_WORDS - SHOPPING_WORDS
+        return not stems or self.index.count_named(stems) > 0
 
     def resolve_category(self, value: str | None) -> tuple[str | None, str | None]:
         """(category, subcategory) for a shopper's product word, or (None, None) if unsure."""

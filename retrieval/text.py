@@ -38,6 +38,11 @@ COLOR_WORDS = frozenset(
 )
 # "cheap headphones": the relevant ones, cheapest first.
 CHEAP_WORDS = frozenset("cheap cheapest budget affordable inexpensive bargain".split())
+# How shoppers ask for a product, whatever it is ("do you sell ...", "looking for ...").
+SHOPPING_WORDS = frozenset(
+    "looking look buy buying show find sell selling carry stock stocked got search searching get hello hi hey "
+    "thanks thank please pls anything something".split()
+)
 # Words that name no kind of product ("running gear", "stuff for the beach").
 GENERIC_PRODUCT_WORDS = frozenset({"gear", "stuff", "thing", "product", "item", "something"})
 # Words of a follow-up ("only the waterproof ones, under 50 dollars") that say nothing about

@@ -1,4 +1,9 @@
-"""`python -m shop generate [--out data] [--seed 7] [--today YYYY-MM-DD] [--database-url URL]`."""
+"""`python -m shop generate|onboard|nlu-data`: the demo shop, a shop's own files, and the NLU data made from them.
+
+    python -m shop generate [--out data] [--seed 7] [--today YYYY-MM-DD] [--database-url URL]
+    python -m shop onboard --catalog FILE [--mapping FILE] --kb FOLDER [--nlu FOLDER]
+    python -m shop nlu-data --catalog data/catalog.jsonl --kb shop/kb --out build/nlu
+"""
 
 from __future__ import annotations
 
@@ -31,7 +36,22 @@ def main(argv: list[str] | None = None) -> int:
                      help="shop DB to (re)create; default SHOP_DATABASE_URL, else sqlite:///<out>/shop.db. "
                           "Every table is dropped and refilled.")
     gen.add_argument("--no-progress", action="store_true", help="no progress bar")
+    own = sub.add_parser("onboard", help="use a shop's own catalog, documents and NLU examples (then: make index train)")
+    own.add_argument("--catalog", type=Path, required=True, help="the catalog, CSV or JSONL")
+    own.add_argument("--mapping", type=Path, default=None, help='JSON mapping of your column names, e.g. {"id": "sku"}')
+    own.add_argument("--kb", type=Path, required=True, help="the folder of policy and FAQ documents")
+    own.add_argument("--nlu", type=Path, default=None, help="optional folder of your own Rasa NLU .yml files")
+    own.add_argument("--database-url", default=None, help="the shop DB (default SHOP_DATABASE_URL)")
+    nlu = sub.add_parser("nlu-data", help="(re)generate the NLU data made from a catalog and a KB folder")
+    nlu.add_argument("--catalog", type=Path, required=True)
+    nlu.add_argument("--kb", type=Path, required=True)
+    nlu.add_argument("--out", type=Path, required=True)
+    nlu.add_argument("--nlu", type=Path, default=None, help="a folder of the shop's own NLU .yml files to include")
     args = parser.parse_args(argv)
+    if args.command == "onboard":
+        return _onboard(args)
+    if args.command == "nlu-data":
+        return _nlu_data(args)
 
     today = args.today or datetime.now(timezone.utc).date()
     started = time.perf_counter()
@@ -44,6 +64,33 @@ def main(argv: list[str] | None = None) -> int:
     counts = ", ".join(f"{n} {k}" for k, n in summary["counts"].items())
     print(f"seed {args.seed}, today {today}: {counts} -> {args.out / 'catalog.jsonl'}, {summary['database']} "
           f"({time.perf_counter() - started:.1f} s)")
+    return 0
+
+
+def _onboard(args: argparse.Namespace) -> int:
+    from shop.onboard import OnboardError, onboard
+
+    try:
+        report = onboard(args.catalog, args.kb, args.mapping, args.nlu, database_url=args.database_url)
+    except OnboardError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(report.summary())
+    print("next: make index train  (make shop runs it for you)")
+    return 0
+
+
+def _nlu_data(args: argparse.Namespace) -> int:
+    from retrieval.catalog import CatalogError, read_catalog
+    from shop.nlu_data import write_nlu_data
+
+    try:
+        products = read_catalog(args.catalog).products
+    except (CatalogError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    kb = args.kb if args.kb.is_dir() else None
+    print(write_nlu_data(products, kb, args.out, args.nlu).summary())
     return 0
 
 

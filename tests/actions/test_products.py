@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.products import ActionProductFeedback, ActionRecommendProducts, ActionSearchProducts
+from actions.products import (
+    ActionProductFeedback,
+    ActionRecommendProducts,
+    ActionSearchProducts,
+    ActionUnclearMessage,
+)
 from retrieval import product_index
 from retrieval.services import ServiceRegistry
 from shop.db import ShopDB
@@ -281,3 +287,42 @@ async def test_a_missing_recommender_is_an_apology(tmp_path, services):
     services = replace_settings(services, recommender_path=tmp_path / "none")
     dispatcher, _ = await run(ActionRecommendProducts(services), turn("recommend something", "recommend_product"))
     assert texts(dispatcher) == ["Sorry, product search isn't available right now. Please try again in a little while."]
+
+
+async def test_a_product_the_shop_does_not_carry_is_said_so_with_the_closest(services):
+    dispatcher, _ = await run(ActionSearchProducts(services), turn(
+        "do you have pizza ovens?", "search_product", {"product_category": "pizza ovens"}))
+    [message] = dispatcher.messages
+    assert message["text"].startswith("Sorry, we don't carry pizza ovens. The closest I have:")
+    assert cards(dispatcher)
+    carried, _ = await run(ActionSearchProducts(services), turn(
+        "do you have hiking boots?", "search_product", {"product_category": "hiking boots"}))
+    assert "don't carry" not in texts(carried)[0]
+
+
+async def test_an_unclear_message_naming_the_shops_products_is_searched(services, products):
+    santoku = next(p for p in products.products if "santoku" in p["title"].lower())
+    dispatcher, events = await run(ActionUnclearMessage(services), turn("santoku knife", "nlu_fallback"))
+    assert santoku["id"] in [c["id"] for c in cards(dispatcher)]
+    assert events["search_query"] == "santoku knife"
+    other, events = await run(ActionUnclearMessage(services), turn("tell me a joke", "out_of_scope"))
+    assert [m.get("response") for m in other.messages] == ["utter_capabilities"]
+    assert events == {}
+
+
+async def test_another_shops_products_are_searched_and_what_it_lacks_is_named(tmp_path, embedder, shop_db_url):
+    """A shop of garden tools, onboarded as its owner would, searched through the actions."""
+    from retrieval.product_index import ProductIndex
+    from shop.onboard import onboard
+
+    garden = Path(__file__).resolve().parents[1] / "shop" / "data" / "garden-shop"
+    report = onboard(garden / "catalog.csv", garden / "kb", garden / "mapping.json", data_dir=tmp_path / "data",
+                     nlu_dir=tmp_path / "nlu", database_url=shop_db_url)
+    index = ProductIndex(index_path=tmp_path / "index", embedder=embedder)
+    index.ingest(report.data_dir / "catalog.jsonl", progress=False)
+    services = ServiceRegistry(shop_db=ShopDB(shop_db_url), product_index=index, embedder=embedder)
+    shears, _ = await run(ActionUnclearMessage(services), turn("pruning shears", "nlu_fallback"))
+    assert {c["id"] for c in cards(shears)} >= {"G001", "G002", "G003"}
+    mower, _ = await run(ActionSearchProducts(services), turn(
+        "do you sell lawn mowers", "search_product", {"product_category": "lawn mowers"}))
+    assert texts(mower)[0].startswith("Sorry, we don't carry lawn mowers.")
