@@ -52,16 +52,39 @@ lock: ## re-resolve requirements/*.lock from pyproject.toml's dependency groups 
 
 ## ---- data and training ----------------------------------------------------------
 .PHONY: data
-data: $(DATA_DIR)/shop.db ## generate the demo shop: catalog, customers, orders, interactions (seeded)
+data: $(DATA_DIR)/shop.db ## generate the demo shop (seeded), unless data/ holds your own shop (make shop)
 
+# An onboarded shop (data/shop.json, written by `make shop`) is never replaced by the demo.
 $(DATA_DIR)/shop.db: shop/generate.py shop/db.py | $(ACTIONS_ENV)/.lock.sha256
-	$(ACT_PY) -m shop generate --out $(DATA_DIR)
+	@if [ -f $(DATA_DIR)/shop.json ]; then echo "data/ holds your own shop (data/shop.json): the demo shop is not generated"; touch $@; \
+	else $(ACT_PY) -m shop generate --out $(DATA_DIR); fi
+
+# Your own shop: its catalog (CSV or JSONL, MAPPING renames its columns), its documents (KB)
+# and optionally a folder of its own NLU files; then the indexes, the NLU data and the models.
+.PHONY: shop
+shop: envs ## use your own shop: make shop CATALOG=products.csv MAPPING=mapping.json KB=docs/ [NLU=nlu/]
+	@test -n "$(CATALOG)" -a -n "$(KB)" || { echo "usage: make shop CATALOG=products.csv [MAPPING=mapping.json] KB=docs/ [NLU=nlu/]" >&2; exit 2; }
+	$(ACT_PY) -m shop onboard --catalog "$(CATALOG)" --kb "$(KB)" $(if $(MAPPING),--mapping "$(MAPPING)") $(if $(NLU),--nlu "$(NLU)")
+	$(MAKE) index train
+
+# NLU data made from the shop's catalog and documents (shop/nlu_data.py), beside training_data/.
+NLU_BUILD := build/nlu
+NLU_STAMP := $(NLU_BUILD)/.stamp
+KB_DIR    ?= $(if $(wildcard $(DATA_DIR)/kb),$(DATA_DIR)/kb,shop/kb)
+OWN_NLU   := $(wildcard $(DATA_DIR)/nlu)
+
+.PHONY: nlu-data
+nlu-data: $(NLU_STAMP) ## generate build/nlu (lookups and examples) from the catalog and the KB when they change
+
+$(NLU_STAMP): $(DATA_DIR)/catalog.jsonl $(shell find $(KB_DIR) -type f 2>/dev/null) $(if $(OWN_NLU),$(shell find $(OWN_NLU) -type f)) shop/nlu_data.py | $(ACTIONS_ENV)/.lock.sha256
+	$(ACT_PY) -m shop nlu-data --catalog $(DATA_DIR)/catalog.jsonl --kb $(KB_DIR) --out $(NLU_BUILD) $(if $(OWN_NLU),--nlu $(OWN_NLU))
+	@touch $@
 
 .PHONY: train
 train: $(RASA_MODEL) ## train the Rasa model if data, domain, config or components changed
 
-$(RASA_MODEL): $(RASA_INPUTS) | $(RASA_ENV)/.lock.sha256
-	$(RASA) train --config config.yml --domain bot/domain --data training_data \
+$(RASA_MODEL): $(RASA_INPUTS) $(NLU_STAMP) | $(RASA_ENV)/.lock.sha256
+	$(RASA) train --config config.yml --domain bot/domain --data training_data $(NLU_BUILD) \
 	  --out $(MODEL_DIR)/rasa --fixed-model-name shop
 	@touch $@
 
@@ -91,8 +114,8 @@ lint: envs ## ruff and mypy
 .PHONY: validate
 # Not --fail-on-warnings: Rasa 3.6 reports form ask-responses (utter_ask_*) and responses
 # sent from actions as unused.
-validate: envs ## rasa data validate
-	$(RASA) data validate --config config.yml --domain bot/domain --data training_data
+validate: envs $(NLU_STAMP) ## rasa data validate (training_data and the generated build/nlu)
+	$(RASA) data validate --config config.yml --domain bot/domain --data training_data $(NLU_BUILD)
 
 .PHONY: test-stories
 test-stories: train ## rasa test on tests/stories with --fail-on-prediction-errors

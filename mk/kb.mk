@@ -1,12 +1,13 @@
 # The knowledge-base index (Chroma + BM25) over shop/kb. Re-ingested only when a document or
 # the chunking code changes; ingest itself skips unchanged files by content hash.
-KB_DIR    ?= shop/kb
 KB_INDEX  := $(MODEL_DIR)/kb
 KB_STAMP  := $(KB_INDEX)/shop_kb.stamp
 KB_INPUTS := $(shell find $(KB_DIR) -type f 2>/dev/null) retrieval/kb_documents.py retrieval/knowledge_base.py
 # The KB question encoder: MiniLM fine-tuned on training_data/kb/questions.jsonl (about 80 s here).
 KB_QUESTIONS := training_data/kb/questions.jsonl
-KB_ENCODER   := $(MODEL_DIR)/kb_encoder/kb_encoder.json
+# A stamp, not the encoder's file: another shop's documents may have no labelled questions,
+# and then no encoder is written (the plain MiniLM serves).
+KB_ENCODER   := $(MODEL_DIR)/kb_encoder.stamp
 
 index: $(KB_STAMP)
 
@@ -14,7 +15,8 @@ index: $(KB_STAMP)
 train-kb-encoder: $(KB_ENCODER) ## fine-tune the KB question encoder if its questions, documents or code changed
 
 $(KB_ENCODER): $(KB_QUESTIONS) $(KB_INPUTS) retrieval/kb_encoder.py | $(ACTIONS_ENV)/.lock.sha256
-	$(ACT_PY) -m retrieval train-encoder --kb $(KB_DIR) --questions $(KB_QUESTIONS) --out $(MODEL_DIR)/kb_encoder
+	$(ACT_PY) -m retrieval train-encoder --kb $(KB_DIR) --questions $(KB_QUESTIONS) --out $(MODEL_DIR)/kb_encoder --optional
+	@touch $@
 
 $(KB_STAMP): $(KB_INPUTS) $(KB_ENCODER) | $(ACTIONS_ENV)/.lock.sha256
 	SHOP_KB_PATH=$(KB_INDEX) SHOP_KB_ENCODER_PATH=$(MODEL_DIR)/kb_encoder $(ACT_PY) -m retrieval ingest --kb $(KB_DIR)

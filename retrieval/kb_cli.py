@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import textwrap
 
@@ -38,6 +39,8 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--questions", default=str(DEFAULT_QUESTIONS), help="JSONL of {question, doc, section}")
     train.add_argument("--out", help="encoder folder (default: $SHOP_KB_ENCODER_PATH or models/kb_encoder)")
     train.add_argument("--epochs", type=int, default=6, help="6: the best of 2, 4 and 6 on the validation questions")
+    train.add_argument("--optional", action="store_true",
+                       help="when no question names a section of --kb, remove the encoder and exit 0 (make index does)")
     sub.add_parser("catalog", help="product catalog commands: python -m retrieval catalog --help")
     return parser
 
@@ -77,7 +80,16 @@ def _train_encoder(args: argparse.Namespace) -> int:
     out = args.out or str(encoder_path())
     try:
         questions = load_questions(args.questions)
-        meta = fine_tune(questions, kb_chunks(args.kb), out, epochs=args.epochs)
+        chunks = kb_chunks(args.kb)
+        sections = {(c.source, c.heading) for c in chunks}
+        if args.optional and not any((q.doc, q.section) in sections for q in questions):
+            # Another shop's documents: questions labelled for other sections would teach the
+            # encoder nothing true, and an encoder fine-tuned for other documents would mislead.
+            shutil.rmtree(out, ignore_errors=True)
+            print(f"no labelled question names a section of {args.kb}: the plain MiniLM serves this knowledge base "
+                  f"(write questions for it to {args.questions} to fine-tune)")
+            return 0
+        meta = fine_tune(questions, chunks, out, epochs=args.epochs)
     except QuestionFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -149,6 +149,25 @@ def catalog_vocabulary(products: Sequence[dict[str, Any]]) -> ShopVocabulary:
     return vocabulary
 
 
+def number_variants(phrase: str) -> list[str]:
+    """The phrase and its other grammatical number, by its last word ("rain jackets" ->
+    "rain jacket"): a shopper types either, and a lookup only finds what it lists."""
+    *head, last = phrase.split()
+    if last.endswith("ies") and len(last) > 4:
+        other = last[:-3] + "y"
+    elif last.endswith(("ches", "shes", "sses", "xes")):
+        other = last[:-2]
+    elif last.endswith("s") and not last.endswith("ss"):
+        other = last[:-1]
+    elif last.endswith("y") and len(last) > 2 and last[-2] not in "aeiou":
+        other = last[:-1] + "ies"
+    elif last.endswith(("ch", "sh", "ss", "x")):
+        other = last + "es"
+    else:
+        other = last + "s"
+    return [phrase, " ".join([*head, other])]
+
+
 def _round_price(value: float) -> int:
     for step in (5, 10, 50, 100, 500):
         if value < step * 10:
@@ -261,7 +280,8 @@ def write_nlu_data(products: Sequence[dict[str, Any]], kb_folder: Path | None, o
     out.mkdir(parents=True, exist_ok=True)
     for stale in out.glob("*.yml"):
         stale.unlink()
-    lookups = {"product_category": vocabulary.product_types, "brand": vocabulary.brands, "color": vocabulary.colors}
+    types = list(dict.fromkeys(v for t in vocabulary.product_types for v in number_variants(t)))
+    lookups = {"product_category": types, "brand": vocabulary.brands, "color": vocabulary.colors}
     files = [out / "shop_lookups.yml", out / "shop_examples.yml"]
     files[0].write_text(HEADER + "\n".join(_lookup_yaml(n, v) for n, v in lookups.items() if v) + "\n", encoding="utf-8")
     blocks = [_examples_yaml(i, e) for i, e in (("search_product", searches), ("ask_faq", faqs)) if e]

@@ -6,7 +6,8 @@ and lays them where the build reads them:
 
 - `data/catalog.jsonl`: the catalog, normalised (the product index, the page and the
   recommender read it);
-- `data/kb/`: a copy of the documents (the KB index and the generated NLU read it);
+- `data/kb/`: a copy of the documents (the KB index and the generated NLU read it), and
+  `data/nlu/` a copy of the shop's own NLU files;
 - the shop DB's tables, empty where the shop has no orders yet (`SHOP_DATABASE_URL`);
 - `build/nlu/`: NLU data generated from the catalog and the KB (`shop.nlu_data`);
 - `data/shop.json`: what was onboarded, so `make data` never overwrites it with the demo shop.
@@ -83,7 +84,12 @@ def onboard(catalog: Path, kb: Path, mapping: Path | None = None, extra_nlu: Pat
         shutil.rmtree(kb_copy, ignore_errors=True)
         shutil.copytree(kb, kb_copy, ignore=shutil.ignore_patterns(".*"))
     ShopDB(database_url).create_schema()
-    nlu = write_nlu_data(report.products, kb_copy, nlu_dir, extra_nlu)
+    # The shop's own NLU files live in data/nlu, so every later regeneration includes them.
+    own_nlu = data_dir / "nlu"
+    shutil.rmtree(own_nlu, ignore_errors=True)
+    if extra_nlu is not None:
+        shutil.copytree(extra_nlu, own_nlu, ignore=shutil.ignore_patterns(".*"))
+    nlu = write_nlu_data(report.products, kb_copy, nlu_dir, own_nlu if extra_nlu is not None else None)
     (data_dir / MARKER).write_text(json.dumps({
         "catalog": str(catalog.resolve()), "mapping": str(mapping.resolve()) if mapping else None,
         "kb": str(kb.resolve()), "nlu": str(extra_nlu.resolve()) if extra_nlu else None,
