@@ -68,6 +68,7 @@ class ShopVocabulary:
     # so an example never asks for a brand or a colour the type does not come in.
     brands_of: dict[str, list[str]] = field(default_factory=dict)
     colors_of: dict[str, list[str]] = field(default_factory=dict)
+    attributes_of: dict[str, list[str]] = field(default_factory=dict)
     prices_of: dict[str, list[int]] = field(default_factory=dict)
 
 
@@ -142,6 +143,8 @@ def catalog_vocabulary(products: Sequence[dict[str, Any]]) -> ShopVocabulary:
         of_type = [p for p, text in zip(products, texts, strict=True) if f" {noun} " in text
                    or _clean(p.get("category")).lower() == noun]
         vocabulary.brands_of[noun] = sorted({b for p in of_type if (b := _clean(p.get("brand"))) in vocabulary.brands})
+        vocabulary.attributes_of[noun] = sorted({t for p in of_type for tag in p.get("tags") or []
+                                                 if (t := _clean(tag).lower()) in vocabulary.attributes and t not in noun})
         vocabulary.colors_of[noun] = sorted({c for p in of_type if (c := _clean(p.get("color")).lower()) in vocabulary.colors})
         prices = sorted(float(p["price"]) for p in of_type if isinstance(p.get("price"), (int, float)))
         # Round limits a shopper would type, around the type's own price range.
@@ -222,8 +225,8 @@ def search_examples(vocabulary: ShopVocabulary, rng: random.Random, limit: int =
         elif prices and choice < 0.55:
             price = str(rng.choice(prices))
             examples.append(rng.choice(PRICE_TEMPLATES).format(noun=marked, price=_entity(price, "price_max")))
-        elif vocabulary.attributes and choice < 0.7:
-            examples.append(rng.choice(ATTRIBUTE_TEMPLATES).format(attribute=rng.choice(vocabulary.attributes), noun=marked))
+        elif (attributes := vocabulary.attributes_of.get(noun, [])) and choice < 0.7:
+            examples.append(rng.choice(ATTRIBUTE_TEMPLATES).format(attribute=rng.choice(attributes), noun=marked))
     unique = list(dict.fromkeys(examples))
     rng.shuffle(unique)
     return unique[:limit]
