@@ -1178,11 +1178,12 @@ def generate(out: Path | str = DEFAULT_OUT, seed: int = 7, today: date | None = 
              database_url: str | None = None, progress: bool = True) -> dict[str, Any]:
     """Writes the catalog and meta files into ``out`` and fills the shop DB; returns the summary."""
     from shop.db import ShopDB
+    from shop.settings import configured_database_url
 
     out = Path(out)
     data = build(seed, today, progress)
     write_catalog(data.catalog, out / "catalog.jsonl")
-    url = database_url or os.environ.get("SHOP_DATABASE_URL") or f"sqlite:///{(out / 'shop.db').resolve()}"
+    url = database_url or configured_database_url() or f"sqlite:///{(out / 'shop.db').resolve()}"
     db = ShopDB(url)
     db.load_demo_data(data.db_rows())
     db.dispose()

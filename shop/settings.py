@@ -193,6 +193,12 @@ def current() -> Settings:
     return Settings.from_env()
 
 
+def configured_database_url() -> str | None:
+    """`SHOP_DATABASE_URL` when the environment sets it, None when the default would apply (the
+    demo generator then writes beside its catalog)."""
+    return os.environ.get("SHOP_DATABASE_URL", "").strip() or None
+
+
 def store_env(environ: Mapping[str, str]) -> dict[str, str]:
     """The variables `SHOP_STORE=postgres` implies for the servers `make run` starts: every
     `SHOP_PG_*`/`SHOP_REDIS_*` with its default, and the shop DB on that Postgres unless
