@@ -1,10 +1,15 @@
-"""Shared pytest setup. Imports only the standard library and pytest: both envs load it."""
+"""Shared pytest setup. Imports only the standard library, pytest and shop.settings (standard library
+only too): both envs load it. Tests marked `postgres` or `redis` skip when that server is absent,
+except with CI=true (see require_service)."""
 
 from __future__ import annotations
 
+import functools
 import os
+import socket
 import subprocess
 import sys
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -27,6 +32,54 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip_slow)
+
+
+# Tests marked `postgres` or `redis` need that server. Where it is not listening they are skipped
+# with the reason, so a laptop without them runs the rest of the suite; but with CI=true they run
+# (and fail) anyway: the CI machine has both servers, and a skip there would hide a failure.
+_DEFAULT_POSTGRES_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def _service_address(name: str) -> tuple[str, int, str]:
+    """(host, port, how to point the tests elsewhere) of the server a marker needs."""
+    from shop.settings import current  # standard library only, like this file
+
+    settings = current()
+    if name == "postgres":
+        url = urllib.parse.urlsplit(settings.test_postgres_url or _DEFAULT_POSTGRES_URL)
+        return url.hostname or "127.0.0.1", url.port or 5432, "SHOP_TEST_POSTGRES_URL"
+    return settings.redis_host, settings.redis_port, "SHOP_REDIS_HOST, SHOP_REDIS_PORT"
+
+
+@functools.cache
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def require_service(name: str) -> None:
+    """Skip the calling test when the `postgres` or `redis` server is not listening (not in CI)."""
+    host, port, where = _service_address(name)
+    if _reachable(host, port):
+        return
+    message = f"{name} server not reachable at {host}:{port} (set {where}, or deselect with -m 'not {name}')"
+    if in_ci():
+        pytest.fail(f"CI=true and the {message}", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.hookimpl(tryfirst=True)  # before the test's fixtures try to connect
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for name in ("postgres", "redis"):
+        if item.get_closest_marker(name) is not None:
+            require_service(name)
 
 
 @pytest.fixture(scope="session")
