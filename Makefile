@@ -90,7 +90,7 @@ $(RASA_MODEL): $(RASA_INPUTS) $(NLU_STAMP) | $(RASA_ENV)/.lock.sha256
 
 # Search indexes: mk/*.mk fragments add their prerequisites (knowledge base, catalog).
 .PHONY: index
-index: ## build or refresh the search indexes (knowledge base, catalog) when stale
+index: ## build what is missing or stale: KB question encoder, KB index, product index, recommender
 
 ## ---- running ----------------------------------------------------------------------
 .PHONY: run
@@ -123,7 +123,7 @@ test-stories: train ## rasa test on tests/stories with --fail-on-prediction-erro
 	  --out results/stories --fail-on-prediction-errors
 
 .PHONY: test-actions
-test-actions: envs data ## pytest in the actions env (actions, shop, retrieval, e2e)
+test-actions: envs data ## pytest in the actions env: tooling, shop, actions, retrieval, e2e (e2e needs `make train index`)
 	$(ACT_PY) -m pytest $(wildcard tests/tooling tests/shop tests/actions tests/retrieval tests/e2e)
 
 .PHONY: test-bot
@@ -134,7 +134,7 @@ test-bot: envs ## pytest in the rasa env (NLU component)
 test: envs data lint validate train index web test-bot test-actions test-stories test-nlu test-web ## build what is missing and run the whole suite
 
 .PHONY: clean
-clean: ## remove generated data, models and results (keeps the envs)
+clean: ## delete data/ (the shop, an onboarded one too, tracker store, logs), the Rasa model and results/ (keeps envs, indexes, other models)
 	rm -rf $(DATA_DIR) $(MODEL_DIR)/rasa results
 
 -include mk/*.mk
