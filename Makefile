@@ -106,10 +106,12 @@ actions: envs data index ## run only the action server
 	$(ACT_PY) -m rasa_sdk --actions actions --port 5055
 
 ## ---- quality ----------------------------------------------------------------------
+# bot/ runs in the rasa env (Python 3.10): mypy checks it against that env's packages.
 .PHONY: lint
-lint: envs ## ruff and mypy
+lint: envs ## ruff over the whole tree; mypy over actions, retrieval, shop and bot
 	$(ACTIONS_ENV)/bin/ruff check .
 	$(ACTIONS_ENV)/bin/mypy actions retrieval shop
+	$(ACTIONS_ENV)/bin/mypy --python-executable $(RASA_PY) --python-version 3.10 bot
 
 .PHONY: validate
 # Not --fail-on-warnings: Rasa 3.6 reports form ask-responses (utter_ask_*) and responses
