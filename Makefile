@@ -97,9 +97,15 @@ index: ## build what is missing or stale: KB question encoder, KB index, product
 run: envs data train index web ## build what is missing, then start action server, Rasa server and web page
 	$(RASA_PY) -m bot.stack
 
+# `rasa shell` starts a Rasa server of its own, so it must not take the port of the one `make run`
+# started (SHOP_RASA_PORT, 5005): it listens on SHELL_PORT, by default a free port picked now.
+SHELL_PORT ?=
+
 .PHONY: shell
-shell: envs train ## talk to the bot in the terminal (needs the action server: `make run` or `make actions`)
-	$(RASA) shell -m $(RASA_MODEL) --endpoints endpoints.yml
+shell: envs train ## chat in the terminal beside `make run` (own Rasa server on SHELL_PORT, default a free port; needs the action server: `make run` or `make actions`)
+	@port=$(or $(SHELL_PORT),$$($(RASA_PY) -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')); \
+	echo "rasa shell: its own Rasa server on 127.0.0.1:$$port (set SHELL_PORT to choose)"; \
+	$(RASA) shell -m $(RASA_MODEL) --endpoints endpoints.yml --interface 127.0.0.1 --port $$port
 
 .PHONY: actions
 actions: envs data index ## run only the action server
