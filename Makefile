@@ -55,7 +55,7 @@ lock: ## re-resolve requirements/*.lock from pyproject.toml's dependency groups 
 data: $(DATA_DIR)/shop.db ## generate the demo shop (seeded), unless data/ holds your own shop (make shop)
 
 # An onboarded shop (data/shop.json, written by `make shop`) is never replaced by the demo.
-$(DATA_DIR)/shop.db: shop/generate.py shop/db.py | $(ACTIONS_ENV)/.lock.sha256
+$(DATA_DIR)/shop.db: shop/generate.py shop/demo_catalog.yml shop/db.py | $(ACTIONS_ENV)/.lock.sha256
 	@if [ -f $(DATA_DIR)/shop.json ]; then echo "data/ holds your own shop (data/shop.json): the demo shop is not generated"; touch $@; \
 	else $(ACT_PY) -m shop generate --out $(DATA_DIR); fi
 

@@ -28,6 +28,9 @@ rating); some items trend in the last 30 days; order items are purchases at ``pl
 views and carts just before and some ratings after delivery. Complements
 (``SUBCATEGORIES[...].goes_with``, e.g. trail running shoes -> running socks, hydration packs)
 drive multi-item orders.
+
+The catalog's word lists (subcategories with their phrases and tags, model names, brand
+traits, review remarks, customer names) are data, in ``shop/demo_catalog.yml``.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import yaml
 from tqdm import tqdm
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,8 +74,19 @@ TRENDING_DAYS = 30
 
 
 # ---- catalog vocabulary --------------------------------------------------------------------
-# Phrases carry their tags after "|" (comma-separated) and features an optional title word
-# after a second "|": "a waterproof membrane|waterproof|Waterproof".
+# The word lists live in demo_catalog.yml (next to this module); its header says what each
+# field means. They are read once, at import, into the structures below.
+
+CATALOG_VOCABULARY = Path(__file__).with_name("demo_catalog.yml")
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """Words for a product description, the tags they imply and (features) a title word."""
+    text: str
+    tags: tuple[str, ...] = ()
+    title_word: str | None = None
+
 
 @dataclass(frozen=True)
 class Sub:
@@ -79,610 +94,91 @@ class Sub:
     category: str
     count: int
     price: tuple[float, float]
-    nouns: tuple[str, ...]
+    title_nouns: tuple[str, ...]
     colors: tuple[str, ...]
-    uses: tuple[str, ...]
-    materials: tuple[str, ...]
-    features: tuple[str, ...]
+    uses: tuple[Phrase, ...]
+    materials: tuple[Phrase, ...]
+    features: tuple[Phrase, ...]
     tags: tuple[str, ...]
     goes_with: tuple[str, ...]
-    specialists: tuple[str, ...]
+    specialist_brands: tuple[str, ...]
 
 
-def _subs(category: str, *rows: tuple[Any, ...]) -> list[Sub]:
-    return [Sub(r[0], category, *r[1:]) for r in rows]
+def _phrase(entry: str | dict[str, Any]) -> Phrase:
+    if isinstance(entry, str):
+        return Phrase(entry)
+    return Phrase(entry["text"], tuple(entry.get("tags", ())), entry.get("title_word"))
 
 
-SUBCATEGORIES: list[Sub] = [
-    *_subs(
-        "footwear",
-        ("running shoes", 12, (60, 180), ("Running Shoes",),
-         ("black", "white", "blue", "red", "grey", "navy", "pink", "orange", "yellow"),
-         ("for road running and daily training|road running", "for marathon training and long runs|marathon",
-          "for easy runs and gym sessions|gym", "for tempo runs and race day|racing"),
-         ("an engineered mesh upper", "a recycled knit upper|recycled,vegan", "a breathable jacquard mesh upper|breathable"),
-         ("responsive foam cushioning|cushioned|Cushioned", "a lightweight build under 250 g|lightweight|Lightweight",
-          "a durable rubber outsole", "reflective details for running at night|reflective",
-          "a carbon-infused plate for a snappy toe-off|carbon plate|Carbon",
-          "extra heel support for overpronation|stability|Stability", "a roomy toe box|wide fit|Wide"),
-         ("running",), ("running socks", "running shorts", "smartwatch", "water bottles"), ("Cloudstep", "Stridewell")),
-        ("trail running shoes", 10, (90, 190), ("Trail Running Shoes", "Trail Shoes"),
-         ("black", "grey", "green", "orange", "blue", "brown"),
-         ("for trail running on muddy, rocky paths|trail running", "for mountain ultramarathons|trail running,ultra",
-          "for fast hikes and technical trails|hiking"),
-         ("a ripstop mesh upper", "a recycled ripstop upper|recycled,vegan", "an abrasion-resistant synthetic upper"),
-         ("a waterproof membrane that keeps feet dry in puddles and rain|waterproof|Waterproof",
-          "deep 5 mm lugs for grip on mud and loose rock|grip", "a rock plate that protects against sharp stones|protective",
-          "a gusseted tongue that keeps out grit", "a lightweight build|lightweight|Lightweight", "quick-pull laces"),
-         ("trail running", "outdoor"), ("running socks", "hydration packs", "rain jackets"), ("TrailForge",)),
-        ("hiking boots", 9, (110, 240), ("Hiking Boots", "Trekking Boots"),
-         ("brown", "black", "grey", "green", "beige"),
-         ("for day hikes and multi-day treks|hiking", "for backpacking on rough terrain|backpacking",
-          "for winter walks and snowy trails|winter"),
-         ("full-grain leather uppers|leather", "suede and nylon uppers", "synthetic uppers with recycled nylon|vegan,recycled"),
-         ("a waterproof, breathable membrane|waterproof|Waterproof", "a high ankle collar for support|ankle support",
-          "an insulated lining that keeps feet warm down to -20 °C|insulated|Insulated",
-          "a grippy lugged outsole for wet and loose ground|grip", "a cushioned midsole for long days on the trail|cushioned"),
-         ("hiking", "outdoor"), ("running socks", "hydration packs", "rain jackets"), ("TrailForge", "Stridewell")),
-        ("sneakers", 11, (50, 140), ("Sneakers", "Low-Top Sneakers"),
-         ("white", "black", "grey", "navy", "beige", "red", "green", "pink"),
-         ("for everyday wear around town|casual", "for weekends and travel|travel",
-          "for casual Fridays at the office|office"),
-         ("soft leather uppers|leather", "organic cotton canvas|organic,vegan",
-          "vegan leather made from plant-based materials|vegan", "suede uppers"),
-         ("a cushioned insole|cushioned", "a classic vulcanised rubber sole", "a padded collar",
-          "slip-on elastic laces|slip-on|Slip-On", "a minimalist low-profile design|minimalist|Minimalist"),
-         ("casual", "everyday"), ("t-shirts", "jeans"), ("UrbanSole",)),
-        ("sandals", 8, (25, 90), ("Sandals", "Slides"),
-         ("black", "brown", "beige", "white", "navy"),
-         ("for the beach and hot summer days|beach,summer", "for walking around town in summer|summer",
-          "for travel and pool days|travel"),
-         ("soft leather straps|leather", "quick-drying recycled webbing straps|recycled,vegan", "a cork and suede footbed"),
-         ("a contoured footbed with arch support|arch support", "adjustable straps|adjustable",
-          "a water-friendly design that dries fast|water-friendly", "a grippy rubber sole"),
-         ("summer",), ("sunscreen",), ("UrbanSole", "Stridewell")),
-        ("dress shoes", 6, (80, 220), ("Oxford Shoes", "Derby Shoes", "Loafers"),
-         ("black", "brown", "navy"),
-         ("for the office and formal occasions|office,formal", "for weddings and evenings out|formal,wedding",
-          "for business travel|office"),
-         ("polished full-grain leather|leather", "soft calfskin suede|leather", "vegan leather|vegan"),
-         ("a welted sole that can be resoled|resoleable", "a cushioned leather insole|cushioned",
-          "a slim, elegant last", "a rubber heel insert for grip"),
-         ("formal", "office"), ("sweaters",), ("Stridewell", "UrbanSole")),
-        ("slippers", 4, (20, 60), ("Slippers",),
-         ("grey", "beige", "navy", "pink", "brown"),
-         ("for cozy evenings at home|home,cozy", "for lazy weekend mornings|home"),
-         ("a wool felt upper|wool", "a faux-fur lining|vegan", "a soft fleece upper"),
-         ("memory foam cushioning|memory foam", "a non-slip sole for indoor and outdoor use|non-slip",
-          "machine-washable materials|machine washable"),
-         ("home", "gift"), ("throw blankets",), ("Cloudstep",)),
-    ),
-    *_subs(
-        "clothing",
-        ("t-shirts", 10, (15, 45), ("T-Shirt", "Tee"),
-         ("white", "black", "grey", "navy", "red", "green", "blue", "yellow", "pink"),
-         ("for everyday wear|everyday", "for the gym and warm-weather runs|gym", "for layering under a jacket|layering"),
-         ("100% organic cotton|organic,vegan", "a cotton and recycled polyester blend|recycled", "soft merino wool|merino"),
-         ("a relaxed fit|relaxed fit|Relaxed", "a slim fit|slim fit|Slim", "moisture-wicking fabric|moisture-wicking",
-          "a pre-shrunk fabric that keeps its shape", "flat seams that don't rub"),
-         ("basics",), ("jeans", "sneakers"), ("Threadline", "Loomly")),
-        ("hoodies", 8, (35, 90), ("Hoodie", "Zip Hoodie"),
-         ("grey", "black", "navy", "green", "beige", "purple"),
-         ("for chilly evenings and weekends|casual", "for warm-ups before training|training", "for lounging at home|home"),
-         ("brushed cotton fleece", "organic cotton French terry|organic,vegan", "a recycled polyester blend|recycled"),
-         ("a kangaroo pocket", "a lined hood with drawcords", "ribbed cuffs and hem", "an oversized fit|oversized|Oversized"),
-         ("casual",), ("t-shirts", "leggings"), ("Basecamp", "Threadline")),
-        ("rain jackets", 8, (70, 220), ("Rain Jacket", "Shell Jacket"),
-         ("yellow", "navy", "black", "green", "red", "blue", "orange"),
-         ("for hiking in wet weather|hiking", "for the daily commute in the rain|commute",
-          "for trail running in showers|trail running"),
-         ("a 2.5-layer recycled nylon shell|recycled", "a lightweight ripstop shell", "a 3-layer waterproof-breathable fabric"),
-         ("fully taped seams that keep the rain out|waterproof|Waterproof",
-          "a packable design that stuffs into its own pocket|packable|Packable",
-          "an adjustable, helmet-compatible hood", "pit zips for ventilation|breathable", "reflective trims|reflective"),
-         ("waterproof", "outdoor"), ("hiking boots", "hydration packs"), ("Northwind", "Basecamp")),
-        ("down jackets", 6, (120, 320), ("Down Jacket", "Puffer Jacket"),
-         ("black", "navy", "red", "green", "beige", "silver"),
-         ("for cold winter days in the city|winter", "for alpine trips and ski holidays|winter,ski",
-          "for camping on cold nights|camping"),
-         ("responsibly sourced 700-fill goose down|down", "recycled synthetic insulation|recycled,vegan",
-          "a water-repellent recycled nylon shell|recycled"),
-         ("a warm yet lightweight baffled design|lightweight|Lightweight", "an insulated hood|hooded|Hooded",
-          "a water-repellent finish for light snow|water-resistant", "two zipped hand-warmer pockets",
-          "a packable stuff sack|packable"),
-         ("winter", "warm"), ("sweaters",), ("Northwind",)),
-        ("jeans", 8, (45, 130), ("Jeans",),
-         ("blue", "navy", "black", "grey"),
-         ("for everyday wear|everyday", "for the office on casual days|office", "for weekends out|casual"),
-         ("stretch denim with 2% elastane|stretch", "rigid selvedge denim", "organic cotton denim|organic,vegan"),
-         ("a slim, tapered leg|slim fit|Slim", "a relaxed straight leg|relaxed fit|Relaxed",
-          "a high-rise waist|high-rise|High-Rise", "five-pocket styling", "reinforced stitching"),
-         ("denim",), ("t-shirts", "sneakers"), ("Threadline",)),
-        ("leggings", 8, (30, 90), ("Leggings", "Tights"),
-         ("black", "navy", "grey", "purple", "green", "pink"),
-         ("for yoga and pilates|yoga", "for running and HIIT workouts|running", "for everyday comfort|everyday"),
-         ("a buttery-soft nylon and spandex blend", "recycled polyester with spandex|recycled",
-          "a brushed, fleece-lined fabric for cold days|winter"),
-         ("a high waistband that stays put|high-rise|High-Waisted", "side pockets that fit a phone|pockets",
-          "squat-proof, opaque fabric", "moisture-wicking, quick-drying fabric|moisture-wicking", "a hidden key pocket"),
-         ("activewear",), ("yoga mats", "running shorts"), ("Basecamp", "Loomly")),
-        ("running shorts", 6, (25, 65), ("Running Shorts",),
-         ("black", "navy", "blue", "red", "grey", "green"),
-         ("for road running and races|running", "for summer training|summer", "for trail running|trail running"),
-         ("lightweight recycled polyester|recycled", "a stretchy woven fabric"),
-         ("a built-in liner", "a zipped back pocket", "reflective details|reflective",
-          "laser-cut ventilation|breathable", "a 5-inch inseam"),
-         ("running", "activewear"), ("running socks", "running shoes"), ("Basecamp",)),
-        ("sweaters", 6, (45, 140), ("Sweater", "Jumper"),
-         ("beige", "grey", "navy", "green", "brown", "red"),
-         ("for the office and smart-casual days|office", "for cozy weekends|cozy", "for layering in autumn|layering"),
-         ("fine merino wool|merino,wool", "a soft cashmere blend|cashmere", "organic cotton knit|organic,vegan",
-          "chunky lambswool|wool"),
-         ("a classic crew neck", "a cable-knit pattern|cable knit|Cable-Knit", "a relaxed fit|relaxed fit",
-          "ribbed cuffs and hem", "a roll neck|roll neck|Roll-Neck"),
-         ("knitwear", "gift"), ("jeans",), ("Loomly",)),
-    ),
-    *_subs(
-        "electronics",
-        ("headphones", 10, (50, 350), ("Headphones", "Over-Ear Headphones"),
-         ("black", "white", "silver", "navy", "beige"),
-         ("for travel and long flights|travel", "for working from home and video calls|work from home",
-          "for music lovers at home|music", "for the daily commute|commute"),
-         ("soft protein-leather ear cushions", "a lightweight aluminium headband", "recycled plastics|recycled"),
-         ("active noise cancelling|noise cancelling|Noise-Cancelling", "up to 40 hours of battery life|long battery",
-          "a foldable design with a travel case|foldable", "multipoint Bluetooth 5.3 pairing|bluetooth,wireless|Wireless",
-          "a built-in microphone for calls|microphone", "fast charging: 10 minutes gives 5 hours"),
-         ("audio",), ("phone charger", "bluetooth speaker"), ("Auralis", "Pixelhaus")),
-        ("earbuds", 10, (30, 250), ("Earbuds", "Wireless Earbuds"),
-         ("black", "white", "navy", "silver", "green"),
-         ("for running and gym workouts|workout", "for the daily commute|commute", "for calls on the go|calls"),
-         ("a compact charging case", "soft silicone ear tips in three sizes", "recycled plastics|recycled"),
-         ("active noise cancelling|noise cancelling|Noise-Cancelling",
-          "IPX5 sweat and water resistance|water-resistant,sweatproof|Sport",
-          "secure ear hooks that stay put while running|secure fit", "wireless charging|wireless charging",
-          "8 hours of playback plus 24 in the case|long battery", "a transparency mode"),
-         ("audio", "wireless"), ("phone charger", "power bank"), ("Auralis", "Nimbus")),
-        ("smartwatch", 8, (90, 400), ("Smartwatch", "GPS Watch"),
-         ("black", "silver", "white", "pink", "navy", "green"),
-         ("for runners and cyclists|running,cycling", "for everyday fitness tracking|fitness tracking",
-          "for swimming and triathlon|swimming"),
-         ("an aluminium case with a silicone band", "a stainless steel case with a leather strap|leather",
-          "a lightweight polymer case"),
-         ("built-in GPS|gps|GPS", "heart-rate and sleep tracking|health tracking", "water resistance to 50 m|waterproof",
-          "up to 10 days of battery life|long battery", "contactless payments", "an always-on AMOLED display"),
-         ("wearable",), ("phone charger", "running shoes"), ("Nimbus",)),
-        ("bluetooth speaker", 9, (30, 250), ("Bluetooth Speaker", "Portable Speaker"),
-         ("black", "blue", "red", "grey", "green", "orange"),
-         ("for parties and the beach|party,beach", "for camping trips|outdoor", "for the kitchen and home|home"),
-         ("a rugged rubberised body", "a fabric-wrapped body made from recycled yarn|recycled", "an aluminium grille"),
-         ("IP67 dust and water protection|waterproof|Waterproof", "360-degree sound",
-          "up to 20 hours of playtime|long battery", "stereo pairing with a second speaker",
-          "a built-in power bank to charge your phone", "deep, punchy bass"),
-         ("audio", "portable"), ("power bank",), ("Auralis", "Pixelhaus")),
-        ("phone charger", 9, (15, 70), ("Phone Charger", "Charging Stand", "USB-C Charger"),
-         ("white", "black", "grey"),
-         ("for your desk or bedside table|home", "for travel|travel", "for charging several devices at once|multi-device"),
-         ("a compact GaN chipset", "a braided nylon cable", "a fire-resistant polycarbonate shell"),
-         ("65 W USB-C fast charging|fast charging|Fast", "two USB-C ports and one USB-A port",
-          "Qi wireless charging|wireless charging|Wireless", "foldable plug prongs|travel",
-          "overheat and surge protection"),
-         ("charging",), ("power bank",), ("Voltix",)),
-        ("power bank", 7, (25, 90), ("Power Bank",),
-         ("black", "white", "grey", "blue"),
-         ("for travel and long days out|travel", "for camping and festivals|outdoor",
-          "for keeping your phone charged on the commute|commute"),
-         ("an aluminium shell", "a slim, pocketable body"),
-         ("20,000 mAh capacity|high capacity", "45 W USB-C power delivery|fast charging|Fast",
-          "a built-in display showing the charge left", "pass-through charging", "an airline-safe capacity|travel"),
-         ("charging", "portable"), ("phone charger",), ("Voltix",)),
-        ("wireless keyboard", 7, (40, 150), ("Wireless Keyboard", "Keyboard"),
-         ("black", "white", "grey", "silver"),
-         ("for the home office|work from home,office", "for laptops and tablets|travel",
-          "for coding and writing all day|productivity"),
-         ("an aluminium top plate", "recycled plastic keycaps|recycled"),
-         ("quiet low-profile keys|quiet", "backlit keys|backlit|Backlit", "multi-device Bluetooth switching|bluetooth",
-          "a rechargeable battery that lasts months|long battery", "tactile mechanical switches|mechanical|Mechanical"),
-         ("office",), ("desk lamps",), ("Pixelhaus",)),
-    ),
-    *_subs(
-        "home",
-        ("coffee makers", 7, (40, 260), ("Coffee Maker", "Espresso Machine", "Pour-Over Brewer"),
-         ("black", "silver", "white", "red"),
-         ("for your morning coffee|coffee", "for small kitchens and apartments|compact",
-          "for coffee lovers who like it strong|coffee"),
-         ("a stainless steel body", "a borosilicate glass carafe", "BPA-free plastics"),
-         ("a programmable timer|programmable", "a built-in burr grinder|grinder",
-          "a milk frother for lattes and cappuccinos|milk frother", "a keep-warm plate",
-          "a compact one-cup design|compact|Compact"),
-         ("kitchen",), ("ceramic mugs",), ("Casanova",)),
-        ("ceramic mugs", 8, (12, 45), ("Mug", "Mug Set"),
-         ("white", "blue", "green", "grey", "beige", "pink", "yellow"),
-         ("for coffee and tea at home|coffee,tea", "for the office desk|office", "as a thoughtful gift|gift"),
-         ("hand-glazed stoneware|handmade", "fine porcelain", "speckled ceramic"),
-         ("a set of four|set", "a generous 400 ml size", "dishwasher- and microwave-safe glaze|dishwasher safe",
-          "a comfortable wide handle"),
-         ("kitchen", "gift"), ("coffee makers", "scented candles"), ("Hearthly", "Oakline")),
-        ("scented candles", 8, (15, 55), ("Scented Candle", "Candle"),
-         ("white", "beige", "pink", "green", "grey", "yellow"),
-         ("for relaxing evenings|relaxation", "for the bathroom and spa nights|spa", "as a housewarming gift|gift"),
-         ("natural soy wax|vegan", "a coconut and rapeseed wax blend|vegan", "a reusable glass jar"),
-         ("notes of cedarwood and vanilla", "a lavender and chamomile scent|lavender", "a cotton wick for a clean burn",
-          "about 45 hours of burn time", "a fresh fig and sea salt scent"),
-         ("home fragrance", "gift"), ("throw blankets",), ("Hearthly", "Brightnest")),
-        ("throw blankets", 8, (30, 120), ("Throw Blanket", "Throw"),
-         ("beige", "grey", "navy", "green", "pink", "brown", "white"),
-         ("for cozy nights on the sofa|cozy", "for the bedroom|bedroom", "as a gift for the home|gift"),
-         ("chunky knitted cotton|organic", "soft merino wool|wool", "recycled fleece|recycled,vegan", "washed linen|linen"),
-         ("a generous 130 x 170 cm size", "tasselled edges", "machine-washable fabric|machine washable",
-          "a reversible two-tone design"),
-         ("cozy",), ("scented candles", "bedding"), ("Hearthly", "Oakline")),
-        ("desk lamps", 8, (30, 160), ("Desk Lamp", "LED Desk Lamp"),
-         ("black", "white", "silver", "grey", "green"),
-         ("for the home office|work from home", "for reading in bed|reading", "for students and late-night study|study"),
-         ("a powder-coated steel arm", "an oak wood base|wood", "an aluminium body"),
-         ("dimmable LED light with three colour temperatures|dimmable|Dimmable", "a built-in USB charging port",
-          "an adjustable, swivelling arm|adjustable", "an energy-efficient LED|energy efficient", "touch controls"),
-         ("lighting",), ("wireless keyboard",), ("Brightnest",)),
-        ("cookware", 8, (35, 250), ("Frying Pan", "Saucepan", "Cookware Set", "Wok"),
-         ("black", "silver", "red", "grey"),
-         ("for everyday cooking|cooking", "for searing and stir-fries|cooking", "for induction hobs|induction"),
-         ("tri-ply stainless steel", "cast iron|cast iron",
-          "hard-anodised aluminium with a ceramic non-stick coating|non-stick"),
-         ("a PFAS-free non-stick coating|non-stick,pfas-free", "oven-safe construction up to 250 °C|oven safe",
-          "compatibility with all hobs including induction|induction", "stay-cool handles", "a matching glass lid"),
-         ("kitchen",), ("kitchen knives",), ("Casanova",)),
-        ("bedding", 7, (45, 180), ("Duvet Cover Set", "Sheet Set", "Pillowcase Pair"),
-         ("white", "grey", "beige", "navy", "green", "pink"),
-         ("for a cooler night's sleep|sleep", "for guest rooms|bedroom", "for hot summer nights|summer"),
-         ("long-staple cotton percale|cotton", "stonewashed French linen|linen", "organic cotton sateen|organic",
-          "breathable bamboo lyocell|vegan"),
-         ("a hidden button closure", "deep-pocket fitted sheets", "pre-washed softness",
-          "dyes tested for harmful substances"),
-         ("bedroom",), ("throw blankets",), ("Oakline", "Hearthly")),
-        ("kitchen knives", 6, (30, 220), ("Chef's Knife", "Knife Set", "Santoku Knife"),
-         ("black", "silver", "brown"),
-         ("for home cooks|cooking", "for slicing, dicing and chopping|cooking", "as a gift for keen cooks|gift"),
-         ("high-carbon stainless steel", "67-layer Damascus steel", "an olive wood handle|wood"),
-         ("a razor-sharp 15-degree edge|sharp", "a full tang for balance", "a magnetic knife block|set",
-          "a protective blade guard"),
-         ("kitchen",), ("cookware",), ("Casanova",)),
-    ),
-    *_subs(
-        "beauty",
-        ("moisturizer", 9, (12, 70), ("Moisturizer", "Face Cream", "Day Cream"),
-         ("white", "beige", "pink"),
-         ("for dry and sensitive skin|dry skin,sensitive skin", "for oily and combination skin|oily skin",
-          "for daily use under make-up|daily"),
-         ("hyaluronic acid and ceramides|hydrating", "shea butter and squalane", "aloe vera and green tea|natural"),
-         ("a fragrance-free formula|fragrance-free", "a lightweight gel texture|lightweight|Lightweight",
-          "SPF 30 protection|spf", "a non-comedogenic formula", "a vegan, cruelty-free formula|vegan,cruelty-free"),
-         ("skincare",), ("face serum", "sunscreen", "cleanser"), ("Glowra", "Dermaluxe")),
-        ("face serum", 8, (18, 90), ("Face Serum", "Serum"),
-         ("white", "beige", "yellow"),
-         ("for dull, tired skin|brightening", "for fine lines|anti-aging", "for uneven skin tone|brightening"),
-         ("15% vitamin C|vitamin c", "encapsulated retinol|retinol", "niacinamide and zinc", "hyaluronic acid|hydrating"),
-         ("a fast-absorbing formula", "a dropper bottle for precise dosing", "a fragrance-free formula|fragrance-free",
-          "a vegan, cruelty-free formula|vegan,cruelty-free"),
-         ("skincare",), ("moisturizer",), ("Glowra", "Dermaluxe")),
-        ("sunscreen", 8, (10, 40), ("Sunscreen SPF 50", "Sun Lotion"),
-         ("white", "beige", "yellow", "orange"),
-         ("for beach days and swimming|beach", "for daily city wear|daily", "for outdoor sports|outdoor"),
-         ("mineral zinc oxide filters|mineral", "lightweight chemical filters", "soothing aloe vera|natural"),
-         ("SPF 50 broad-spectrum protection|spf 50", "water resistance for 80 minutes|water-resistant",
-          "an invisible finish with no white cast", "a reef-friendly formula|reef-friendly", "a non-greasy finish"),
-         ("skincare", "sun care"), ("moisturizer",), ("Dermaluxe", "PureLeaf")),
-        ("cleanser", 7, (8, 35), ("Cleanser", "Face Wash"),
-         ("white", "green", "beige"),
-         ("for a gentle morning and evening cleanse|daily", "for removing make-up|make-up remover",
-          "for acne-prone skin|acne-prone"),
-         ("a gentle cream base", "a foaming gel with salicylic acid", "micellar water and cucumber extract|natural"),
-         ("a soap-free formula", "a fragrance-free formula|fragrance-free", "a pH-balanced formula",
-          "a vegan, cruelty-free formula|vegan,cruelty-free"),
-         ("skincare",), ("moisturizer",), ("PureLeaf", "Glowra")),
-        ("shampoo", 8, (8, 35), ("Shampoo",),
-         ("white", "green", "purple", "yellow"),
-         ("for curly and frizzy hair|curly hair", "for colour-treated hair|color-treated", "for fine, flat hair|volume",
-          "for everyday washing|daily"),
-         ("argan oil|argan", "rosemary and mint|natural", "rice protein"),
-         ("a sulfate-free formula|sulfate-free", "a silicone-free formula|silicone-free",
-          "a refillable aluminium bottle|refillable", "a vegan, cruelty-free formula|vegan,cruelty-free"),
-         ("haircare",), ("body lotion",), ("PureLeaf",)),
-        ("lipstick", 7, (10, 40), ("Lipstick",),
-         ("red", "pink", "purple", "brown", "beige", "orange"),
-         ("for everyday wear|everyday", "for evenings and special occasions|party", "as a gift|gift"),
-         ("nourishing jojoba oil", "shea butter and vitamin E", "a plant-based wax blend|vegan"),
-         ("a long-lasting matte finish|matte|Matte", "a satin, hydrating finish|satin|Satin",
-          "a transfer-proof formula|long-lasting", "a refillable case|refillable"),
-         ("makeup",), ("perfume",), ("Velvetine",)),
-        ("perfume", 6, (35, 140), ("Eau de Parfum",),
-         ("pink", "purple", "beige", "yellow"),
-         ("for everyday wear|everyday", "for evenings out|evening", "as a gift|gift"),
-         ("notes of bergamot, jasmine and sandalwood", "notes of fig, vetiver and cedar",
-          "notes of pink pepper, rose and amber", "notes of sea salt, citrus and musk"),
-         ("a 50 ml spray bottle", "a long-lasting trail|long-lasting", "a travel-size atomiser|travel",
-          "a refillable glass bottle|refillable"),
-         ("fragrance", "gift"), ("body lotion", "lipstick"), ("Velvetine",)),
-        ("body lotion", 7, (10, 40), ("Body Lotion", "Body Butter"),
-         ("white", "beige", "pink", "green"),
-         ("for very dry skin|dry skin", "for after-sun care|after sun", "for everyday hydration|daily"),
-         ("shea butter and oat|natural", "cocoa butter", "aloe vera and cucumber|natural"),
-         ("a fast-absorbing, non-greasy texture", "a fragrance-free formula|fragrance-free",
-          "48-hour hydration|hydrating", "a vegan, cruelty-free formula|vegan,cruelty-free"),
-         ("bodycare",), ("shampoo",), ("PureLeaf", "Glowra")),
-    ),
-    *_subs(
-        "sports",
-        ("yoga mats", 9, (25, 110), ("Yoga Mat",),
-         ("purple", "green", "blue", "pink", "black", "grey"),
-         ("for yoga and pilates|yoga,pilates", "for hot yoga|hot yoga", "for home workouts and stretching|home workout"),
-         ("natural tree rubber|natural", "non-toxic TPE|vegan", "cork and natural rubber|cork,vegan"),
-         ("a non-slip surface, even when sweaty|non-slip|Non-Slip", "extra 6 mm cushioning for the knees|cushioned|Thick",
-          "alignment lines", "a carry strap", "a lightweight, travel-friendly build|travel|Travel"),
-         ("yoga", "fitness"), ("resistance bands", "leggings", "water bottles"), ("IronPulse", "Peakform")),
-        ("running socks", 8, (10, 30), ("Running Socks",),
-         ("white", "black", "grey", "blue", "pink"),
-         ("for road and trail running|running,trail running", "for long hikes|hiking", "for marathon training|marathon"),
-         ("a merino wool blend|merino", "recycled nylon|recycled", "moisture-wicking polyester|moisture-wicking"),
-         ("anti-blister seamless toes|anti-blister", "cushioned heels and forefoot|cushioned", "arch compression",
-          "a pack of three pairs|set"),
-         ("running",), ("running shoes", "trail running shoes"), ("Peakform",)),
-        ("hydration packs", 7, (45, 150), ("Hydration Pack", "Running Vest"),
-         ("black", "blue", "orange", "green", "red"),
-         ("for trail running and ultramarathons|trail running", "for mountain biking|cycling", "for day hikes|hiking"),
-         ("lightweight ripstop nylon", "a breathable mesh back panel|breathable", "recycled polyester|recycled"),
-         ("a 1.5-litre reservoir with a bite valve", "two soft flasks in the chest pockets",
-          "a bounce-free vest fit", "reflective details|reflective", "a whistle and rain cover|safety"),
-         ("trail running", "outdoor"), ("trail running shoes",), ("Peakform", "AquaDash")),
-        ("dumbbells", 7, (20, 300), ("Dumbbells", "Adjustable Dumbbell"),
-         ("black", "grey", "silver"),
-         ("for home strength training|home workout,strength", "for the garage gym|strength", "for toning workouts|toning"),
-         ("cast iron with a rubber coating", "chrome-plated steel", "a neoprene coating"),
-         ("quick weight adjustment from 2 to 24 kg|adjustable|Adjustable", "a storage rack|set",
-          "hexagonal heads that don't roll", "knurled, non-slip handles|non-slip"),
-         ("strength", "fitness"), ("resistance bands",), ("IronPulse",)),
-        ("resistance bands", 7, (12, 45), ("Resistance Bands",),
-         ("black", "red", "blue", "green", "yellow", "purple"),
-         ("for home workouts and physio|home workout", "for travel workouts|travel", "for mobility and warm-ups|mobility"),
-         ("natural latex|latex", "a latex-free fabric|latex-free"),
-         ("five resistance levels|set", "handles, ankle straps and a door anchor", "a carry bag|travel",
-          "a printed exercise guide"),
-         ("fitness",), ("yoga mats",), ("IronPulse", "Peakform")),
-        ("tennis rackets", 7, (60, 260), ("Tennis Racket",),
-         ("black", "blue", "red", "white", "yellow"),
-         ("for beginners and club players|beginner", "for advanced baseline players|advanced",
-          "for doubles and quick net play|doubles"),
-         ("graphite|graphite", "a carbon fibre frame|carbon", "aluminium|aluminium"),
-         ("a large 105 sq in head for a forgiving sweet spot|oversize", "a lightweight 280 g frame|lightweight|Lightweight",
-          "factory stringing", "a vibration-dampening grip"),
-         ("tennis",), ("water bottles",), ("Rallypro",)),
-        ("swim goggles", 7, (12, 50), ("Swim Goggles",),
-         ("blue", "black", "pink", "white", "silver", "green"),
-         ("for lap swimming in the pool|swimming", "for open-water swimming and triathlon|open water,triathlon",
-          "for kids' swim lessons|kids"),
-         ("soft silicone seals", "polycarbonate lenses"),
-         ("an anti-fog coating|anti-fog", "UV protection|uv protection", "mirrored lenses for bright days|mirrored|Mirrored",
-          "a quick-adjust split strap|adjustable"),
-         ("swimming",), ("water bottles",), ("AquaDash",)),
-        ("water bottles", 8, (12, 45), ("Water Bottle", "Insulated Bottle"),
-         ("black", "white", "blue", "green", "pink", "red", "orange", "silver"),
-         ("for the gym|gym", "for hiking and camping|hiking", "for the office and commute|office"),
-         ("double-walled stainless steel|stainless steel", "BPA-free Tritan plastic", "lightweight aluminium"),
-         ("vacuum insulation that keeps drinks cold for 24 hours|insulated|Insulated", "a leak-proof lid|leak-proof",
-          "a built-in straw", "a 750 ml capacity", "dishwasher-safe parts|dishwasher safe"),
-         ("hydration",), ("yoga mats",), ("AquaDash", "Peakform")),
-    ),
-]
+def _sub(category: str, row: dict[str, Any]) -> Sub:
+    return Sub(
+        name=row["name"], category=category, count=row["count"],
+        price=(row["price"]["min"], row["price"]["max"]), title_nouns=tuple(row["title_nouns"]),
+        colors=tuple(row["colors"]), uses=tuple(map(_phrase, row["uses"])),
+        materials=tuple(map(_phrase, row["materials"])), features=tuple(map(_phrase, row["features"])),
+        tags=tuple(row["tags"]), goes_with=tuple(row["goes_with"]),
+        specialist_brands=tuple(row["specialist_brands"]),
+    )
+
+
+def _remarks(section: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    return tuple(section["positive"]), tuple(section["negative"])
+
+
+def _load_vocabulary(path: Path) -> dict[str, Any]:
+    """The parsed data file, checked against the shop's fixed vocabulary (categories, brands, colors)."""
+    with path.open(encoding="utf-8") as fh:
+        data = yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    problems = []
+    if tuple(data["categories"]) != CATEGORIES:
+        problems.append(f"categories must be {', '.join(CATEGORIES)} in that order")
+    if set(data["brands"]) != {b for names in BRANDS.values() for b in names}:
+        problems.append("brands must list exactly the brands of BRANDS")
+    names = {row["name"] for c in data["categories"].values() for row in c["subcategories"]}
+    for category, section in data["categories"].items():
+        for row in section["subcategories"]:
+            where = f"{category} / {row['name']}"
+            problems += [f"{where}: unknown goes_with {n!r}" for n in row["goes_with"] if n not in names]
+            problems += [f"{where}: {b!r} is not a {category} brand"
+                         for b in row["specialist_brands"] if b not in BRANDS.get(category, ())]
+            problems += [f"{where}: unknown color {c!r}" for c in row["colors"] if c not in COLORS]
+    if problems:
+        raise ValueError(f"{path}: " + "; ".join(problems))
+    return data
+
+
+_VOCABULARY = _load_vocabulary(CATALOG_VOCABULARY)
+SUBCATEGORIES: list[Sub] = [_sub(category, row) for category, section in _VOCABULARY["categories"].items()
+                            for row in section["subcategories"]]
 SUB_BY_NAME = {s.name: s for s in SUBCATEGORIES}
-
-MODEL_NAMES = {
-    "footwear": ("Tempo", "Glide", "Ridge", "Summit", "Apex", "Drift", "Pace", "Canyon", "Metro", "Harbor",
-                 "Breeze", "Strata", "Nova", "Flux", "Vista", "Cirrus", "Alpine", "Rover", "Echo", "Loft"),
-    "clothing": ("Everyday", "Harbor", "Fjord", "Cascade", "Aspen", "Cedar", "Drift", "Horizon", "Tundra",
-                 "Meadow", "Coastal", "Urban", "Nordic", "Maple", "Sierra", "Skye"),
-    "electronics": ("Pulse", "Aero", "Echo", "Nova", "Orbit", "Quantum", "Wave", "Zen", "Arc", "Volt",
-                    "Sonic", "Halo", "Core", "Flex", "Prism", "Air"),
-    "home": ("Haven", "Nook", "Ember", "Willow", "Linen", "Terra", "Sage", "Cove", "Birch", "Hearth",
-             "Alder", "Juniper", "Ivory", "Marlow", "Clay"),
-    "beauty": ("Radiance", "Dew", "Bloom", "Velvet", "Aura", "Lumi", "Silk", "Petal", "Clarity", "Glow",
-               "Pure", "Nectar", "Satin", "Verve", "Halo"),
-    "sports": ("Pro", "Elite", "Sprint", "Flow", "Endure", "Titan", "Stride", "Swift", "Core", "Summit",
-               "Vortex", "Ace", "Peak", "Rush", "Zenith"),
-}
-OPENERS = ("versatile", "durable", "comfortable", "well-made", "thoughtfully designed", "reliable",
-           "good-looking", "everyday", "premium", "practical")
+MODEL_NAMES = {category: tuple(section["model_names"])
+               for category, section in _VOCABULARY["categories"].items()}
+OPENERS = tuple(_VOCABULARY["product_openers"])
 # Brand quality shifts the mean rating, so brands differ the way real ones do.
-BRAND_QUALITY = {
-    "Stridewell": 0.05, "TrailForge": 0.2, "Cloudstep": 0.15, "UrbanSole": -0.2,
-    "Northwind": 0.2, "Loomly": 0.05, "Basecamp": 0.0, "Threadline": -0.15,
-    "Voltix": -0.1, "Auralis": 0.2, "Pixelhaus": 0.0, "Nimbus": 0.1,
-    "Hearthly": 0.1, "Casanova": 0.15, "Brightnest": -0.1, "Oakline": 0.05,
-    "Glowra": 0.1, "PureLeaf": 0.15, "Velvetine": -0.05, "Dermaluxe": 0.1,
-    "Peakform": 0.1, "AquaDash": -0.05, "IronPulse": 0.0, "Rallypro": 0.15,
-}
-BRAND_PRICE = {
-    "Cloudstep": 1.15, "UrbanSole": 0.85, "TrailForge": 1.1, "Northwind": 1.2, "Threadline": 0.85,
-    "Auralis": 1.2, "Voltix": 0.9, "Casanova": 1.15, "Brightnest": 0.9, "Dermaluxe": 1.25,
-    "PureLeaf": 0.9, "Rallypro": 1.1, "AquaDash": 0.9,
-}
+BRAND_QUALITY = {brand: b["rating_shift"] for brand, b in _VOCABULARY["brands"].items()}
+BRAND_PRICE = {brand: b["price_factor"] for brand, b in _VOCABULARY["brands"].items() if "price_factor" in b}
 
 # ---- review fragments ----------------------------------------------------------------------
 
 # (positive, negative) remarks: ones that fit any product of the category, then ones that fit
 # only one subcategory, so a review never praises the noise cancelling of a phone charger.
-ASPECTS = {
-    "footwear": (
-        ("Fit is true to size.", "Comfortable straight out of the box, no break-in needed.",
-         "Still look almost new after months of wear.", "Plenty of room in the toe box.",
-         "The heel stays locked in, no slipping.", "Good support for my flat feet.", "Look even better in person."),
-        ("They run half a size small.", "The sole started peeling after two months.", "Gave me blisters on the heel.",
-         "Way too narrow for my feet.", "They squeak on smooth floors.", "The insole flattened out within weeks.",
-         "Stiff and uncomfortable even after a month.", "The colour looks duller than in the photos."),
-    ),
-    "clothing": (
-        ("The fabric feels soft and well made.", "Fits exactly as the size chart says.",
-         "Washed it many times and it still looks new.", "The cut is really flattering.",
-         "The colour is just like the photos.", "Stitching is solid."),
-        ("Shrank after the first wash.", "Sizing is way off, order one size up.", "The fabric pills after a few wears.",
-         "A seam came apart within a month.", "Thinner than I expected.", "The colour faded quickly.",
-         "Itchy against the skin."),
-    ),
-    "electronics": (
-        ("Build quality feels premium.", "Setup took a couple of minutes.", "Great value compared to the big brands.",
-         "Works exactly as described."),
-        ("Stopped working after a month.", "Feels cheap and plasticky.", "The instructions are useless.",
-         "Arrived with a scratch on it."),
-    ),
-    "home": (
-        ("Looks even better in person.", "Well made and feels sturdy.", "Made a lovely gift.", "Good size for our home."),
-        ("Smaller than it looks in the pictures.", "The colour is different from the photos.", "Feels cheaply made.",
-         "Arrived damaged."),
-    ),
-    "beauty": (
-        ("A little goes a long way.", "Didn't irritate my sensitive skin.", "Lovely packaging.", "Worth every cent."),
-        ("The smell is overpowering.", "The pump broke after a week.", "Tiny bottle for the price.",
-         "Didn't notice any difference after a month."),
-    ),
-    "sports": (
-        ("Solid build, feels like it will last.", "Great value for the price.", "Light and easy to carry."),
-        ("Started to fall apart after a few weeks.", "Thinner than it looked online.", "Smells strongly of rubber."),
-    ),
-}
-SUB_ASPECTS = {
-    "running shoes": (("The cushioning makes long runs easy.", "Light and fast on tempo days."),
-                      ("The cushioning felt dead after 300 km.", "Too soft for faster runs.")),
-    "trail running shoes": (("Grip is excellent, even on wet rock.", "Kept my feet dry through muddy puddles."),
-                            ("Not as waterproof as advertised.", "The lugs wore down quickly on rocky trails.")),
-    "hiking boots": (("Rock-solid ankle support on steep descents.", "Warm and dry on a snowy hike."),
-                     ("Heavy after a full day of hiking.", "Leaked at the seams on a rainy hike.")),
-    "sneakers": (("They go with everything in my wardrobe.", "Comfortable for walking all day in the city."),
-                 ("The white gets dirty so easily.", "No arch support to speak of.")),
-    "sandals": (("They dry fast after the beach.", "Comfortable for a full day of sightseeing."),
-                ("The straps rub the top of my foot.", "Slippery when wet.")),
-    "dress shoes": (("Look sharp with a suit.", "Comfortable through a full day at the office."),
-                    ("The leather creased badly within a week.", "Pinched my toes at a wedding.")),
-    "slippers": (("So warm on cold floors.", "Like walking on a cloud."),
-                 ("The sole is too thin for outside.", "Flattened out within a month.")),
-    "t-shirts": (("Breathable enough for a sweaty workout.", "Keeps its shape wash after wash."),
-                 ("The neckline stretched out fast.", "Slightly see-through.")),
-    "hoodies": (("The perfect cosy weekend layer.", "The pocket is big enough for a phone and keys."),
-                ("The hood is oddly small.", "The cuffs stretched out quickly.")),
-    "rain jackets": (("Kept me dry in a proper downpour.", "Packs down small in my bag."),
-                     ("Soaked through in heavy rain.", "Gets clammy on uphill hikes.")),
-    "down jackets": (("Keeps me warm without being bulky.", "Warm enough for minus ten."),
-                     ("Feathers poke through the seams.", "Not warm enough for real winter.")),
-    "jeans": (("Stretchy enough to sit comfortably all day.", "The wash looks great."),
-              ("Bagged out at the knees after a day.", "The dye rubbed off on my sofa.")),
-    "leggings": (("They stay put through a whole yoga class.", "Not see-through at all."),
-                 ("They roll down at the waist when running.", "See-through when I squat.")),
-    "running shorts": (("The liner doesn't chafe on long runs.", "Light and breezy on hot days."),
-                       ("The pocket bounces when running.", "The liner chafes after 10 km.")),
-    "sweaters": (("Warm without being bulky.", "Looks smart at the office."),
-                 ("Sheds fibres on everything.", "Stretched out after one wear.")),
-    "headphones": (("Sound quality is crisp with deep bass.", "The noise cancelling is genuinely impressive.",
-                    "Comfortable for a whole long-haul flight."),
-                   ("The headband pinches after an hour.", "Sound is tinny at higher volume.",
-                    "Noise cancelling barely does anything.")),
-    "earbuds": (("Pairing took seconds.", "They stay in even on sprints.", "Calls sound clear."),
-                ("Bluetooth keeps dropping out.", "The case battery drains fast.", "One earbud keeps disconnecting.")),
-    "smartwatch": (("Battery easily lasts several days.", "GPS locks on in seconds.",
-                    "The sleep tracking is surprisingly accurate."),
-                   ("Battery life is nowhere near what is advertised.", "Heart-rate readings jump around.",
-                    "The app is buggy and crashes.")),
-    "bluetooth speaker": (("Surprisingly loud for its size.", "Survived a drop into the pool."),
-                          ("Distorts at full volume.", "The bass is weak.")),
-    "phone charger": (("Charges my phone really fast.", "Small enough for my travel bag."),
-                      ("Gets noticeably hot while charging.", "Stopped charging after a month.")),
-    "power bank": (("Charges my phone four times over.", "Saved me on a long travel day."),
-                   ("Takes forever to recharge itself.", "Heavier than expected.")),
-    "wireless keyboard": (("Typing feels great.", "Switching between laptop and tablet is instant."),
-                          ("Some keys double-type.", "The backlight is uneven.")),
-    "coffee makers": (("Makes a great cup every morning.", "Easy to clean."),
-                      ("Leaks a little from the base.", "The coffee comes out lukewarm.")),
-    "ceramic mugs": (("Keeps my tea warm for ages.", "Beautiful glaze."),
-                     ("Arrived chipped.", "The handle is too small to hold comfortably.")),
-    "scented candles": (("Lovely scent that fills the room.", "Burns evenly all the way down."),
-                        ("The scent is barely noticeable.", "Tunnelled after the first burn.")),
-    "throw blankets": (("Soft and warm, we use it every evening.", "Makes the sofa feel so cozy."),
-                       ("Sheds fibres everywhere.", "Scratchy, not soft at all.")),
-    "desk lamps": (("Bright but easy on the eyes.", "The arm stays exactly where I put it."),
-                   ("Wobbly on the desk.", "Flickers at low brightness.")),
-    "cookware": (("Heats evenly.", "Nothing sticks, even eggs."),
-                 ("The coating started to scratch after a few uses.", "The handle gets too hot to touch.")),
-    "bedding": (("Cool and soft, I sleep better.", "Gets softer with every wash."),
-                ("Wrinkles like crazy.", "Pilled after a few washes.")),
-    "kitchen knives": (("Razor sharp out of the box.", "Beautifully balanced."),
-                       ("Lost its edge within weeks.", "Rust spots after one wash.")),
-    "moisturizer": (("My skin feels soft and hydrated.", "Absorbs quickly without feeling greasy."),
-                    ("Way too greasy for my skin.", "Broke me out after a few days.")),
-    "face serum": (("Noticeable glow after two weeks.", "My dark spots have faded."),
-                   ("Stings a bit on application.", "Pills under my make-up.")),
-    "sunscreen": (("No white cast at all.", "Didn't burn all day at the beach."),
-                  ("Left a white cast.", "Stings around the eyes.")),
-    "cleanser": (("Gentle but cleans really well.", "Takes off waterproof mascara easily."),
-                 ("Dries out my skin.", "Leaves a film on my face.")),
-    "shampoo": (("Leaves my hair shiny and soft.", "My curls have never looked better."),
-                ("Left my hair feeling weighed down.", "Made my scalp itchy.")),
-    "lipstick": (("Lasts all day.", "The colour is gorgeous."),
-                 ("Fades within a couple of hours.", "Dries my lips out.")),
-    "perfume": (("The scent is subtle and lovely.", "I get compliments every time."),
-                ("Fades within a couple of hours.", "Smells nothing like the description.")),
-    "body lotion": (("My skin feels soft all day.", "Sinks in fast."),
-                    ("Leaves a sticky film.", "Barely moisturising.")),
-    "yoga mats": (("Grip is great even when sweaty.", "Cushioned enough for my knees."),
-                  ("Slippery once you start sweating.", "Lost its shape quickly.")),
-    "running socks": (("No blisters, even on a marathon.", "Stay dry on long runs."),
-                      ("Holes in the heel after a month.", "They slip down into my shoe.")),
-    "hydration packs": (("No bounce at all when running.", "Fits everything for a long day out."),
-                        ("The reservoir leaks.", "Chafes under the arms.")),
-    "dumbbells": (("Switching weights is quick.", "They don't roll around on the floor."),
-                  ("Adjusting the weight is fiddly.", "The coating flakes off.")),
-    "resistance bands": (("Perfect for my physio routine.", "A full-body workout in a tiny bag."),
-                         ("One band snapped within a week.", "The handles dig into my hands.")),
-    "tennis rackets": (("Lots of power and control.", "Easy on my tennis elbow."),
-                       ("Too head-heavy for me.", "The strings went dead fast.")),
-    "swim goggles": (("They don't leak at all.", "No fogging even after an hour."),
-                     ("They fog up constantly.", "The strap broke on the first swim.")),
-    "water bottles": (("Keeps water cold all day.", "Doesn't leak at all."),
-                      ("Leaks if you tip it over.", "The paint chips easily.")),
-}
-OPENERS_5 = ("Love it!", "Absolutely love this.", "Five stars.", "Exactly what I was looking for.",
-             "Best purchase this year.", "Really impressed.", "Could not be happier.", "Excellent quality.")
-OPENERS_4 = ("Really happy with this.", "Very good overall.", "Great value for the price.", "Pretty great.",
-             "Does the job well.", "Solid purchase.")
-OPENERS_3 = ("It's okay.", "Mixed feelings.", "Decent, but not perfect.", "Average.", "Some good, some bad.",
-             "Not bad, not great.")
-OPENERS_NEG = ("Disappointed.", "Not worth the money.", "Would not buy again.", "Really poor quality.",
-               "Sent it back.", "Very disappointing.", "Not impressed.")
-CLOSERS_POS = ("Would definitely recommend.", "Already thinking about buying a second one.", "Fast delivery too.",
-               "Highly recommend.", "Will buy from this brand again.")
-CLOSERS_NEG = ("Save your money.", "Returning it.", "Customer service was slow to reply.",
-               "Looking for a replacement now.", "Expected better from this brand.")
+ASPECTS = {category: _remarks(section["review_remarks"])
+           for category, section in _VOCABULARY["categories"].items()}
+SUB_ASPECTS = {row["name"]: _remarks(row["review_remarks"])
+               for section in _VOCABULARY["categories"].values() for row in section["subcategories"]}
+OPENERS_5 = tuple(_VOCABULARY["reviews"]["openers"]["five_stars"])
+OPENERS_4 = tuple(_VOCABULARY["reviews"]["openers"]["four_stars"])
+OPENERS_3 = tuple(_VOCABULARY["reviews"]["openers"]["three_stars"])
+OPENERS_NEG = tuple(_VOCABULARY["reviews"]["openers"]["one_or_two_stars"])
+CLOSERS_POS = tuple(_VOCABULARY["reviews"]["closers"]["positive"])
+CLOSERS_NEG = tuple(_VOCABULARY["reviews"]["closers"]["negative"])
 
-FIRST_NAMES = (
-    "James", "Maria", "Wei", "Fatima", "Liam", "Sofia", "Noah", "Aisha", "Lucas", "Emma", "Mateo", "Olivia",
-    "Arjun", "Chloe", "Kenji", "Amara", "Ethan", "Isabella", "Omar", "Grace", "Diego", "Hannah", "Yusuf",
-    "Mia", "Daniel", "Priya", "Samuel", "Zoe", "Leo", "Nina", "Hugo", "Leila", "Oscar", "Ava", "Kofi",
-    "Elena", "Ravi", "Julia", "Tomas", "Sara", "Felix", "Ines", "Jonah", "Maya", "Ivan", "Lucia", "Adam",
-    "Nadia", "Theo", "Rosa", "Malik", "Clara", "Sean", "Yara", "Marco", "Alice", "Jin", "Lena", "Pablo", "Naomi",
-)
-LAST_NAMES = (
-    "Smith", "Garcia", "Chen", "Khan", "Johnson", "Rossi", "Nguyen", "Mensah", "Brown", "Silva", "Kim",
-    "Patel", "Martin", "Novak", "Tanaka", "Adeyemi", "Wilson", "Fischer", "Haddad", "Taylor", "Moreno",
-    "Ivanova", "Clarke", "Santos", "Walker", "Costa", "Bauer", "Dubois", "Larsen", "Murphy", "Sato",
-    "Hughes", "Reyes", "Kowalski", "Ali", "Jensen", "Romero", "Evans", "Singh", "Weber", "Torres", "Park",
-    "Nielsen", "Okoro", "Becker", "Ramos", "Young", "Horvat", "Schmidt", "Lee",
-)
-RETURN_REASONS = ("Doesn't fit", "Changed my mind", "Arrived damaged", "Not as described", "Wrong item sent",
-                  "Quality not as expected")
+FIRST_NAMES = tuple(_VOCABULARY["customer_names"]["first"])
+LAST_NAMES = tuple(_VOCABULARY["customer_names"]["last"])
+RETURN_REASONS = tuple(_VOCABULARY["return_reasons"])
 
 
 # ---- helpers -------------------------------------------------------------------------------
-
-def _split(phrase: str) -> tuple[str, list[str], str | None]:
-    parts = phrase.split("|")
-    tags = [t for t in parts[1].split(",") if t] if len(parts) > 1 else []
-    return parts[0], tags, parts[2] if len(parts) > 2 else None
-
 
 def _an(word: str) -> str:
     return "an" if word[:1].lower() in "aeiou" else "a"
@@ -746,15 +242,16 @@ def build_catalog(seed: int) -> list[dict[str, Any]]:
     titles: set[str] = set()
     for category in CATEGORIES:
         for sub in (s for s in SUBCATEGORIES if s.category == category):
-            weights = [4.0 if b in sub.specialists else 1.0 for b in BRANDS[category]]
+            weights = [4.0 if b in sub.specialist_brands else 1.0 for b in BRANDS[category]]
             for _ in range(sub.count):
                 pid = f"P{len(products) + 1:04d}"
                 brand = rng.choices(BRANDS[category], weights)[0]
                 uses = rng.sample(sub.uses, min(len(sub.uses), rng.choice((1, 2))))
                 material = rng.choice(sub.materials)
                 features = rng.sample(sub.features, min(len(sub.features), rng.choice((2, 2, 3))))
-                noun = rng.choice(sub.nouns)
-                adj = next((a for _, _, a in map(_split, features) if a and a.lower() not in noun.lower()), None)
+                noun = rng.choice(sub.title_nouns)
+                adj = next((f.title_word for f in features
+                            if f.title_word and f.title_word.lower() not in noun.lower()), None)
                 title = ""
                 for _attempt in range(50):
                     model = rng.choice(MODEL_NAMES[category])
@@ -767,12 +264,11 @@ def build_catalog(seed: int) -> list[dict[str, Any]]:
                 color = rng.choice(sub.colors)
                 price, price_q = _price(rng, *sub.price, brand)
 
-                use_texts = [_split(u)[0] for u in uses]
-                material_text, material_tags, _ = _split(material)
-                feature_texts = [_split(f)[0] for f in features]
+                use_texts = [u.text for u in uses]
+                feature_texts = [f.text for f in features]
                 tags = list(sub.tags)
                 for phrase in (*uses, material, *features):
-                    tags += _split(phrase)[1]
+                    tags += phrase.tags
                 if sub.category not in ("beauty",) and rng.random() < 0.12 and "gift" not in tags:
                     tags.append("gift")
                 tags = list(dict.fromkeys(tags))
@@ -780,7 +276,7 @@ def build_catalog(seed: int) -> list[dict[str, Any]]:
                 plural = noun.endswith("s")
                 opener = rng.choice(OPENERS)
                 head = f"{opener} {noun.lower()}" if plural else f"{_an(opener)} {opener} {noun.lower()}"
-                sentences = [f"{head[:1].upper()}{head[1:]} {use_texts[0]}.", f"Made with {material_text}.",
+                sentences = [f"{head[:1].upper()}{head[1:]} {use_texts[0]}.", f"Made with {material.text}.",
                              f"Features {_join(feature_texts)}."]
                 if len(use_texts) > 1:
                     sentences.append(f"Also great {use_texts[1]}.")

@@ -12,10 +12,12 @@ from collections import Counter, defaultdict
 from datetime import datetime, time, timedelta
 
 import pytest
+import yaml
 
 from shop.db import ShopDB, table_rows
 from shop.generate import (
     BRANDS,
+    CATALOG_VOCABULARY,
     CATEGORIES,
     CLOTHING_SIZES,
     COLORS,
@@ -24,6 +26,7 @@ from shop.generate import (
     ROOT,
     SHOE_SIZES,
     SUB_BY_NAME,
+    _load_vocabulary,
     build,
     build_catalog,
 )
@@ -95,6 +98,18 @@ def test_categories_brands_colors_and_sizes_follow_the_vocabulary(catalog):
     assert {p["brand"] for p in catalog} == {b for bs in BRANDS.values() for b in bs}
     for category in CATEGORIES:
         assert len({p["subcategory"] for p in catalog if p["category"] == category}) >= 5
+
+
+def test_a_mistake_in_the_vocabulary_file_is_named(tmp_path):
+    data = yaml.safe_load(CATALOG_VOCABULARY.read_text(encoding="utf-8"))
+    running = data["categories"]["footwear"]["subcategories"][0]
+    running["goes_with"].append("jetpacks")
+    running["specialist_brands"].append("Voltix")
+    bad = tmp_path / CATALOG_VOCABULARY.name
+    bad.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    with pytest.raises(ValueError, match="footwear / running shoes: unknown goes_with 'jetpacks'.*"
+                                         "'Voltix' is not a footwear brand"):
+        _load_vocabulary(bad)
 
 
 def test_numbers_are_plausible(catalog):
