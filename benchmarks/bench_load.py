@@ -34,11 +34,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.timing import latency_ms  # noqa: E402
 from bot.stack import Stack  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
@@ -163,9 +162,7 @@ def run_load(urls: list[str], token: str, shoppers: int, turns: int, seed: int,
         lost += missing
     return {
         "shoppers": shoppers, "turns_each": turns, "think_time_s": list(think_s), "messages": len(latencies),
-        "p50_ms": round(float(np.percentile(latencies, 50)), 1),
-        "p95_ms": round(float(np.percentile(latencies, 95)), 1),
-        "p99_ms": round(float(np.percentile(latencies, 99)), 1),
+        **latency_ms(latencies, (50, 95, 99), digits=1),
         "throughput_msgs_per_s": round(len(latencies) / wall, 2),
         "wall_s": round(wall, 1),
         "errors": len(errors), "error_kinds": sorted(set(errors))[:5],

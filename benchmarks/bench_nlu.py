@@ -271,9 +271,10 @@ def expected_calibration_error(confidences: Sequence[float], correct: Sequence[b
 
 
 def latency(seconds: Sequence[float]) -> dict[str, float]:
+    from benchmarks.timing import latency_ms
+
     ms = np.asarray(seconds) * 1000.0
-    return {"p50_ms": round(float(np.percentile(ms, 50)), 2),
-            "p95_ms": round(float(np.percentile(ms, 95)), 2), "n": int(len(ms))}
+    return {**latency_ms(ms), "n": int(len(ms))}
 
 
 def oos_metrics(gold: Sequence[str], final: Sequence[str]) -> dict[str, float]:

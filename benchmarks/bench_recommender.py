@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from benchmarks.timing import latency_ms  # noqa: E402
 from retrieval.embedder import Embedder, pick_device  # noqa: E402
 from retrieval.recommender import FEATURES, FusedRecommender, temporal_split  # noqa: E402
 
@@ -149,8 +150,7 @@ def latency(n_products: int = 10_000, n_users: int = 2_000, dim: int = 48, runs:
         model.recommend(model.user_ids[i % n_users] if i % 2 else None, [model.item_ids[i]], query, k=5)
         if i >= 10:
             timings.append((time.perf_counter() - start) * 1000)
-    return {"products": n_products, "device": pick_device(), "p50_ms": round(float(np.percentile(timings, 50)), 2),
-            "p95_ms": round(float(np.percentile(timings, 95)), 2), "calls": runs}
+    return {"products": n_products, "device": pick_device(), **latency_ms(timings), "calls": runs}
 
 
 def main() -> int:

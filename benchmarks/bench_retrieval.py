@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
+from benchmarks.timing import latency_ms  # noqa: E402
 from retrieval.embedder import ENCODER_META_FILE, Embedder  # noqa: E402
 from retrieval.kb_encoder import encoder_path  # noqa: E402
 from retrieval.knowledge_base import DEFAULT_KB_FOLDER, KnowledgeBase  # noqa: E402
@@ -74,8 +75,7 @@ def evaluate(kb: KnowledgeBase, rows: list[dict], mode: str, k: int = 10) -> dic
         "top1": round(recall_curve[0], 4),
         "mrr_at_5": round(sum(1 / r for r in ranks if r is not None and r <= 5) / n, 4),
         "recall_at_5": round(recall_curve[4], 4),
-        "p50_ms": round(float(np.percentile(latencies, 50)), 2),
-        "p95_ms": round(float(np.percentile(latencies, 95)), 2),
+        **latency_ms(latencies),
         "recall_at_k": [round(x, 4) for x in recall_curve],
         "questions": n,
     }

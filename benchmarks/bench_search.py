@@ -44,13 +44,19 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-# The action's own mapping from NLU entities to search constraints.
-from actions.products import CONSTRAINT_SLOTS, entity_values  # noqa: E402
+# CONSTRAINT_SLOTS and entity_values are the action's own mapping from NLU entities to search
+# constraints (shared through retrieval.product_search).
 from benchmarks.bench_retrieval import in_repository  # noqa: E402
+from benchmarks.timing import latency_ms  # noqa: E402
 from retrieval.catalog import catalog_path  # noqa: E402
 from retrieval.embedder import Embedder, pick_device  # noqa: E402
 from retrieval.product_index import ProductFilters, ProductIndex  # noqa: E402
-from retrieval.product_search import ProductSearch, SearchRequest  # noqa: E402
+from retrieval.product_search import (  # noqa: E402
+    CONSTRAINT_SLOTS,
+    ProductSearch,
+    SearchRequest,
+    entity_values,
+)
 
 QUERIES = ROOT / "benchmarks" / "data" / "search_queries.jsonl"
 RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
@@ -152,8 +158,7 @@ def latency(index: ProductIndex, embedder: Embedder, n_products: int, queries: l
         start = time.perf_counter()
         big.search(q["query"], filters, k=5)
         timings.append((time.perf_counter() - start) * 1000)
-    return {"products": n_products, "device": pick_device(), "p50_ms": round(float(np.percentile(timings, 50)), 2),
-            "p95_ms": round(float(np.percentile(timings, 95)), 2), "queries": len(timings)}
+    return {"products": n_products, "device": pick_device(), **latency_ms(timings), "queries": len(timings)}
 
 
 def main() -> int:
