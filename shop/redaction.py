@@ -33,6 +33,7 @@ _PHONE = re.compile(
 _PHONE_DIGITS = {"intl": range(8, 17), "nanp": range(10, 11), "national": range(10, 12)}
 
 _installed = False
+_FORMATTER = logging.Formatter()
 
 
 def _luhn_ok(digits: str) -> bool:
@@ -92,7 +93,9 @@ def install_log_redaction() -> None:
     """Every log record created from now on in this process carries a redacted message.
 
     A record factory, unlike a handler filter, also covers handlers that libraries (Rasa,
-    Sanic) add later, and runs only for records that pass the level check.
+    Sanic) add later, and runs only for records that pass the level check. A record's traceback
+    is formatted here too, redacted, and handlers print that text: an exception's message can
+    carry what the user typed (Rasa's own tracker-store engine shows statement parameters).
     """
     global _installed
     if _installed:
@@ -106,6 +109,8 @@ def install_log_redaction() -> None:
         except Exception:  # a broken format string is the caller's bug; leave the record as is
             return record
         record.msg, record.args = redact(message), ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact(_FORMATTER.formatException(record.exc_info))
         return record
 
     logging.setLogRecordFactory(redacting_factory)

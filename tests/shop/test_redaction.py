@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 
 import pytest
@@ -83,6 +84,25 @@ def test_every_log_record_is_redacted_after_install(caplog):
     assert messages[0] == "Received user message 'my order is SO***03' from a***@example.com"
     assert "b***@example.com" in messages[1] and "ben.okafor" not in messages[1]
     assert messages[2] == "message 'card ***1111, phone ***58'"
+
+
+def test_a_logged_traceback_is_redacted_too():
+    install_log_redaction()
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    logger = logging.getLogger("some.store")
+    logger.addHandler(handler)
+    try:
+        try:
+            raise ValueError("insert failed [parameters: ('ana.lopez@example.com', '4111 1111 1111 1111')]")
+        except ValueError:
+            logger.exception("could not save the event of %s", "ben.okafor@example.com")
+    finally:
+        logger.removeHandler(handler)
+    logged = stream.getvalue()
+    assert "Traceback" in logged and "ValueError: insert failed" in logged
+    assert "a***@example.com" in logged and "***1111" in logged and "b***@example.com" in logged
+    assert "ana.lopez" not in logged and "4111 1111" not in logged and "ben.okafor" not in logged
 
 
 @pytest.mark.parametrize("url", ["sqlite://", "sqlite:///{tmp}/shop.db", "postgresql+psycopg2://shop@203.0.113.1:5432/shop"])
