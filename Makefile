@@ -19,6 +19,8 @@ export PYTHONHASHSEED := 0
 # endpoints.yml reads these; bot/stack.py sets them for the servers it starts.
 export ACTION_SERVER_URL ?= http://127.0.0.1:5055/webhook
 export RASA_TRACKER_DB ?= data/tracker.db
+# The secret the action server wants from Rasa: the one `make run` generated, for `make shell`.
+export SHOP_ACTION_SECRET ?= $(shell cat data/action-secret 2>/dev/null)
 export PYTHONPATH := $(CURDIR)
 # Benchmarks time queries single-threaded, as the servers run (bot/stack.py sets the same).
 SINGLE_THREAD := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
@@ -108,8 +110,9 @@ shell: envs train ## chat in the terminal beside `make run` (own Rasa server on 
 	$(RASA) shell -m $(RASA_MODEL) --endpoints endpoints.yml --interface 127.0.0.1 --port $$port
 
 .PHONY: actions
-actions: envs data index ## run only the action server
-	$(ACT_PY) -m rasa_sdk --actions actions --port 5055
+actions: envs data index ## run only the action server (on SHOP_HOST, for holders of data/action-secret)
+	@test -s $(DATA_DIR)/action-secret || (umask 077 && $(ACT_PY) -c 'import secrets; print(secrets.token_urlsafe(32))' > $(DATA_DIR)/action-secret)
+	SHOP_ACTION_SECRET=$$(cat $(DATA_DIR)/action-secret) $(ACT_PY) -m actions.server
 
 ## ---- quality ----------------------------------------------------------------------
 # bot/ runs in the rasa env (Python 3.10): mypy checks it against that env's packages.

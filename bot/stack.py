@@ -121,6 +121,8 @@ class Stack:
     log_dir: Path = ROOT / "data" / "logs"
     env: Mapping[str, str] = field(default_factory=dict)
     auth_token: str = field(default_factory=lambda: current().rasa_auth_token or secrets.token_urlsafe(24))
+    # The action server runs actions only for the holder of this secret: the Rasa server.
+    action_secret: str = field(default_factory=lambda: current().action_secret or secrets.token_urlsafe(32))
     endpoints: Path | None = None
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
@@ -153,6 +155,7 @@ class Stack:
         origins = [o for o in [self.web_url, f"http://localhost:{self.web_port}" if self.web_port else None] if o]
         env.setdefault("SHOP_ALLOWED_ORIGINS", " ".join(origins) or self.rasa_url)
         env["RASA_AUTH_TOKEN"] = self.auth_token
+        env["SHOP_ACTION_SECRET"] = self.action_secret
         return env
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -174,7 +177,7 @@ class Stack:
 
     def start_actions(self, timeout: float = 120) -> None:
         env = self._env()
-        argv = [str(ACTIONS_PY), "-m", "rasa_sdk", "--actions", "actions", "--port", str(self.actions_port)]
+        argv = [str(ACTIONS_PY), "-m", "actions.server", "--host", self.host, "--port", str(self.actions_port)]
         if env.get("SHOP_LOG_LEVEL", "").lower() == "debug":
             argv.append("--debug")
         proc = self._spawn("actions", argv, env)
@@ -254,6 +257,12 @@ def main() -> int:
     settings = current()
     stack = Stack(rasa_port=settings.rasa_port, actions_port=settings.actions_port, web_port=settings.web_port,
                   host=settings.host)
+    if not settings.action_secret:
+        # `make shell` in another terminal talks to this action server: it reads the secret here.
+        secret_file = ROOT / "data" / "action-secret"
+        secret_file.parent.mkdir(parents=True, exist_ok=True)
+        secret_file.touch(mode=0o600)
+        secret_file.write_text(stack.action_secret + "\n", encoding="utf-8")
     stopping = False
 
     def _stop(signum: int, frame: object) -> None:
@@ -275,7 +284,7 @@ def main() -> int:
             f"  socket.io      {stack.rasa_url}/socket.io\n"
             f"  HTTP API       {stack.rasa_url}  (add ?token="
             f"{'$RASA_AUTH_TOKEN' if settings.rasa_auth_token else stack.auth_token})\n"
-            f"  action server  {stack.actions_url}\n"
+            f"  action server  {stack.actions_url}  (only the Rasa server: it sends SHOP_ACTION_SECRET)\n"
             + (f"  shop page      {stack.web_url}/\n" if stack.web_url else "")
             + f"  terminal chat  make shell   (logs in {stack.log_dir})\n"
             "Press Ctrl-C to stop.",

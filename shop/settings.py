@@ -66,6 +66,9 @@ SETTINGS: tuple[Variable, ...] = (
     Variable("RASA_AUTH_TOKEN", "rasa_auth_token", "",
              "token for Rasa's HTTP API (`?token=…` on every call); only the channel webhooks are public (unset: random per start, printed)",
              secret=True),
+    Variable("SHOP_ACTION_SECRET", "action_secret", "",
+             "shared secret the Rasa server sends the action server (`Authorization: Bearer …`); calls without it get 401 (unset: `make run` generates one into `data/action-secret`)",
+             secret=True),
     Variable("SHOP_LOG_LEVEL", "log_level", "info", "`debug` runs both servers with `--debug` (still redacted)"),
     Variable("SHOP_STORE", "store", "sqlite",
              "`postgres`: Postgres tracker store + Redis lock store + Postgres shop DB (`SHOP_PG_*`, `SHOP_REDIS_*`)"),
@@ -114,6 +117,7 @@ class Settings:
     web_port: int
     rasa_url: str
     rasa_auth_token: str | None = field(repr=False)
+    action_secret: str | None = field(repr=False)
     log_level: str
     store: str
     pg_host: str
