@@ -51,8 +51,7 @@ PRICE_TEMPLATES = ("{noun} under {price}", "cheap {noun}", "{noun} under ${price
 ATTRIBUTE_TEMPLATES = ("{attribute} {noun}", "i'm looking for {attribute} {noun}")
 FAQ_TEMPLATES = (
     "{topic}?", "what about {topic}?", "i have a question about {topic}", "can you tell me about {topic}",
-    "info on {topic} please", "what is your policy on {topic}", "how does {topic} work with you",
-    "question about {topic}", "tell me about {topic}", "what do i need to know about {topic}",
+    "info on {topic} please", "what is your policy on {topic}", "question about {topic}", "tell me about {topic}", "what do i need to know about {topic}",
 )
 
 
