@@ -331,7 +331,7 @@ def run_intent_dataset(name: str, train_rows: Sequence[tuple[str, str]],
     pipelines of one data set may be measured in separate runs (`--pipelines`); each
     pipeline's sub-object records when it was measured, and the row is saved after each.
     """
-    from bot.components import transformer_classifier as tc
+    from bot.components.transformer_classifier import TransformerIntentClassifier
 
     nlu = write_json_nlu(train_rows, workdir / f"{name}_train.json")
     texts, gold = [t for t, _ in test_rows], [i for _, i in test_rows]
@@ -340,14 +340,11 @@ def run_intent_dataset(name: str, train_rows: Sequence[tuple[str, str]],
                 "intents": len(set(i for _, i in train_rows))})
     for pipeline in pipelines:
         history: list[dict[str, float]] = []
-        if pipeline == "ours" and curve:
-            tc.EPOCH_CALLBACKS.append(_curve_callback(texts, gold, history))
-        try:
+        callbacks = [_curve_callback(texts, gold, history)] if pipeline == "ours" and curve else []
+        with TransformerIntentClassifier.created_with_epoch_callbacks(callbacks):
             print(f"[{name}] training {pipeline} on {len(train_rows)} examples ...", flush=True)
             config = configs["ours_intents"] if pipeline == "ours" else configs[pipeline]
             model, seconds = train(config, nlu, workdir / "models", f"{name}_{pipeline}")
-        finally:
-            tc.EPOCH_CALLBACKS.clear()
         loaded = Loaded(model)
         results, parse_seconds = loaded.parse_all(texts, f"{name} {pipeline}")
         predicted = [undo_fallback(r) for r in results]
@@ -426,7 +423,7 @@ def quantization_summary(results: dict[str, Any]) -> Optional[dict[str, Any]]:
 def run_shop(configs: dict[str, Path], workdir: Path, out_dir: Path, quick: bool) -> dict[str, Any]:
     from rasa.shared.nlu.training_data.training_data import TrainingData
 
-    from bot.components import transformer_classifier as tc
+    from bot.components.transformer_classifier import TransformerIntentClassifier
 
     nlu_dir, holdout_path = ROOT / "training_data" / "nlu", ROOT / "tests" / "nlu" / "holdout.yml"
     train_data = read_rasa_nlu(sorted(nlu_dir.glob("*.yml")))
@@ -444,14 +441,11 @@ def run_shop(configs: dict[str, Path], workdir: Path, out_dir: Path, quick: bool
     # 2. Both pipelines on all training data, scored on the held-out split.
     for pipeline in ("ours", "diet"):
         history: list[dict[str, float]] = []
-        if pipeline == "ours":
-            tc.EPOCH_CALLBACKS.append(_curve_callback(texts, gold, history))
-        try:
+        callbacks = [_curve_callback(texts, gold, history)] if pipeline == "ours" else []
+        with TransformerIntentClassifier.created_with_epoch_callbacks(callbacks):
             print(f"[shop] training {pipeline} ...", flush=True)
             model, seconds = train(configs[pipeline], nlu_dir, workdir / "models", f"shop_{pipeline}",
                                    domain=domain)
-        finally:
-            tc.EPOCH_CALLBACKS.clear()
         loaded = Loaded(model)
         results, _ = loaded.parse_all(texts, f"shop {pipeline}")
         final = [r["intent"]["name"] for r in results]

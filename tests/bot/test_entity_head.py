@@ -9,6 +9,7 @@ import pytest
 from rasa.shared.nlu.training_data.message import Message
 from safetensors import safe_open
 
+from bot.components import bio
 from bot.components.transformer_classifier import (
     InvalidTransformerModel,
     TransformerIntentClassifier,
@@ -141,5 +142,19 @@ def test_hyphenated_words_are_never_split(with_entities, text, tagged, expected)
     for k, (start, end) in enumerate(offsets):
         tag = tagged.get(text[start:end], "O")
         probs[k, component.entity_tags.index(tag)] = 1.0
-    found = component._decode_entities(text, tokenized.word_ids(0), offsets, probs)
+    found = bio.decode_entities(text, tokenized.word_ids(0), offsets, probs, component.entity_tags,
+                                component.name)
     assert [(e["entity"], e["value"]) for e in found] == expected
+
+
+def test_bio_targets_tag_the_first_piece_of_each_word_and_mask_the_rest():
+    tags = bio.entity_tags(["product_category", "color", "color"])
+    assert tags == ["O", "B-color", "I-color", "B-product_category", "I-product_category"]
+    # "[CLS] red wireless ear ##buds [SEP]"
+    word_ids = [None, 0, 1, 2, 2, None]
+    offsets = [(0, 0), (0, 3), (4, 12), (13, 16), (16, 20), (0, 0)]
+    spans = [(0, 3, "color"), (4, 20, "product_category")]
+    assert bio.word_tag_targets(word_ids, offsets, spans, tags) == [
+        bio.IGNORED, tags.index("B-color"), tags.index("B-product_category"),
+        tags.index("I-product_category"), bio.IGNORED, bio.IGNORED]
+    assert bio.entity_tags([]) == []

@@ -17,6 +17,7 @@ from bot.components.transformer_classifier import (
     InvalidTransformerModel,
     TransformerIntentClassifier,
 )
+from shop.device import pick_device
 
 PROBES = [
     "hello",
@@ -238,15 +239,15 @@ def test_device_auto_and_cuda_fall_back_to_cpu(monkeypatch, caplog):
     import torch
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    assert tc.resolve_device("auto") == "cpu"
+    assert pick_device("auto") == "cpu"
     with caplog.at_level(logging.WARNING):
-        assert tc.resolve_device("cuda") == "cpu"
+        assert pick_device("cuda") == "cpu"
     assert "CUDA is not available" in caplog.text
-    assert tc.resolve_device("cpu") == "cpu"
+    assert pick_device("cpu") == "cpu"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    assert tc.resolve_device("auto") == "cuda"
-    assert tc.resolve_device("cuda:1") == "cuda:1"
-    assert tc.resolve_device("cpu") == "cpu"
+    assert pick_device("auto") == "cuda"
+    assert pick_device("cuda:1") == "cuda:1"
+    assert pick_device("cpu") == "cpu"
 
 
 def test_quantized_and_full_precision_agree_on_the_tiny_set(trained):
@@ -254,3 +255,27 @@ def test_quantized_and_full_precision_agree_on_the_tiny_set(trained):
     full, _ = component.predict_probabilities(PROBES[:5], quantized=False)
     int8, _ = component.predict_probabilities(PROBES[:5], quantized=True)
     assert (full.argmax(1) == int8.argmax(1)).all()
+
+
+def test_epoch_callbacks_see_each_epoch_and_can_predict(make_component, tiny_training_data):
+    seen = []
+
+    def callback(component, epoch, stats):
+        probs, _ = component.predict_probabilities(["hello"], quantized=False)
+        seen.append((epoch, stats["epoch"], probs.shape))
+
+    component, *_ = make_component({"epochs": 2})
+    component.epoch_callbacks.append(callback)
+    component.train(tiny_training_data)
+    assert seen == [(1, 1, (1, 4)), (2, 2, (1, 4))]
+
+
+def test_components_rasa_creates_get_callbacks_only_inside_the_block(make_component):
+    def callback(component, epoch, stats):
+        pass
+
+    with TransformerIntentClassifier.created_with_epoch_callbacks([callback]):
+        inside, *_ = make_component()
+    outside, *_ = make_component()
+    assert inside.epoch_callbacks == [callback]
+    assert outside.epoch_callbacks == []
