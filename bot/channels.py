@@ -13,6 +13,8 @@ subclasses keep Rasa's URLs and formats (`/webhooks/rest/webhook`, `/socket.io`)
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import inspect
 import json
 import logging
@@ -116,6 +118,32 @@ def check_request(body: Any) -> tuple[str, str, dict[str, Any] | None] | HTTPRes
     return sender, message, metadata
 
 
+SIGNATURE_HEADER = "X-Shop-Signature"
+LOOPBACK = ("127.", "::1", "localhost")
+
+
+def sender_signature(secret: str, sender: str) -> str:
+    """What a messaging-app bridge sends in `X-Shop-Signature`: hex HMAC-SHA256 of the sender id
+    under `SHOP_REST_SECRET`, so only the bridge can speak for a sender."""
+    return hmac.new(secret.encode(), sender.encode(), hashlib.sha256).hexdigest()
+
+
+def rest_access_problem(client_ip: str, sender: str, signature: str | None, secret: str | None) -> HTTPResponse | None:
+    """Who may speak for `sender` on REST. With `SHOP_REST_SECRET`: whoever signs the sender
+    id with it. Without one: this machine only (a local bridge, tests, curl), because an
+    unsigned sender id is whatever the caller claims, and anyone who guessed one would carry on
+    that shopper's conversation."""
+    if secret:
+        if signature and hmac.compare_digest(signature.lower(), sender_signature(secret, sender)):
+            return None
+        return _error(401, f"Sign the sender id: {SIGNATURE_HEADER} must be the hex HMAC-SHA256 of \"sender\" "
+                           "with the shop's REST secret.")
+    if client_ip.startswith(LOOPBACK):
+        return None
+    return _error(403, "The REST channel is local-only until SHOP_REST_SECRET is set and senders are signed "
+                       f"({SIGNATURE_HEADER}); see the README.")
+
+
 class ShopRestInput(RestInput):
     @classmethod
     def name(cls) -> str:
@@ -139,6 +167,11 @@ class ShopRestInput(RestInput):
             if isinstance(checked, HTTPResponse):
                 return checked
             sender, text, metadata = checked
+            refused = rest_access_problem(request.ip or "", sender, request.headers.get(SIGNATURE_HEADER),
+                                          current().rest_secret)
+            if refused is not None:
+                logger.warning("REST message for %s from %s refused (%s)", sender, request.ip, refused.status)
+                return refused
             collector = CollectingOutputChannel()
             try:
                 await handle(UserMessage(text, collector, sender, input_channel=self.name(), metadata=metadata))

@@ -69,6 +69,9 @@ SETTINGS: tuple[Variable, ...] = (
     Variable("SHOP_ACTION_SECRET", "action_secret", "",
              "shared secret the Rasa server sends the action server (`Authorization: Bearer …`); calls without it get 401 (unset: `make run` generates one into `data/action-secret`)",
              secret=True),
+    Variable("SHOP_REST_SECRET", "rest_secret", "",
+             "signs REST senders: each request carries `X-Shop-Signature`, the hex HMAC-SHA256 of `sender` with it (unset: the REST channel answers this machine only)",
+             secret=True),
     Variable("SHOP_LOG_LEVEL", "log_level", "info", "`debug` runs both servers with `--debug` (still redacted)"),
     Variable("SHOP_STORE", "store", "sqlite",
              "`postgres`: Postgres tracker store + Redis lock store + Postgres shop DB (`SHOP_PG_*`, `SHOP_REDIS_*`)"),
@@ -118,6 +121,7 @@ class Settings:
     rasa_url: str
     rasa_auth_token: str | None = field(repr=False)
     action_secret: str | None = field(repr=False)
+    rest_secret: str | None = field(repr=False)
     log_level: str
     store: str
     pg_host: str
