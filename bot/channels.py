@@ -22,6 +22,7 @@ import re
 import uuid
 from asyncio import CancelledError
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any
 
 import rasa.core.actions.action
@@ -75,8 +76,31 @@ class _ReplyTracker(OutputChannel):
         return getattr(self.inner, item)
 
 
+# Said when a turn ends without a reply although every action ran: the dialogue had nothing to
+# say (a gap in the stories), which is no outage.
+GAP = ("Sorry, I didn't quite follow. Could you put it another way? For example \"where is my order?\", "
+       "\"I want to return something\" or \"how long do refunds take?\"")
+# The failures of this turn's actions, as Rasa's processor logs them (it catches them itself).
+_action_failures: ContextVar[list[str] | None] = ContextVar("action_failures", default=None)
+
+
+class _ActionFailureWatch(logging.Handler):
+    """Notes, for the turn being handled, that an action failed (the action server down, slow
+    or erroring). Rasa logs it and carries on without the action's events."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        failures = _action_failures.get()
+        if failures is not None and record.levelno >= logging.ERROR and "while running action" in record.getMessage():
+            failures.append(record.getMessage())
+
+
+logging.getLogger("rasa.core.processor").addHandler(_ActionFailureWatch())
+dialogue_gaps = 0
+
+
 def guarded(on_new_message: OnNewMessage) -> OnNewMessage:
-    """Answers empty and over-long messages itself, and never leaves a turn silent."""
+    """Answers empty and over-long messages itself, and never leaves a turn silent: an action
+    that failed gets the outage apology, a turn the dialogue had no answer for a question."""
 
     async def handle(message: UserMessage) -> None:
         out, sender, text = message.output_channel, message.sender_id, message.text
@@ -88,12 +112,24 @@ def guarded(on_new_message: OnNewMessage) -> OnNewMessage:
             logger.info("message of %d characters from %s not processed", len(text), sender)
             await out.send_text_message(sender, TOO_LONG.format(limit=limit))
             return
+        global dialogue_gaps
         tracker = _ReplyTracker(out)
         message.output_channel = tracker
-        await on_new_message(message)
-        if not tracker.replied:
-            logger.warning("turn from %s produced no reply; sending the apology", sender)
+        failures: list[str] = []
+        token = _action_failures.set(failures)
+        try:
+            await on_new_message(message)
+        finally:
+            _action_failures.reset(token)
+        if tracker.replied:
+            return
+        if failures:
+            logger.warning("turn from %s produced no reply after a failed action; sending the apology", sender)
             await out.send_text_message(sender, UNAVAILABLE)
+        else:
+            dialogue_gaps += 1
+            logger.warning("dialogue gap %d: turn from %s produced no reply; asking again", dialogue_gaps, sender)
+            await out.send_text_message(sender, GAP)
 
     return handle
 
