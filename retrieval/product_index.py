@@ -22,6 +22,7 @@ import numpy as np
 
 from retrieval.catalog import catalog_path, product_hash, product_text, read_catalog
 from retrieval.embedder import Embedder
+from retrieval.fusion import HybridJoiner, QueryCoverage
 from retrieval.knowledge_base import chroma_client, close_chroma_client
 from retrieval.text import REASON_FILLER, clauses, joined_words, tokens
 from shop.settings import current
@@ -90,13 +91,13 @@ class ProductIndex:
         index_path: str | Path | None = None,
         collection: str | None = None,
         embedder: Embedder | None = None,
-        bm25_weight: float = 0.3,
+        fusion: HybridJoiner | None = None,
     ) -> None:
         settings = current()
         self.index_path = Path(index_path or settings.product_index_path)
         self.collection_name = collection or settings.product_collection
         self.embedder = embedder or Embedder()
-        self.bm25_weight = bm25_weight
+        self.fusion = fusion or HybridJoiner()
         self._lock = threading.Lock()
         self._client: Any = None
         self._stamp: str | None = None
@@ -106,6 +107,7 @@ class ProductIndex:
         self._arrays: dict[str, np.ndarray] = {}
         self._sizes: list[set[str]] = []
         self._bm25: Any = None
+        self._coverage = QueryCoverage([])
 
     @property
     def stamp_file(self) -> Path:
@@ -222,6 +224,7 @@ class ProductIndex:
         retriever = bm25s.BM25()
         retriever.index([t or ["_"] for t in product_tokens], show_progress=False)
         self._bm25 = retriever
+        self._coverage = QueryCoverage(product_tokens)
 
     def __len__(self) -> int:
         return len(self.products)
@@ -308,22 +311,24 @@ class ProductIndex:
         return keep
 
     def scores(self, query: str, mode: str = "hybrid") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(fused, cosine, scaled BM25) for every product; one batched matrix product."""
+        """(fused, cosine, lexical) for every product; one batched matrix product. The lexical
+        score is BM25 divided by the query's best in `bm25` mode, and the query's coverage
+        (retrieval.fusion.QueryCoverage) that the joiner mixes in `hybrid` mode."""
         self.warm_up()
         n = len(self.products)
         cosines = self.matrix @ self.embedder.encode([query])[0] if mode != "bm25" else np.zeros(n, np.float32)
         lexical = np.zeros(n, dtype=np.float32)
         query_tokens = tokens(query)
-        if mode != "dense" and query_tokens:
+        if mode == "hybrid":
+            lexical = self._coverage(query_tokens)
+            return self.fusion.join(cosines, lexical, self.matrix), cosines, lexical
+        if mode == "bm25" and query_tokens:
             raw = np.asarray(self._bm25.get_scores(query_tokens), dtype=np.float32)
             if raw.max() > 0:
                 lexical = raw / raw.max()
         if mode == "dense":
             return cosines, cosines, lexical
-        if mode == "bm25":
-            return lexical, cosines, lexical
-        w = self.bm25_weight
-        return (1 - w) * cosines + w * lexical, cosines, lexical
+        return lexical, cosines, lexical
 
     def search(self, query: str, filters: ProductFilters | None = None, k: int = 5, offset: int = 0,
                mode: str = "hybrid", exclude: set[str] | None = None, cheapest_first: bool = False) -> list[ProductHit]:
