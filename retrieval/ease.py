@@ -17,8 +17,9 @@ P = (XᵀX + λI)⁻¹.
   on the best rank-r approximation of XᵀX, and the zero diagonal still holds exactly.
 
 Why DENSE_MAX_ITEMS = 5,000: B costs n² floats (100 MB at 5,000 products) and each λ on the
-validation grid costs one n×n inverse, about 4 s at 5,000 and 31 s at 9,742 on the project's
-2-core machine (n³), which the 3-minute training budget cannot pay several times over.
+validation grid costs one n×n inverse (n³): 4 s at 5,000 products on the project's 2-core machine
+(7 s on one thread, as the benchmark runs), 31 s at 9,742, which the 3-minute training budget
+cannot pay for seven λs and the final fit.
 """
 
 from __future__ import annotations

@@ -23,7 +23,6 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--mapping", help="column mapping JSON for the catalog")
     train.add_argument("--database-url", help="shop DB (default: $SHOP_DATABASE_URL or the demo SQLite DB)")
     train.add_argument("--out", type=Path, help="model folder (default: $SHOP_RECOMMENDER_PATH or models/recommender)")
-    train.add_argument("--epochs", type=int, default=30)
     rec = sub.add_parser("recommend", help="print recommendations")
     rec.add_argument("--customer")
     rec.add_argument("--context", nargs="*", default=[], help="product ids seen in this conversation")
@@ -49,12 +48,14 @@ def train(args: argparse.Namespace) -> int:
     texts, labels = ReviewSentiment.labelled(products)
     print(f"review sentiment model on {len(texts)} rated reviews ...", flush=True)
     sentiment = ReviewSentiment(embedder).fit(texts, labels)
-    model = FusedRecommender(epochs=args.epochs).fit(interactions, products, vectors, sentiment.product_scores(products))
+    model = FusedRecommender().fit(interactions, products, vectors, sentiment.product_scores(products))
     out = args.out or model_dir()
     model.save(out)
     sentiment.save(out / "review_sentiment.safetensors")
     print(json.dumps({"interactions": len(interactions), "products": len(products), "customers": len(model.user_ids),
-                      "fusion": model.report, "seconds": round(time.perf_counter() - started, 1)}, indent=1))
+                      "collaborative_form": model.ease.form, "chosen_on_validation": model.chosen,
+                      "weights_warm": model.report.get("weights_warm"), "weights_cold": model.report.get("weights_cold"),
+                      "seconds": round(time.perf_counter() - started, 1)}, indent=1))
     print(f"saved {out}")
     return 0
 
