@@ -50,8 +50,10 @@ class EASE:
         # Dense: the Gram matrix (kept while fitting, so another λ costs one inverse) and B.
         self._gram: torch.Tensor | None = None
         self.B: torch.Tensor | None = None
-        # Low-rank: V (n, r), s² (r), and per λ: c (r), 1/(1 - d) (n).
+        # Low-rank: V (n, r) in float32 for scoring (float64 while fitting), s² (r), and per λ:
+        # c (r), 1/(1 - d) (n).
         self.V: torch.Tensor | None = None
+        self._V64: torch.Tensor | None = None
         self._s2: torch.Tensor | None = None
         self.c: torch.Tensor | None = None
         self.inv_one_minus_d: torch.Tensor | None = None
@@ -68,7 +70,8 @@ class EASE:
             dense = (X.to_dense() if X.is_sparse else X).double()
             self._gram = dense.T @ dense
         else:
-            self.V, self._s2 = self._right_singular(X, min(n_users, self.n_items, self.max_rank))
+            self._V64, self._s2 = self._right_singular(X, min(n_users, self.n_items, self.max_rank))
+            self.V = self._V64.float()
         return self.set_l2(self.l2)
 
     def _right_singular(self, X: torch.Tensor, rank: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -101,16 +104,17 @@ class EASE:
             B.diagonal().zero_()
             self.B = B.float()
         else:
-            assert self.V is not None and self._s2 is not None
+            if self._V64 is None or self._s2 is None:
+                raise RuntimeError("set_l2 needs a fitted model (the singular values are not saved)")
             c = self._s2 / (self._s2 + self.l2)
-            one_minus_d = 1.0 - (self.V ** 2) @ c
+            one_minus_d = 1.0 - (self._V64 ** 2) @ c
             self.c = c.float()
             self.inv_one_minus_d = (1.0 / one_minus_d.clamp_min(1e-12)).float()
         return self
 
     def release_training_state(self) -> None:
-        """Drops the Gram matrix (n² doubles) once λ is settled."""
-        self._gram = None
+        """Drops the Gram matrix (n² doubles) or the float64 factors once λ is settled."""
+        self._gram = self._V64 = None
 
     # ---- scoring -----------------------------------------------------------------------------
 
@@ -120,9 +124,12 @@ class EASE:
         if self.form == "dense":
             assert self.B is not None
             return x @ self.B
+        assert self.V is not None
+        return self._low_rank_scores(x, x @ self.V)
+
+    def _low_rank_scores(self, x: torch.Tensor, xV: torch.Tensor) -> torch.Tensor:
         assert self.V is not None and self.c is not None and self.inv_one_minus_d is not None
-        V = self.V.float()
-        y = ((x @ V) * self.c) @ V.T
+        y = (xV * self.c) @ self.V.T
         return x - (x - y) * self.inv_one_minus_d
 
     def scores_for(self, histories: list[list[int]]) -> torch.Tensor:
@@ -136,6 +143,12 @@ class EASE:
         x = torch.zeros(len(histories), self.n_items, device=self.device)
         for row, history in enumerate(histories):
             x[row, history] = 1.0
+        if self.form == "low_rank" and 0 < len(histories) <= 8:
+            # xV from the touched products' rows of V, not a (1, n) x (n, r) product.
+            assert self.V is not None
+            xV = torch.stack([self.V[sorted(set(h))].sum(0) if h else torch.zeros(self.V.shape[1], device=self.device)
+                              for h in histories])
+            return self._low_rank_scores(x, xV)
         return self.scores(x)
 
     def weights_to(self, item: int, history: list[int]) -> torch.Tensor:
@@ -145,7 +158,7 @@ class EASE:
             assert self.B is not None
             return self.B[history, item]
         assert self.V is not None and self.c is not None and self.inv_one_minus_d is not None
-        V = self.V.float()
+        V = self.V
         # B_hj = -P_hj / P_jj with P_hj = -(V_h∘c)·V_j / λ for h ≠ j, P_jj = (1 - d_j)/λ.
         out = ((V[history] * self.c) @ V[item]) * self.inv_one_minus_d[item]
         return out.masked_fill(torch.as_tensor(history, device=out.device) == item, 0.0)
@@ -157,7 +170,7 @@ class EASE:
             assert self.B is not None
             return {f"{prefix}B": self.B}
         assert self.V is not None and self.c is not None and self.inv_one_minus_d is not None
-        return {f"{prefix}V": self.V.float(), f"{prefix}c": self.c, f"{prefix}inv_one_minus_d": self.inv_one_minus_d}
+        return {f"{prefix}V": self.V, f"{prefix}c": self.c, f"{prefix}inv_one_minus_d": self.inv_one_minus_d}
 
     @classmethod
     def from_tensors(cls, tensors: dict[str, torch.Tensor], l2: float, prefix: str = "ease.",
