@@ -258,6 +258,10 @@ def movielens(args: argparse.Namespace, embedder: Embedder) -> dict:
     fused = {**test.metrics(features @ model.tensors["w_warm"]), "train_seconds": round(fit_s, 1)}
     signals = {name: test.metrics(features[:, :, FEATURES.index(name)])
                for name in ("collaborative", "sequence", "semantic", "popularity")}
+    # The same model with popularity at the end of the training log for everyone (as the shop
+    # serves): the gain over the peers does not come from knowing each user's moment.
+    features = model.batch_features(test.users)
+    fused["ndcg_at_10_popularity_at_log_end"] = test.metrics(features @ model.tensors["w_warm"])["ndcg_at_10"]
     del features
     peers: dict[str, dict] = {}
     started = time.perf_counter()
@@ -303,6 +307,7 @@ def print_table(ml: dict) -> None:
     for name, row in rows:
         seconds = f"{row['train_seconds']:>8.1f}" if "train_seconds" in row else f"{'':>8}"
         print(f"{name:<44} {row['hr_at_10']:>7.4f} {row['ndcg_at_10']:>8.4f} {seconds}")
+    print(f"fused with popularity at the log's end for every user: NDCG@10 {ml['fused']['ndcg_at_10_popularity_at_log_end']}")
     check = peers["ease"].get("textbook_check")
     if check:
         print(f"EASE vs textbook dense inverse: NDCG@10 {check['ndcg_at_10']}, max |Δscore| {check['max_abs_score_difference']}")
