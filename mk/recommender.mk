@@ -8,7 +8,7 @@ train-recommender: data | $(ACTIONS_ENV)/.lock.sha256 ## (re)train the fused rec
 
 index: $(RECOMMENDER_MODEL)
 
-$(RECOMMENDER_MODEL): $(DATA_DIR)/shop.db retrieval/recommender.py retrieval/review_sentiment.py | $(ACTIONS_ENV)/.lock.sha256
+$(RECOMMENDER_MODEL): $(DATA_DIR)/shop.db retrieval/recommender.py retrieval/review_sentiment.py retrieval/ease.py retrieval/item_transitions.py retrieval/recent_popularity.py | $(ACTIONS_ENV)/.lock.sha256
 	$(ACT_PY) -m retrieval recommender train --out $(RECOMMENDER_DIR)
 
 .PHONY: bench-recommender

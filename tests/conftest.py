@@ -137,5 +137,5 @@ def trained_recommender(tmp_path_factory: pytest.TempPathFactory, generated_shop
 
     folder = tmp_path_factory.mktemp("recommender")
     interactions = ShopDB(f"sqlite:///{generated_shop / 'shop.db'}").interactions()
-    FusedRecommender(epochs=3).fit(interactions, demo_products.products, demo_products.matrix, progress=False).save(folder)
+    FusedRecommender().fit(interactions, demo_products.products, demo_products.matrix, progress=False).save(folder)
     return folder
