@@ -10,6 +10,7 @@ import textwrap
 
 from retrieval.kb_encoder import (
     DEFAULT_QUESTIONS,
+    NoQuestionsForTheseDocumentsError,
     QuestionFileError,
     encoder_path,
     fine_tune,
@@ -79,17 +80,17 @@ def main(argv: list[str] | None = None, services: ServiceRegistry | None = None)
 def _train_encoder(args: argparse.Namespace) -> int:
     out = args.out or str(encoder_path())
     try:
-        questions = load_questions(args.questions)
-        chunks = kb_chunks(args.kb)
-        sections = {(c.source, c.heading) for c in chunks}
-        if args.optional and not any((q.doc, q.section) in sections for q in questions):
-            # Another shop's documents: questions labelled for other sections would teach the
-            # encoder nothing true, and an encoder fine-tuned for other documents would mislead.
-            shutil.rmtree(out, ignore_errors=True)
-            print(f"no labelled question names a section of {args.kb}: the plain MiniLM serves this knowledge base "
-                  f"(write questions for it to {args.questions} to fine-tune)")
-            return 0
-        meta = fine_tune(questions, chunks, out, epochs=args.epochs)
+        meta = fine_tune(load_questions(args.questions), kb_chunks(args.kb), out, epochs=args.epochs)
+    except NoQuestionsForTheseDocumentsError as exc:
+        if not args.optional:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        # Another shop's documents: questions labelled for other sections would teach the
+        # encoder nothing true, and an encoder fine-tuned for other documents would mislead.
+        shutil.rmtree(out, ignore_errors=True)
+        print(f"no labelled question names a section of {args.kb}: the plain MiniLM serves this knowledge base "
+              f"(write questions for it to {args.questions} to fine-tune)")
+        return 0
     except QuestionFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -42,6 +42,10 @@ class QuestionFileError(ValueError):
     """The labelled-questions file is missing or malformed; the message names the line."""
 
 
+class NoQuestionsForTheseDocumentsError(QuestionFileError):
+    """No labelled question names a section of the knowledge base (another shop's documents)."""
+
+
 @dataclass(frozen=True)
 class LabelledQuestion:
     question: str
@@ -108,7 +112,7 @@ def fine_tune(
         passages.setdefault((chunk.source, chunk.heading), []).append(chunk.embedding_text())
     usable = [q for q in questions if (q.doc, q.section) in passages]
     if not usable:
-        raise QuestionFileError("none of the labelled questions names a section of this knowledge base")
+        raise NoQuestionsForTheseDocumentsError("none of the labelled questions names a section of this knowledge base")
     torch.manual_seed(seed)
     rng = random.Random(seed)
     model = SentenceTransformer(model_path(), device=pick_device(device))

@@ -113,3 +113,19 @@ def test_cli_refuses_questions_about_another_knowledge_base(trained, tmp_path, c
     code = kb_cli.main(["train-encoder", "--kb", str(folder), "--questions", str(questions), "--out", str(tmp_path / "enc")])
     assert code == 2 and "none of the labelled questions" in capsys.readouterr().err
     assert not (tmp_path / "enc").exists()
+
+
+def test_another_shops_documents_skip_the_encoder_only_when_asked(tmp_path, capsys):
+    """`make index` on an onboarded shop: the demo's labelled questions name none of its sections."""
+    from pathlib import Path
+
+    from retrieval import kb_cli
+
+    garden_kb = Path(__file__).resolve().parents[1] / "shop" / "data" / "garden-shop" / "kb"
+    stale = tmp_path / "encoder"
+    stale.mkdir()
+    (stale / "kb_encoder.json").write_text("{}")
+    assert kb_cli.main(["train-encoder", "--kb", str(garden_kb), "--out", str(stale)]) == 2
+    assert "names a section" in capsys.readouterr().err and stale.exists()
+    assert kb_cli.main(["train-encoder", "--kb", str(garden_kb), "--out", str(stale), "--optional"]) == 0
+    assert "plain MiniLM serves" in capsys.readouterr().out and not stale.exists()
