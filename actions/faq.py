@@ -61,7 +61,7 @@ class ActionAnswerFaq(UsesServices, Action):
         top = hits[0] if hits else None
         decision = kb.decide(top)
         if top is None or decision == "decline":
-            dispatcher.utter_message(text=f"{NOT_SURE} Would you like me to put you through to a colleague?",
+            dispatcher.utter_message(text=f"{NOT_SURE} Would you like me to pass your question to our customer care team?",
                                      buttons=[HUMAN_BUTTON])
             db.log_faq_answer(tracker.sender_id, question, None, top.confidence if top else None)
             return []
@@ -110,7 +110,7 @@ class ActionFaqFeedback(UsesServices, Action):
             dispatcher.utter_message(text="Glad it helped! Anything else?")
         else:
             dispatcher.utter_message(
-                text="Sorry about that. Try asking in other words, or I can put you through to a colleague.",
+                text="Sorry about that. Try asking in other words, or I can pass it to our customer care team.",
                 buttons=[HUMAN_BUTTON],
             )
         return []

@@ -233,7 +233,7 @@ class ActionRequestReturn(UsesServices, Action):
             else:
                 dispatcher.utter_message(
                     text=f"Order {order.id} was delivered on {_day(order.delivered_at)}, {check.days} days ago, which is outside our {window}-day return window. "
-                    "If an item is faulty it may still be covered by the warranty: say \"talk to a human\" and a colleague will look at it."
+                    "If an item is faulty it may still be covered by the warranty: our customer care team can check it: say \"talk to a human\"."
                 )
             return events
         reasons = {

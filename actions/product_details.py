@@ -57,7 +57,7 @@ def comparison_text(products: Sequence[dict[str, Any]],
         summary.append(f"Best rated: the {best['title']} ({best['rating']}★).")
     lines.append(" ".join(summary))
     if any(line.startswith("   Its description") for line in lines):
-        lines.append("A colleague can check what a description leaves out: just ask for a human.")
+        lines.append("Our customer care team can check what a description leaves out: just ask for a human.")
     return "\n".join(line.rstrip() for line in lines)
 
 
@@ -93,12 +93,12 @@ def feature_lines(answers: Sequence[FeatureAnswer], brief: bool = False) -> list
             lines.append(f"Yes, it's listed as {feature}.")
         elif closest:
             lines.append(f"Its description doesn't say “{feature}” in those words. The closest it says: “{closest}”"
-                         + ("" if brief else " A colleague can confirm: just ask for a human."))
+                         + ("" if brief else " Our customer care team can confirm: just ask for a human."))
         elif brief:
             lines.append(f"Its description doesn't mention “{feature}”.")
         else:
             lines.append(f"Its description doesn't mention “{feature}”, so I wouldn't count on it. "
-                         "A colleague can check: just ask for a human.")
+                         "Our customer care team can check: just ask for a human.")
     return lines
 
 

@@ -22,8 +22,8 @@ class ActionHumanHandoff(UsesServices, Action):
         reason = f"{latest_intent(tracker) or 'unknown'}: {redact(latest_text(tracker))[:500]}"
         ticket = self.services.shop_db.log_handoff(tracker.sender_id, reason)
         dispatcher.utter_message(
-            text=f"I've passed this conversation to our customer care team (reference H-{ticket}). "
-            "A colleague will reply right here, usually within a few minutes during opening hours "
-            "(Mon-Fri 8am-8pm, Sat 9am-5pm ET). You don't need to repeat anything: they can see our chat."
+            # No one can answer inside this chat yet (issue #22): the reply promises only what happens.
+            text=f"I can't bring a person into this chat yet, but I've noted your request for our customer care team "
+            f"(reference H-{ticket}). To reach them now, ask me \"how can I contact you?\" for their email and phone."
         )
         return [SlotSet("handoff_requested", True)]
