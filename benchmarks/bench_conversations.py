@@ -20,7 +20,6 @@ import argparse
 import json
 import re
 import shutil
-import socket
 import sys
 import tempfile
 import time
@@ -35,17 +34,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.timing import percentile  # noqa: E402
-from bot.stack import Stack  # noqa: E402
+from bot.stack import Stack, free_port  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 DEFAULT_SET = ROOT / "tests" / "conversations" / "shoppers.yml"
 OUTAGE = "having trouble reaching our systems"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def say(url: str, sender: str, text: str) -> tuple[str, float]:

@@ -21,7 +21,6 @@ import os
 import platform
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.timing import latency_ms  # noqa: E402
-from bot.stack import Stack  # noqa: E402
+from bot.stack import Stack, free_port  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 PG_ADMIN = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
@@ -61,12 +60,6 @@ PIECES = [
     ["are you a bot?"],
     ["thanks!"],
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def script(rng: random.Random, turns: int) -> list[str]:

@@ -23,6 +23,7 @@ import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import tarfile
@@ -39,6 +40,13 @@ ROOT = Path(__file__).resolve().parent.parent
 RASA_BIN = ROOT / ".venv-rasa" / "bin" / "rasa"
 ACTIONS_PY = ROOT / ".venv-actions" / "bin" / "python"
 DEFAULT_MODEL = ROOT / "models" / "rasa" / "shop.tar.gz"
+
+def free_port() -> int:
+    """A port nothing listens on now, for servers started beside a running stack (tests, benchmarks)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
 
 class StackError(RuntimeError):
     pass

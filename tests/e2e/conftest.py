@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
-import socket
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -14,13 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.stack import DEFAULT_MODEL, ROOT, Stack
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from bot.stack import DEFAULT_MODEL, ROOT, Stack, free_port
 
 
 @pytest.fixture(scope="session")
