@@ -8,6 +8,7 @@ from typing import Any
 from rasa_sdk import Tracker
 
 from retrieval.services import ServiceRegistry, default_registry
+from shop.client_address import CLIENT_METADATA_KEY
 from shop.redaction import install_log_redaction, redact
 from shop.settings import current
 
@@ -44,6 +45,16 @@ def latest_intent(tracker: Tracker) -> str | None:
     intent = (tracker.latest_message or {}).get("intent") or {}
     name = intent.get("name") if isinstance(intent, dict) else None
     return name if isinstance(name, str) else None
+
+
+def client_of(tracker: Tracker) -> str | None:
+    """The channel's key for the caller's address (`shop.client_address`), if it gave one."""
+    metadata = (tracker.latest_message or {}).get("metadata")
+    if not isinstance(metadata, dict):
+        user_events = [e for e in tracker.events if e.get("event") == "user"]
+        metadata = user_events[-1].get("metadata") if user_events else None
+    value = metadata.get(CLIENT_METADATA_KEY) if isinstance(metadata, dict) else None
+    return value if isinstance(value, str) and value else None
 
 
 def slot_text(tracker: Tracker, name: str) -> str | None:

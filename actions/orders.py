@@ -2,7 +2,8 @@
 
 Every flow verifies that the order id and the email belong together before it reveals or
 changes anything. An unknown order and a wrong email get the same reply, so nobody can
-probe which order ids exist, and repeated failures from one sender are throttled.
+probe which order ids exist, and repeated failures from one sender, or from one client
+address whatever sender ids it uses, are throttled.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import UsesServices, latest_intent, mask_email, redact, slot_text
+from actions.common import UsesServices, client_of, latest_intent, mask_email, redact, slot_text
 from retrieval.services import ServiceRegistry
 from shop.db import Order, find_order_id, normalize_email, normalize_order_id
 
@@ -53,7 +54,7 @@ def verify(
     """The order the form collected, if order id and email match; else a reply and a reset."""
     reset: list[EventType] = [SlotSet("order_id", None), SlotSet("email", None)]
     order_id = slot_text(tracker, "order_id")
-    checked = services.orders.verify(tracker.sender_id, order_id, slot_text(tracker, "email"))
+    checked = services.orders.verify(tracker.sender_id, order_id, slot_text(tracker, "email"), client_of(tracker))
     if checked.outcome == "throttled":
         dispatcher.utter_message(text=THROTTLED)
         return None, reset

@@ -90,7 +90,10 @@ def main(argv: list[str] | None = None) -> int:
     conversations = yaml.safe_load(args.set.read_text(encoding="utf-8"))["conversations"]
     with tempfile.TemporaryDirectory() as tmp:
         shutil.copy(ROOT / "data" / "shop.db", Path(tmp) / "shop.db")
-        env = {"SHOP_DATABASE_URL": f"sqlite:///{Path(tmp) / 'shop.db'}", "RASA_TRACKER_DB": str(Path(tmp) / "tracker.db")}
+        # 68 shoppers from this machine's one address: the per-client look-up throttle would
+        # count their honest typos together.
+        env = {"SHOP_DATABASE_URL": f"sqlite:///{Path(tmp) / 'shop.db'}", "RASA_TRACKER_DB": str(Path(tmp) / "tracker.db"),
+               "SHOP_MAX_FAILED_VERIFICATIONS_PER_CLIENT": "100000"}
         stack = Stack(rasa_port=free_port(), actions_port=free_port(), web_port=None, log_dir=Path(tmp) / "logs", env=env)
         stack.start()
         try:

@@ -163,6 +163,10 @@ def run_load(urls: list[str], token: str, shoppers: int, turns: int, seed: int,
     }
 
 
+# Every simulated shopper comes from this machine's one address; a real crowd doesn't.
+ONE_ADDRESS = {"SHOP_MAX_FAILED_VERIFICATIONS_PER_CLIENT": "100000"}
+
+
 def warm(url: str) -> None:
     for message in ("hi", "how long do refunds take?", "show me shoes", "recommend something"):
         post(url, f"warm-{uuid.uuid4().hex[:6]}", message)
@@ -170,7 +174,8 @@ def warm(url: str) -> None:
 
 def sqlite_run(args: argparse.Namespace, work: Path) -> dict[str, dict[str, Any]]:
     shutil.copy(ROOT / "data" / "shop.db", work / "shop.db")
-    env = {"SHOP_DATABASE_URL": f"sqlite:///{work / 'shop.db'}", "RASA_TRACKER_DB": str(work / "tracker.db")}
+    env = {"SHOP_DATABASE_URL": f"sqlite:///{work / 'shop.db'}", "RASA_TRACKER_DB": str(work / "tracker.db"),
+           **ONE_ADDRESS}
     setup = "SQLite tracker store, 1 Rasa server, 1 action server"
     with Stack(rasa_port=free_port(), actions_port=free_port(), web_port=None, log_dir=work / "logs-sqlite", env=env) as stack:
         warm(stack.rasa_url)
@@ -200,7 +205,8 @@ def postgres_run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         subprocess.run([sys.executable, "-m", "shop", "generate", "--out", str(work / "pg"), "--database-url", shop_url],
                        cwd=ROOT, check=True, capture_output=True)
         stack = Stack(rasa_port=free_port(), actions_port=free_port(), web_port=None, log_dir=work / "logs-pg",
-                      env={"SHOP_STORE": "postgres", "SHOP_PG_DB": tracker_db, "SHOP_DATABASE_URL": shop_url})
+                      env={"SHOP_STORE": "postgres", "SHOP_PG_DB": tracker_db, "SHOP_DATABASE_URL": shop_url,
+                           **ONE_ADDRESS})
         try:
             stack.check_prerequisites()
             stack.start_actions()

@@ -8,7 +8,9 @@ subclasses keep Rasa's URLs and formats (`/webhooks/rest/webhook`, `/socket.io`)
 - REST: a clear 4xx for a malformed request;
 - both: a polite reply, without NLU, to empty and over-long messages;
 - both: a short apology when a turn produced no reply at all (action server down or slow);
-- socket.io: allowed origins from SHOP_ALLOWED_ORIGINS instead of "any origin".
+- socket.io: allowed origins from SHOP_ALLOWED_ORIGINS instead of "any origin";
+- both: the caller's address, as a keyed hash (`shop.client_address`), in the message metadata,
+  so failed order look-ups are throttled per client and not only per (caller-chosen) sender id.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from shop.client_address import CLIENT_METADATA_KEY, client_key
 from shop.redaction import install_log_redaction
 from shop.settings import current
 
@@ -134,6 +137,21 @@ def guarded(on_new_message: OnNewMessage) -> OnNewMessage:
     return handle
 
 
+def with_client(metadata: dict[str, Any] | None, address: str | None) -> dict[str, Any]:
+    """The message's metadata with the channel's client key in place of whatever the caller
+    put under that name: a caller who could set it would make each guess a new client."""
+    cleaned = {k: v for k, v in (metadata or {}).items() if k != CLIENT_METADATA_KEY}
+    if address:
+        cleaned[CLIENT_METADATA_KEY] = client_key(address, current().action_secret)
+    return cleaned
+
+
+def request_address(request: Request) -> str:
+    """The caller's address: the proxy's forwarded address when Sanic is told to trust one
+    (`FORWARDED_SECRET`, `REAL_IP_HEADER`, `PROXIES_COUNT`), else the peer's."""
+    return request.remote_addr or request.ip or ""
+
+
 def _error(status: int, message: str) -> HTTPResponse:
     return response.json({"error": message}, status=status)
 
@@ -208,6 +226,10 @@ class ShopRestInput(RestInput):
             if refused is not None:
                 logger.warning("REST message for %s from %s refused (%s)", sender, request.ip, refused.status)
                 return refused
+            # A signed sender is proven by the bridge, which speaks for every shopper from one
+            # address: counting failures per address there would pause them all together.
+            signed = bool(current().rest_secret)
+            metadata = with_client(metadata, None if signed else request_address(request))
             collector = CollectingOutputChannel()
             try:
                 await handle(UserMessage(text, collector, sender, input_channel=self.name(), metadata=metadata))
@@ -242,7 +264,31 @@ class ShopSocketIOInput(SocketIOInput):
         # Rasa builds its socket.io server with "any origin"; only the shop page may connect.
         self.sio.eio.cors_allowed_origins = origins or None
         self._register_session_request()
+        self._register_client_address()
         return blueprint
+
+    def _register_client_address(self) -> None:
+        """Wraps Rasa's `user_uttered` handler: the metadata the widget sends is the caller's to
+        choose, so the client key is set from the connection's own request instead."""
+        sio, namespace = self.sio, self.namespace
+        rasa_handler = sio.handlers[namespace or "/"]["user_uttered"]
+
+        @sio.on("user_uttered", namespace=namespace)
+        async def user_uttered(sid: str, data: Any) -> None:
+            if isinstance(data, dict):
+                # python-engineio's Sanic driver puts a placeholder in REMOTE_ADDR; the request is real.
+                connection = sio.get_environ(sid, namespace=namespace) or {}
+                request = connection.get("sanic.request")
+                address = request_address(request) if request is not None else None
+                metadata = data.get(self.metadata_key)
+                if isinstance(metadata, str):
+                    try:
+                        metadata = json.loads(metadata)
+                    except ValueError:
+                        metadata = None
+                data = {**data, self.metadata_key: with_client(metadata if isinstance(metadata, dict) else None,
+                                                               address)}
+            await rasa_handler(sid, data)
 
     def _register_session_request(self) -> None:
         """Replaces Rasa's `session_request` handler: with python-socketio 5.10+ `enter_room` is a

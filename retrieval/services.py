@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from retrieval.recommender import FusedRecommender
     from retrieval.use_match import UseMatcher
     from shop.db import ShopDB
+    from shop.failed_attempts import FailedAttempts
     from shop.orders import OrderDesk
 
 logger = logging.getLogger(__name__)
@@ -144,7 +145,22 @@ def _orders(registry: ServiceRegistry) -> OrderDesk:
 
     settings = registry.settings
     return OrderDesk(registry.shop_db, settings.return_window_days, settings.max_failed_verifications,
-                     settings.failed_verification_window_s)
+                     settings.failed_verification_window_s, settings.max_failed_verifications_per_client,
+                     _failed_attempts(registry))
+
+
+def _failed_attempts(registry: ServiceRegistry) -> FailedAttempts:
+    from shop.failed_attempts import RedisFailedAttempts, ShopDBFailedAttempts
+
+    settings = registry.settings
+    if settings.store != "postgres":
+        return ShopDBFailedAttempts(registry.shop_db)
+    import redis
+
+    client = redis.Redis(host=settings.redis_host, port=settings.redis_port, db=settings.redis_db,
+                         socket_timeout=2, socket_connect_timeout=2)
+    return RedisFailedAttempts(client, keep_s=settings.failed_verification_window_s,
+                               fallback=ShopDBFailedAttempts(registry.shop_db))
 
 
 def _embedder(registry: ServiceRegistry) -> Embedder:

@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from typing import Literal
 
 from shop.db import CANCELLABLE, Order, ShopDB
+from shop.failed_attempts import FailedAttempts, ShopDBFailedAttempts
 from shop.settings import current
 
 
@@ -35,24 +36,39 @@ def _as_utc(value: datetime) -> datetime:
 
 class OrderDesk:
     """Order look-ups and changes with the shop's rules. An unknown order and a wrong email
-    give the same outcome, so nobody can probe which order ids exist."""
+    give the same outcome, so nobody can probe which order ids exist.
+
+    Failed look-ups are counted per sender and per client (the channel's keyed hash of the
+    caller's address): a new sender id for each guess escapes the first count, not the second.
+    The client limit is the higher one because shoppers behind one address (an office, a
+    carrier's NAT) share it."""
 
     def __init__(self, db: ShopDB, return_window_days: int | None = None,
                  max_failed_verifications: int | None = None,
-                 failed_verification_window_s: int | None = None) -> None:
+                 failed_verification_window_s: int | None = None,
+                 max_failed_verifications_per_client: int | None = None,
+                 failed_attempts: FailedAttempts | None = None) -> None:
         settings = current()
         self.db = db
         self.return_window_days = return_window_days or settings.return_window_days
         self.max_failed_verifications = max_failed_verifications or settings.max_failed_verifications
         self.failed_verification_window_s = failed_verification_window_s or settings.failed_verification_window_s
+        self.max_failed_verifications_per_client = (max_failed_verifications_per_client
+                                                    or settings.max_failed_verifications_per_client)
+        self.failed_attempts = failed_attempts or ShopDBFailedAttempts(db)
 
-    def verify(self, sender_id: str, order_id: str | None, email: str | None) -> Verification:
-        failures = self.db.recent_failed_verifications(sender_id, self.failed_verification_window_s)
-        if failures >= self.max_failed_verifications:
+    def verify(self, sender_id: str, order_id: str | None, email: str | None,
+               client: str | None = None) -> Verification:
+        limits = {f"sender:{sender_id}": self.max_failed_verifications}
+        if client:
+            limits[f"client:{client}"] = self.max_failed_verifications_per_client
+        window = self.failed_verification_window_s
+        if any(self.failed_attempts.recent(key, window) >= limit for key, limit in limits.items()):
             return Verification("throttled")
         order = self.db.verify_order(order_id, email) if order_id and email else None
         if order is None:
-            self.db.record_failed_verification(sender_id)
+            for key in limits:
+                self.failed_attempts.record(key)
             return Verification("not_found")
         return Verification("verified", order)
 

@@ -56,6 +56,9 @@ SETTINGS: tuple[Variable, ...] = (
              "failed order look-ups allowed per sender within the window"),
     Variable("SHOP_FAILED_VERIFICATION_WINDOW_S", "failed_verification_window_s", "900",
              "the window of the failed look-up throttle, in seconds"),
+    Variable("SHOP_MAX_FAILED_VERIFICATIONS_PER_CLIENT", "max_failed_verifications_per_client", "10",
+             "failed order look-ups from one client address (any sender id) before it is paused; "
+             "counted in Redis with `SHOP_STORE=postgres`, else in the shop DB"),
     Variable("SHOP_ALLOWED_ORIGINS", "allowed_origins", "",
              "CORS / socket.io origins, space-separated (unset: the shop page's origin)"),
     Variable("SHOP_HOST", "host", "127.0.0.1", "where the servers listen"),
@@ -113,6 +116,7 @@ class Settings:
     return_window_days: int
     max_failed_verifications: int
     failed_verification_window_s: int
+    max_failed_verifications_per_client: int
     allowed_origins: tuple[str, ...]
     host: str
     rasa_port: int

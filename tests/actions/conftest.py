@@ -34,7 +34,8 @@ def services(shop_db_url: str, embedder: Any) -> ServiceRegistry:
 
 
 def load_tracker(name: str, slots: dict[str, Any] | None = None, text: str | None = None,
-                 intent: str | None = None, sender_id: str | None = None) -> Tracker:
+                 intent: str | None = None, sender_id: str | None = None,
+                 metadata: dict[str, Any] | None = None) -> Tracker:
     state = json.loads((TRACKERS / f"{name}.json").read_text())
     state["slots"].update(slots or {})
     if text is not None:
@@ -43,6 +44,8 @@ def load_tracker(name: str, slots: dict[str, Any] | None = None, text: str | Non
         state["latest_message"]["intent"] = {"name": intent, "confidence": 0.99}
     if sender_id is not None:
         state["sender_id"] = sender_id
+    if metadata is not None:
+        state["latest_message"]["metadata"] = metadata
     return Tracker.from_dict(state)
 
 

@@ -54,6 +54,23 @@ async def test_repeated_failures_are_throttled(services):
     assert "SO10003" in texts(other)[0]
 
 
+async def test_a_new_sender_id_for_each_guess_is_throttled_by_the_channels_client_key(services):
+    from shop.client_address import CLIENT_METADATA_KEY
+
+    same_client = {CLIENT_METADATA_KEY: "k-prober"}
+    for attempt in range(services.orders.max_failed_verifications_per_client):
+        tracker = load_tracker("order_form_filled", {"order_id": "SO99999"}, sender_id=f"rotating-{attempt}",
+                               metadata=same_client)
+        dispatcher, _ = await run(orders.ActionCheckOrderStatus(services), tracker)
+        assert texts(dispatcher) == [orders.NOT_FOUND]
+    fresh_sender = load_tracker("order_form_filled", sender_id="rotating-new", metadata=same_client)
+    dispatcher, _ = await run(orders.ActionCheckOrderStatus(services), fresh_sender)
+    assert texts(dispatcher) == [orders.THROTTLED]
+    other_client = load_tracker("order_form_filled", sender_id="rotating-new", metadata={CLIENT_METADATA_KEY: "k-shopper"})
+    dispatcher, _ = await run(orders.ActionCheckOrderStatus(services), other_client)
+    assert "SO10003" in texts(dispatcher)[0]
+
+
 async def test_cancel_asks_for_confirmation_then_cancels(services):
     dispatcher, events = await run(orders.ActionCancelOrder(services), load_tracker("order_form_filled", {"order_id": "SO10001"}))
     assert "cancel" in texts(dispatcher)[0].lower()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 
@@ -29,3 +30,42 @@ def test_without_a_secret_the_channel_answers_this_machine_only():
     assert rest_access_problem("::1", "anyone", None, "") is None
     refused = rest_access_problem("198.51.100.7", "anyone", None, None)
     assert refused is not None and refused.status == 403 and b"SHOP_REST_SECRET" in refused.body
+
+
+def test_the_client_key_replaces_whatever_the_caller_put_under_its_name(monkeypatch):
+    from bot.channels import with_client
+    from shop.client_address import CLIENT_METADATA_KEY, client_key
+
+    monkeypatch.setenv("SHOP_ACTION_SECRET", "s3cret")
+    spoofed = {CLIENT_METADATA_KEY: "a-new-one-each-guess", "page": "/shoes"}
+    assert with_client(spoofed, "203.0.113.9") == {CLIENT_METADATA_KEY: client_key("203.0.113.9", "s3cret"),
+                                                   "page": "/shoes"}
+    # No address (a signed bridge): the caller's value is dropped, not kept.
+    assert with_client(spoofed, None) == {"page": "/shoes"}
+    # Keyed: the store never holds the address, and the key differs per shop secret.
+    key = client_key("203.0.113.9", "s3cret")
+    assert "203.0.113.9" not in key and key != client_key("203.0.113.9", "other")
+
+
+def test_socketio_messages_carry_the_connections_client_key_not_the_widgets(monkeypatch):
+    from types import SimpleNamespace
+
+    from rasa.core.channels.channel import UserMessage
+
+    from bot.channels import ShopSocketIOInput
+    from shop.client_address import CLIENT_METADATA_KEY, client_key
+
+    monkeypatch.setenv("SHOP_ACTION_SECRET", "s3cret")
+    received: list[UserMessage] = []
+
+    async def on_new_message(message: UserMessage) -> None:
+        received.append(message)
+
+    channel = ShopSocketIOInput(metadata_key="customData", session_persistence=False)
+    channel.blueprint(on_new_message)
+    request = SimpleNamespace(remote_addr="", ip="198.51.100.7")
+    monkeypatch.setattr(channel.sio, "get_environ", lambda sid, namespace=None: {"sanic.request": request})
+    handler = channel.sio.handlers["/"]["user_uttered"]
+    asyncio.run(handler("sid-1", {"message": "where is my order", "session_id": "s1",
+                            "customData": {CLIENT_METADATA_KEY: "spoofed", "language": "en"}}))
+    assert received[0].metadata == {CLIENT_METADATA_KEY: client_key("198.51.100.7", "s3cret"), "language": "en"}

@@ -1,5 +1,7 @@
 """Two Rasa servers and one action server sharing Postgres (tracker store, shop DB) and
-Redis (lock store): a conversation whose turns alternate between the servers stays whole."""
+Redis (lock store, failed look-up counts): a conversation whose turns alternate between the
+servers stays whole, and a prober who spreads guesses over both servers and over new sender
+ids meets one count."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from tests.e2e.conftest import free_port
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
 
 PG_ADMIN = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+CLIENT_LIMIT = 4
 
 
 def _admin(sql: str) -> None:
@@ -44,7 +47,8 @@ def two_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stac
                    cwd=ROOT, check=True, capture_output=True)
     stack = Stack(
         rasa_port=free_port(), actions_port=free_port(), web_port=None, log_dir=out / "logs",
-        env={"SHOP_STORE": "postgres", "SHOP_PG_DB": tracker_db, "SHOP_DATABASE_URL": shop_url},
+        env={"SHOP_STORE": "postgres", "SHOP_PG_DB": tracker_db, "SHOP_DATABASE_URL": shop_url,
+             "SHOP_MAX_FAILED_VERIFICATIONS_PER_CLIENT": str(CLIENT_LIMIT)},
     )
     try:
         stack.check_prerequisites()
@@ -84,3 +88,34 @@ def test_turns_alternating_between_two_rasa_servers_keep_one_tracker(two_servers
     users = [e["text"] for e in from_first if e["event"] == "user"]
     assert users == ["where is my order?", "SO10003", "ana.lopez@example.com"]
     assert sum(1 for e in from_first if e["event"] == "bot") >= 3
+
+
+# Last in the module: its failures pause this machine's address for the servers' lifetime.
+def test_rotating_sender_ids_across_both_servers_do_not_escape_the_throttle(two_servers):
+    import redis
+
+    from shop.client_address import client_key
+    from shop.settings import current
+
+    stack, first, second = two_servers
+    tag = uuid.uuid4().hex[:6]
+    for attempt in range(CLIENT_LIMIT):
+        server, sender = (first, second)[attempt % 2], f"prober-{tag}-{attempt}"
+        _say(server, sender, "where is my order?")
+        _say(server, sender, "SO10003")
+        assert "couldn't find an order" in _say(server, sender, "wrong.guess@example.com")
+    # A sender id never seen, on either server, with the right pair: paused all the same.
+    for server in (first, second):
+        sender = f"prober-{tag}-fresh-{server[-5:]}"
+        _say(server, sender, "where is my order?")
+        _say(server, sender, "SO10003")
+        reply = _say(server, sender, "ana.lopez@example.com")
+        assert "too many unsuccessful attempts" in reply and "shipped" not in reply
+
+    # The count is in Redis, under a keyed hash of the address, never the address itself.
+    settings = current()
+    client = redis.Redis(host=settings.redis_host, port=settings.redis_port, db=settings.redis_db)
+    key = f"shop:failed-verifications:client:{client_key('127.0.0.1', stack.action_secret)}"
+    assert client.zcard(key) == CLIENT_LIMIT
+    assert not list(client.scan_iter("shop:failed-verifications:*127.0.0.1*"))
+    client.delete(key)

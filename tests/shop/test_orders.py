@@ -58,3 +58,19 @@ def test_a_return_is_possible_within_the_window_after_delivery(desk):
     late = desk.return_check(delivered, now=when + timedelta(days=31))
     assert late.outcome == "too_late" and late.days == 31
     assert desk.return_check(some_order(desk, "shipped"), now=datetime.now(timezone.utc)).outcome == "not_delivered"
+
+
+def test_a_new_sender_id_for_each_guess_is_still_throttled_per_client(generated_shop, tmp_path):
+    db_file = tmp_path / "shop.db"
+    shutil.copy(generated_shop / "shop.db", db_file)
+    desk = OrderDesk(ShopDB(f"sqlite:///{db_file}"), return_window_days=30, max_failed_verifications=3,
+                     failed_verification_window_s=900, max_failed_verifications_per_client=5)
+    order = some_order(desk, "shipped")
+    for attempt in range(5):
+        assert desk.verify(f"rotating-{attempt}", order.id, "wrong@example.com", client="k1").outcome == "not_found"
+    # A sender id never seen before, with the right pair, from the same client: refused.
+    assert desk.verify("rotating-new", order.id, order.email, client="k1").outcome == "throttled"
+    # Another client is not held back by this one's guesses.
+    assert desk.verify("rotating-new", order.id, order.email, client="k2").outcome == "verified"
+    # Without a client key (a signed REST bridge) only the sender's own count applies.
+    assert desk.verify("rotating-new", order.id, order.email).outcome == "verified"
