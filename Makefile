@@ -117,7 +117,8 @@ actions: envs data index ## run only the action server (on SHOP_HOST, for holder
 ## ---- quality ----------------------------------------------------------------------
 # bot/ runs in the rasa env (Python 3.10): mypy checks it against that env's packages.
 .PHONY: lint
-lint: envs ## ruff over the whole tree; mypy over actions, retrieval, shop and bot
+lint: envs ## ruff (format and checks) over the whole tree; mypy over actions, retrieval, shop and bot
+	$(ACTIONS_ENV)/bin/ruff format --check .
 	$(ACTIONS_ENV)/bin/ruff check .
 	$(ACTIONS_ENV)/bin/mypy actions retrieval shop
 	$(ACTIONS_ENV)/bin/mypy --python-executable $(RASA_PY) --python-version 3.10 bot

@@ -47,9 +47,7 @@ class ActionAnswerFaq(UsesServices, Action):
     def name(self) -> str:
         return "action_answer_faq"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         question = latest_text(tracker)[:MAX_QUESTION_CHARS]
         kb = self.services.knowledge_base
         db = self.services.shop_db
@@ -61,13 +59,13 @@ class ActionAnswerFaq(UsesServices, Action):
         top = hits[0] if hits else None
         decision = kb.decide(top)
         if top is None or decision == "decline":
-            dispatcher.utter_message(text=f"{NOT_SURE} Would you like me to pass your question to our customer care team?",
-                                     buttons=[HUMAN_BUTTON])
+            dispatcher.utter_message(
+                text=f"{NOT_SURE} Would you like me to pass your question to our customer care team?",
+                buttons=[HUMAN_BUTTON],
+            )
             db.log_faq_answer(tracker.sender_id, question, None, top.confidence if top else None)
             return []
-        log_id = db.log_faq_answer(
-            tracker.sender_id, question, f"{top.source} > {top.heading}", top.confidence
-        )
+        log_id = db.log_faq_answer(tracker.sender_id, question, f"{top.source} > {top.heading}", top.confidence)
         logger.info("faq %s %s for %r (confidence %.3f)", decision, top.chunk_id, redact(question[:80]), top.confidence)
         source = f"_Source: {top.title} › {top.heading}_"
         if decision == "suggest":
@@ -78,8 +76,7 @@ class ActionAnswerFaq(UsesServices, Action):
             )
             return []
         dispatcher.utter_message(
-            text=f"{short_answer(top.text)}\n\n{source}\n\nWas this helpful?",
-            buttons=feedback_buttons(log_id),
+            text=f"{short_answer(top.text)}\n\n{source}\n\nWas this helpful?", buttons=feedback_buttons(log_id)
         )
         return []
 
@@ -90,11 +87,10 @@ class ActionFaqFeedback(UsesServices, Action):
     def name(self) -> str:
         return "action_faq_feedback"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         entities: dict[str, Any] = {
-            str(e.get("entity")): e.get("value") for e in (tracker.latest_message or {}).get("entities") or []
+            str(e.get("entity")): e.get("value")
+            for e in (tracker.latest_message or {}).get("entities") or []
             if isinstance(e, dict)
         }
         helpful = str(entities.get("helpful", "")).strip().lower()

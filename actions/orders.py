@@ -29,7 +29,7 @@ NOT_FOUND = (
 )
 THROTTLED = (
     "There have been too many unsuccessful attempts, so I've paused order look-ups for a "
-    "few minutes. If you need help now, say \"talk to a human\"."
+    'few minutes. If you need help now, say "talk to a human".'
 )
 BAD_ORDER_ID = "That doesn't look like an order number. Order numbers look like SO10042."
 BAD_EMAIL = "That doesn't look like an email address. Could you type it again, e.g. name@example.com?"
@@ -117,7 +117,11 @@ class ValidateReturnForm(_OrderSlotValidation, FormValidationAction):
 def describe_status(order: Order) -> str:
     items = _items_summary(order)
     head = f"Order {order.id} ({items}, ${order.total:.2f})"
-    eta = f" Estimated delivery: {_day(datetime.combine(order.estimated_delivery, datetime.min.time()))}." if order.estimated_delivery else ""
+    eta = (
+        f" Estimated delivery: {_day(datetime.combine(order.estimated_delivery, datetime.min.time()))}."
+        if order.estimated_delivery
+        else ""
+    )
     if order.status == "placed":
         return f"{head} was placed on {_day(order.placed_at)} and is waiting for payment confirmation.{eta}"
     if order.status == "paid":
@@ -130,17 +134,18 @@ def describe_status(order: Order) -> str:
     if order.status == "cancelled":
         return f"{head} was cancelled. If you paid, the refund goes back to your original payment method."
     if order.status == "returned":
-        return f"{head} was returned. Refunds reach your original payment method within 5-7 business days of us receiving the return."
-    return f"{head} has status \"{order.status}\"."
+        return (
+            f"{head} was returned. Refunds reach your original payment method within 5-7 business "
+            "days of us receiving the return."
+        )
+    return f'{head} has status "{order.status}".'
 
 
 class ActionCheckOrderStatus(UsesServices, Action):
     def name(self) -> str:
         return "action_check_order_status"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         order, events = verify(self.services, dispatcher, tracker)
         if order is None:
             return events
@@ -155,15 +160,14 @@ class ActionCancelOrder(UsesServices, Action):
     def name(self) -> str:
         return "action_cancel_order"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         order, events = verify(self.services, dispatcher, tracker)
         if order is None:
             return [*events, SlotSet("awaiting_cancel_confirmation", False)]
         if self.services.orders.cancellable(order):
             dispatcher.utter_message(
-                text=f"Order {order.id} ({_items_summary(order)}, ${order.total:.2f}) hasn't shipped yet, so I can cancel it. Do you want me to cancel it?",
+                text=f"Order {order.id} ({_items_summary(order)}, ${order.total:.2f}) hasn't shipped "
+                "yet, so I can cancel it. Do you want me to cancel it?",
                 buttons=[
                     {"title": "Yes, cancel it", "payload": "/affirm"},
                     {"title": "No, keep it", "payload": "/deny"},
@@ -171,12 +175,19 @@ class ActionCancelOrder(UsesServices, Action):
             )
             return [*events, SlotSet("awaiting_cancel_confirmation", True)]
         reasons = {
-            "shipped": f"Order {order.id} already shipped on {_day(order.shipped_at)}, so it can't be cancelled any more. Once it arrives you can return it within {self.services.orders.return_window_days} days for a refund.",
-            "delivered": f"Order {order.id} was delivered on {_day(order.delivered_at)}, so it can't be cancelled. You can start a return instead: just say \"I want to return it\".",
+            "shipped": f"Order {order.id} already shipped on {_day(order.shipped_at)}, so it can't be "
+            "cancelled any more. Once it arrives you can return it within "
+            f"{self.services.orders.return_window_days} days for a refund.",
+            "delivered": f"Order {order.id} was delivered on {_day(order.delivered_at)}, so it can't be "
+            'cancelled. You can start a return instead: just say "I want to return it".',
             "cancelled": f"Order {order.id} is already cancelled.",
             "returned": f"Order {order.id} has already been returned.",
         }
-        dispatcher.utter_message(text=reasons.get(order.status, f"Order {order.id} can't be cancelled in its current state ({order.status})."))
+        dispatcher.utter_message(
+            text=reasons.get(
+                order.status, f"Order {order.id} can't be cancelled in its current state ({order.status})."
+            )
+        )
         return [*events, SlotSet("order_id", None), SlotSet("awaiting_cancel_confirmation", False)]
 
 
@@ -186,25 +197,27 @@ class ActionConfirmCancelOrder(UsesServices, Action):
     def name(self) -> str:
         return "action_confirm_cancel_order"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         done: list[EventType] = [SlotSet("awaiting_cancel_confirmation", False), SlotSet("order_id", None)]
         order_id = slot_text(tracker, "order_id")
         if not tracker.get_slot("awaiting_cancel_confirmation") or not order_id:
-            dispatcher.utter_message(text="There's no cancellation waiting for confirmation. Which order would you like to cancel?")
+            dispatcher.utter_message(
+                text="There's no cancellation waiting for confirmation. Which order would you like to cancel?"
+            )
             return done
         if latest_intent(tracker) != "affirm":
             dispatcher.utter_message(response="utter_cancel_kept")
             return done
         if self.services.shop_db.cancel_order(order_id):
             dispatcher.utter_message(
-                text=f"Done: order {order_id} is cancelled. If you already paid, the refund goes back to your original payment method within 5-7 business days."
+                text=f"Done: order {order_id} is cancelled. If you already paid, the refund goes back "
+                "to your original payment method within 5-7 business days."
             )
         else:
             # The status changed between the check and the confirmation (e.g. it shipped).
             dispatcher.utter_message(
-                text=f"Sorry, I couldn't cancel order {order_id}: it has just left our warehouse. You can return it once it arrives."
+                text=f"Sorry, I couldn't cancel order {order_id}: it has just left our warehouse. "
+                "You can return it once it arrives."
             )
         return done
 
@@ -215,9 +228,7 @@ class ActionRequestReturn(UsesServices, Action):
     def name(self) -> str:
         return "action_request_return"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         order, events = verify(self.services, dispatcher, tracker)
         if order is None:
             return events
@@ -228,21 +239,30 @@ class ActionRequestReturn(UsesServices, Action):
             if check.outcome == "eligible":
                 return_id = self.services.shop_db.create_return(order.id, reason=None)
                 dispatcher.utter_message(
-                    text=f"Your return {return_id} for order {order.id} is started. We've sent the return label and instructions to {mask_email(order.email)}. "
-                    f"Please send the items back unworn and with tags within 14 days; the refund follows within 5-7 business days of us receiving them."
+                    text=f"Your return {return_id} for order {order.id} is started. We've sent the "
+                    f"return label and instructions to {mask_email(order.email)}. Please send the items "
+                    "back unworn and with tags within 14 days; the refund follows within 5-7 business "
+                    "days of us receiving them."
                 )
             else:
                 dispatcher.utter_message(
-                    text=f"Order {order.id} was delivered on {_day(order.delivered_at)}, {check.days} days ago, which is outside our {window}-day return window. "
-                    "If an item is faulty it may still be covered by the warranty: our customer care team can check it: say \"talk to a human\"."
+                    text=f"Order {order.id} was delivered on {_day(order.delivered_at)}, {check.days} "
+                    f"days ago, which is outside our {window}-day return window. If an item is faulty it "
+                    "may still be covered by the warranty: our customer care team can check it: say "
+                    '"talk to a human".'
                 )
             return events
         reasons = {
-            "placed": f"Order {order.id} hasn't shipped yet, so there's nothing to return: you can cancel it instead (say \"cancel my order\").",
-            "paid": f"Order {order.id} hasn't shipped yet, so there's nothing to return: you can cancel it instead (say \"cancel my order\").",
-            "shipped": f"Order {order.id} is still on its way. Once it's delivered you have {window} days to return it.",
+            "placed": f"Order {order.id} hasn't shipped yet, so there's nothing to return: you can "
+            'cancel it instead (say "cancel my order").',
+            "paid": f"Order {order.id} hasn't shipped yet, so there's nothing to return: you can "
+            'cancel it instead (say "cancel my order").',
+            "shipped": f"Order {order.id} is still on its way. Once it's delivered you have {window} "
+            "days to return it.",
             "cancelled": f"Order {order.id} was cancelled, so there's nothing to return.",
             "returned": f"Order {order.id} has already been returned.",
         }
-        dispatcher.utter_message(text=reasons.get(order.status, f"Order {order.id} can't be returned in its current state ({order.status})."))
+        dispatcher.utter_message(
+            text=reasons.get(order.status, f"Order {order.id} can't be returned in its current state ({order.status}).")
+        )
         return events

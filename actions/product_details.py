@@ -35,20 +35,23 @@ def position_problem(question: ProductQuestion) -> str:
     """What to tell a shopper whose positions don't fit what was shown."""
     if not question.shown:
         return "I haven't shown you any products yet. What are you looking for?"
-    return (f"I showed you {question.shown} product{'s' if question.shown != 1 else ''}. "
-            f"Which one{'s' if question.picked > 1 else ''} do you mean?")
+    return (
+        f"I showed you {question.shown} product{'s' if question.shown != 1 else ''}. "
+        f"Which one{'s' if question.picked > 1 else ''} do you mean?"
+    )
 
 
-def comparison_text(products: Sequence[dict[str, Any]],
-                    features: Sequence[Sequence[FeatureAnswer]] = ()) -> str:
+def comparison_text(products: Sequence[dict[str, Any]], features: Sequence[Sequence[FeatureAnswer]] = ()) -> str:
     """Each product's price, rating, stock, colour and sizes, then which is cheapest and best rated."""
     lines = ["Side by side:"]
     for number, p in enumerate(products, start=1):
         facts = [f"Colour: {p['color']}."] if p.get("color") else []
         if p.get("sizes"):
             facts.append(f"Sizes: {sizes_text(p['sizes'])}.")
-        lines.append(f"{number}. {p['title']} by {p['brand']}: ${float(p['price']):.2f}{rating_text(p)}. {stock_line(p)} "
-                     + " ".join(facts))
+        lines.append(
+            f"{number}. {p['title']} by {p['brand']}: ${float(p['price']):.2f}{rating_text(p)}. {stock_line(p)} "
+            + " ".join(facts)
+        )
         answers = features[number - 1] if number <= len(features) else []
         lines += [f"   {line}" for line in feature_lines(answers, brief=True)]
     low = cheapest(products)
@@ -62,7 +65,7 @@ def comparison_text(products: Sequence[dict[str, Any]],
 
 
 def rating_text(product: dict[str, Any]) -> str:
-    """", 4.5★ from 120 reviews", or nothing for an unrated product."""
+    """ ", 4.5★ from 120 reviews", or nothing for an unrated product."""
     if product.get("rating") is None:
         return ""
     count = product.get("rating_count")
@@ -92,19 +95,28 @@ def feature_lines(answers: Sequence[FeatureAnswer], brief: bool = False) -> list
         elif answer.listed:
             lines.append(f"Yes, it's listed as {feature}.")
         elif closest:
-            lines.append(f"Its description doesn't say “{feature}” in those words. The closest it says: “{closest}”"
-                         + ("" if brief else " Our customer care team can confirm: just ask for a human."))
+            lines.append(
+                f"Its description doesn't say “{feature}” in those words. The closest it says: “{closest}”"
+                + ("" if brief else " Our customer care team can confirm: just ask for a human.")
+            )
         elif brief:
             lines.append(f"Its description doesn't mention “{feature}”.")
         else:
-            lines.append(f"Its description doesn't mention “{feature}”, so I wouldn't count on it. "
-                         "Our customer care team can check: just ask for a human.")
+            lines.append(
+                f"Its description doesn't mention “{feature}”, so I wouldn't count on it. "
+                "Our customer care team can check: just ask for a human."
+            )
     return lines
 
 
-def details_text(product: dict[str, Any], asked: set[str], asked_size: str | None = None,
-                 asked_color: str | None = None, everything: bool = True,
-                 features: Sequence[FeatureAnswer] = ()) -> str:
+def details_text(
+    product: dict[str, Any],
+    asked: set[str],
+    asked_size: str | None = None,
+    asked_color: str | None = None,
+    everything: bool = True,
+    features: Sequence[FeatureAnswer] = (),
+) -> str:
     """The answer: yes or no to a size, colour or feature asked about, then the aspects asked
     about (stock, sizes, price, colour, reviews), or all of it when `everything`."""
     p = product
@@ -124,12 +136,16 @@ def details_text(product: dict[str, Any], asked: set[str], asked_size: str | Non
         if str(p.get("color", "")).lower() == asked_color.lower():
             lines.append(f"Yes, the {p['title']} is {p['color']}.")
         else:
-            lines.append(f"No, the {p['title']} is {p['color']}. Say “show me {asked_color} ones” and I'll look for others.")
+            lines.append(
+                f"No, the {p['title']} is {p['color']}. Say “show me {asked_color} ones” and I'll look for others."
+            )
     show = set(ASPECTS) if everything else set(asked)
     price = f"${float(p['price']):.2f}{rating_text(p)}" if show & {"price", "reviews"} else ""
     stock = stock_line(p) if "stock" in show else ""
     if everything or not lines:
-        lines.append(f"{p['title']} by {p['brand']}" + (f": {price}" if price else "") + "." + (f" {stock}" if stock else ""))
+        lines.append(
+            f"{p['title']} by {p['brand']}" + (f": {price}" if price else "") + "." + (f" {stock}" if stock else "")
+        )
     elif price or stock:
         lines.append(" ".join(x for x in (f"{price}." if price else "", stock) if x))
     facts = [f"Colour: {p['color']}."] if p.get("color") and "colour" in show and not asked_color else []
@@ -155,18 +171,22 @@ class ActionProductDetails(UsesServices, Action):
     def name(self) -> str:
         return "action_product_details"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         entities = latest_entities(tracker)
         size, color = entities.get("size"), entities.get("color")
-        mentions = [str(e["value"]) for e in (tracker.latest_message or {}).get("entities") or []
-                    if isinstance(e, dict) and e.get("entity") == "mention" and isinstance(e.get("value"), str)]
+        mentions = [
+            str(e["value"])
+            for e in (tracker.latest_message or {}).get("entities") or []
+            if isinstance(e, dict) and e.get("entity") == "mention" and isinstance(e.get("value"), str)
+        ]
         try:
             question = self.services.product_questions.understand(
-                self.message_text(tracker), slot_list(tracker, "shown_product_ids"),
-                [slot_text(tracker, "focus_product_id"), page_product_id(tracker)], mentions,
-                size if isinstance(size, str) else None, color if isinstance(color, str) else None,
+                self.message_text(tracker),
+                slot_list(tracker, "shown_product_ids"),
+                [slot_text(tracker, "focus_product_id"), page_product_id(tracker)],
+                mentions,
+                size if isinstance(size, str) else None,
+                color if isinstance(color, str) else None,
             )
         except ProductIndexMissingError as exc:
             logger.error("product details unavailable: %s", exc)
@@ -185,7 +205,13 @@ class ActionProductDetails(UsesServices, Action):
             # "is it in stock?" after a comparison must ask which one, not answer for an older product.
             return [SlotSet("focus_product_id", None)]
         product = products[0]
-        reply = details_text(product, question.aspects, question.size, question.color, question.everything,
-                             question.features[0] if question.features else [])
+        reply = details_text(
+            product,
+            question.aspects,
+            question.size,
+            question.color,
+            question.everything,
+            question.features[0] if question.features else [],
+        )
         dispatcher.utter_message(text=reply, json_message=cards)
         return [SlotSet("focus_product_id", product["id"])]

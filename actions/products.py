@@ -38,8 +38,11 @@ UNAVAILABLE = "Sorry, product search isn't available right now. Please try again
 def product_entities(tracker: Tracker) -> list[dict[str, Any]]:
     """The latest message's entities but sentiment, which spans the whole message and says
     nothing about the product."""
-    return [e for e in (tracker.latest_message or {}).get("entities") or []
-            if isinstance(e, dict) and e.get("entity") != "sentiment"]
+    return [
+        e
+        for e in (tracker.latest_message or {}).get("entities") or []
+        if isinstance(e, dict) and e.get("entity") != "sentiment"
+    ]
 
 
 def latest_entities(tracker: Tracker) -> dict[str, Any]:
@@ -56,8 +59,14 @@ def page_product_id(tracker: Tracker) -> str | None:
 def card(hit_product: dict[str, Any], reason: str) -> dict[str, Any]:
     p = hit_product
     return {
-        "id": p["id"], "title": p["title"], "price": p["price"], "currency": p.get("currency", "USD"),
-        "rating": p.get("rating"), "image_url": p.get("image_url"), "url": p.get("url"), "reason": reason,
+        "id": p["id"],
+        "title": p["title"],
+        "price": p["price"],
+        "currency": p.get("currency", "USD"),
+        "rating": p.get("rating"),
+        "image_url": p.get("image_url"),
+        "url": p.get("url"),
+        "reason": reason,
     }
 
 
@@ -67,7 +76,6 @@ def cards_message(cards: list[dict[str, Any]]) -> dict[str, Any]:
 
 # Channels whose client draws the product cards itself (the shop page's widget).
 CARD_CHANNELS = {"socketio"}
-
 
 
 def text_fallback(intro: str, cards: list[dict[str, Any]], tracker: Tracker | None = None) -> str:
@@ -109,9 +117,7 @@ class ActionSearchProducts(UsesServices, Action):
     def name(self) -> str:
         return "action_search_products"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         intent = latest_intent(tracker)
         text = self.message_text(tracker)
         search = self.services.product_search
@@ -145,19 +151,20 @@ class ActionSearchProducts(UsesServices, Action):
                 cheaper = {**constraints, "price_max": f"{max(cheapest - 0.01, 0):.2f}"}
                 note = f"Cheaper than ${cheapest:.2f}: "
         if not query and not any(constraints.values()):
-            dispatcher.utter_message(text="What are you looking for? For example \"trail running shoes under $120\".")
+            dispatcher.utter_message(text='What are you looking for? For example "trail running shoes under $120".')
             return []
         try:
             if note:
                 result = search.search(self._request(query, cheaper, terms), k=PAGE_SIZE, relax=False)
                 if not result.hits:
-                    dispatcher.utter_message(text=f"${cheapest:.2f} is already the lowest price I have for that. "
-                                                  "Want to change something else, like the brand or the colour?")
+                    dispatcher.utter_message(
+                        text=f"${cheapest:.2f} is already the lowest price I have for that. "
+                        "Want to change something else, like the brand or the colour?"
+                    )
                     return []
                 constraints = cheaper
             else:
-                result = search.search(self._request(query, constraints, terms), k=PAGE_SIZE,
-                                                offset=page * PAGE_SIZE)
+                result = search.search(self._request(query, constraints, terms), k=PAGE_SIZE, offset=page * PAGE_SIZE)
         except ProductIndexMissingError as exc:
             logger.error("product search unavailable: %s", exc)
             dispatcher.utter_message(text=UNAVAILABLE)
@@ -166,13 +173,22 @@ class ActionSearchProducts(UsesServices, Action):
         events += [SlotSet("search_query", query), SlotSet("search_terms", terms), SlotSet("search_page", float(page))]
         if not result.hits:
             if page:
-                dispatcher.utter_message(text="That's everything I have for this search. Want to change something, like the price or the colour?")
+                dispatcher.utter_message(
+                    text=(
+                        "That's everything I have for this search. Want to change something, like the price or the "
+                        "colour?"
+                    )
+                )
             elif not_carried:
-                dispatcher.utter_message(text=f"Sorry, we don't carry {not_carried}. Is there something else I can find for you?")
+                dispatcher.utter_message(
+                    text=f"Sorry, we don't carry {not_carried}. Is there something else I can find for you?"
+                )
             else:
                 dispatcher.utter_message(text="I couldn't find anything like that. Could you describe it differently?")
             return events
-        cards = [card(hit.product, search_reason(hit, result.query, search.index)) for hit in result.hits[:result.exact]]
+        cards = [
+            card(hit.product, search_reason(hit, result.query, search.index)) for hit in result.hits[: result.exact]
+        ]
         if result.widened and result.wanted:
             cards += [card(hit.product, near_reason(hit.product, result.widened, result.wanted)) for hit in result.near]
         if not_carried:
@@ -192,8 +208,13 @@ class ActionSearchProducts(UsesServices, Action):
     @staticmethod
     def new_search(intent: str | None, query: str, tracker: Tracker) -> bool:
         """Whether the message starts a search of its own rather than refining the last one."""
-        return (intent == "search_product" or not query and intent not in ("show_more_products", "cheaper_products")
-                or intent == "inform" and names_another_product(latest_entities(tracker).get("product_category"), query))
+        return (
+            intent == "search_product"
+            or not query
+            and intent not in ("show_more_products", "cheaper_products")
+            or intent == "inform"
+            and names_another_product(latest_entities(tracker).get("product_category"), query)
+        )
 
     @staticmethod
     def _page(tracker: Tracker) -> int:
@@ -205,7 +226,9 @@ class ActionSearchProducts(UsesServices, Action):
 
     @staticmethod
     def _request(query: str, constraints: dict[str, Any], terms: list[str] | None = None) -> SearchRequest:
-        return SearchRequest(query=query, terms=terms or None, **{CONSTRAINT_SLOTS[s]: v for s, v in constraints.items()})
+        return SearchRequest(
+            query=query, terms=terms or None, **{CONSTRAINT_SLOTS[s]: v for s, v in constraints.items()}
+        )
 
     @staticmethod
     def _shown_prices(tracker: Tracker, index: ProductIndex) -> list[float]:
@@ -225,9 +248,7 @@ class ActionProductFeedback(UsesServices, Action):
     def name(self) -> str:
         return "action_product_feedback"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         entities = latest_entities(tracker)
         product_id = str(entities.get("product_id") or "").strip()
         feedback = str(entities.get("feedback") or "").strip().lower()
@@ -258,9 +279,7 @@ class ActionRecommendProducts(UsesServices, Action):
     def name(self) -> str:
         return "action_recommend_products"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         liked = slot_list(tracker, "liked_product_ids")
         page = page_product_id(tracker)
         # Only this message's product word: an earlier search's category is not a wish for gifts.
@@ -268,9 +287,12 @@ class ActionRecommendProducts(UsesServices, Action):
         last_search = slot_text(tracker, "search_query")
         try:
             picks = self.services.recommendations.recommend(
-                self.message_text(tracker), slot_text(tracker, "verified_customer_id"),
-                [*liked, *([page] if page else [])], category if isinstance(category, str) else None,
-                last_search[: self.services.settings.max_message_chars] if last_search else None, k=PAGE_SIZE,
+                self.message_text(tracker),
+                slot_text(tracker, "verified_customer_id"),
+                [*liked, *([page] if page else [])],
+                category if isinstance(category, str) else None,
+                last_search[: self.services.settings.max_message_chars] if last_search else None,
+                k=PAGE_SIZE,
             )
         except (RecommenderModelError, ProductIndexMissingError) as exc:
             logger.error("recommendations unavailable: %s", exc)
@@ -280,7 +302,9 @@ class ActionRecommendProducts(UsesServices, Action):
         if not cards:
             dispatcher.utter_message(text="Tell me a bit about what you like and I'll suggest something.")
             return []
-        dispatcher.utter_message(text=text_fallback("You might like:", cards, tracker), json_message=cards_message(cards))
+        dispatcher.utter_message(
+            text=text_fallback("You might like:", cards, tracker), json_message=cards_message(cards)
+        )
         return [SlotSet("shown_product_ids", [c["id"] for c in cards])]
 
 
@@ -291,9 +315,7 @@ class ActionUnclearMessage(ActionSearchProducts):
     def name(self) -> str:
         return "action_unclear_message"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         try:
             named = self.services.product_search.named_products(self.message_text(tracker))
         except ProductIndexMissingError:

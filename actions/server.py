@@ -45,9 +45,16 @@ def authorised(request: Request, secret: str) -> bool:
 
 # The tracker fields rasa-sdk builds a Tracker from, and the JSON type each must have.
 _TRACKER_FIELDS: dict[str, tuple[type, ...]] = {
-    "sender_id": (str,), "slots": (dict,), "latest_message": (dict, type(None)), "events": (list,),
-    "active_loop": (dict,), "active_form": (dict,), "followup_action": (str, type(None)),
-    "latest_action_name": (str, type(None)), "paused": (bool,), "stack": (list,),
+    "sender_id": (str,),
+    "slots": (dict,),
+    "latest_message": (dict, type(None)),
+    "events": (list,),
+    "active_loop": (dict,),
+    "active_form": (dict,),
+    "followup_action": (str, type(None)),
+    "latest_action_name": (str, type(None)),
+    "paused": (bool,),
+    "stack": (list,),
 }
 
 
@@ -119,12 +126,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--debug", action="store_true")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO,
-                        format="%(asctime)s %(levelname)-8s %(name)s  - %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.INFO,
+        format="%(asctime)s %(levelname)-8s %(name)s  - %(message)s",
+    )
     secret = settings.action_secret or ""
     if not secret:
-        print("error: SHOP_ACTION_SECRET is not set: the action server would run any action for anyone "
-              "who reaches its port. Set it (make run generates one).", file=sys.stderr)
+        print(
+            "error: SHOP_ACTION_SECRET is not set: the action server would run any action for anyone "
+            "who reaches its port. Set it (make run generates one).",
+            file=sys.stderr,
+        )
         return 2
     loader = AppLoader(factory=partial(create_app, secret))
     app = loader.load()

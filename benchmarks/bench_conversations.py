@@ -43,8 +43,9 @@ OUTAGE = "having trouble reaching our systems"
 
 def say(url: str, sender: str, text: str) -> tuple[str, float]:
     body = json.dumps({"sender": sender, "message": text}).encode()
-    request = urllib.request.Request(f"{url}/webhooks/rest/webhook", data=body,
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{url}/webhooks/rest/webhook", data=body, headers={"Content-Type": "application/json"}
+    )
     started = time.perf_counter()
     with urllib.request.urlopen(request, timeout=60) as response:
         replies = json.loads(response.read())
@@ -64,21 +65,34 @@ def run_set(url: str, conversations: list[dict[str, Any]]) -> dict[str, Any]:
             turns += 1
             empty += not reply.strip()
             outages += OUTAGE in reply
-            good = bool(re.search(turn["expect"], reply)) and not (turn.get("reject") and re.search(turn["reject"], reply))
+            good = bool(re.search(turn["expect"], reply)) and not (
+                turn.get("reject") and re.search(turn["reject"], reply)
+            )
             passed_turns += good
             if not good:
                 ok = False
-                failures.append({"conversation": conversation["name"], "user": turn["user"], "reply": reply[:300],
-                                 "expect": turn["expect"], "reject": turn.get("reject")})
+                failures.append(
+                    {
+                        "conversation": conversation["name"],
+                        "user": turn["user"],
+                        "reply": reply[:300],
+                        "expect": turn["expect"],
+                        "reject": turn.get("reject"),
+                    }
+                )
         passed_conversations += ok
         print(f"\r{number}/{len(conversations)} conversations, {passed_conversations} passed", end="", flush=True)
     print()
     return {
-        "conversations": len(conversations), "completed": passed_conversations,
+        "conversations": len(conversations),
+        "completed": passed_conversations,
         "completion_rate": round(passed_conversations / max(1, len(conversations)), 4),
-        "turns": turns, "turn_pass_rate": round(passed_turns / max(1, turns), 4),
-        "turns_without_reply": empty, "false_outage_messages": outages,
-        "p50_ms": round(percentile(latencies, 50), 1), "p95_ms": round(percentile(latencies, 95), 1),
+        "turns": turns,
+        "turn_pass_rate": round(passed_turns / max(1, turns), 4),
+        "turns_without_reply": empty,
+        "false_outage_messages": outages,
+        "p50_ms": round(percentile(latencies, 50), 1),
+        "p95_ms": round(percentile(latencies, 95), 1),
         "failures": failures,
     }
 
@@ -92,9 +106,14 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copy(ROOT / "data" / "shop.db", Path(tmp) / "shop.db")
         # 68 shoppers from this machine's one address: the per-client look-up throttle would
         # count their honest typos together.
-        env = {"SHOP_DATABASE_URL": f"sqlite:///{Path(tmp) / 'shop.db'}", "RASA_TRACKER_DB": str(Path(tmp) / "tracker.db"),
-               "SHOP_MAX_FAILED_VERIFICATIONS_PER_CLIENT": "100000"}
-        stack = Stack(rasa_port=free_port(), actions_port=free_port(), web_port=None, log_dir=Path(tmp) / "logs", env=env)
+        env = {
+            "SHOP_DATABASE_URL": f"sqlite:///{Path(tmp) / 'shop.db'}",
+            "RASA_TRACKER_DB": str(Path(tmp) / "tracker.db"),
+            "SHOP_MAX_FAILED_VERIFICATIONS_PER_CLIENT": "100000",
+        }
+        stack = Stack(
+            rasa_port=free_port(), actions_port=free_port(), web_port=None, log_dir=Path(tmp) / "logs", env=env
+        )
         stack.start()
         try:
             result = run_set(stack.rasa_url, conversations)

@@ -6,9 +6,9 @@
 order status and chit-chat), once with the SQLite defaults and once with Postgres + Redis and two
 Rasa servers behind a round-robin client. Shoppers send their next message as soon as the reply
 arrives, so those runs measure capacity; a third run repeats the SQLite one with shoppers pausing
-2-6 s between messages, as people read and type, for the latency a shopper would see. Reports p50/p95/p99 latency, throughput, errors, and
-lost events: every message a shopper sent and every reply they received must be in the tracker
-store afterwards (replies matched by content).
+2-6 s between messages, as people read and type, for the latency a shopper would see. Reports
+p50/p95/p99 latency, throughput, errors, and lost events: every message a shopper sent and every
+reply they received must be in the tracker store afterwards (replies matched by content).
 Writes benchmarks/results/load.json and prints a table.
 """
 
@@ -21,7 +21,6 @@ import os
 import platform
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -38,9 +37,9 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.timing import latency_ms  # noqa: E402
 from bot.stack import Stack, free_port  # noqa: E402
+from bot.two_servers import two_rasa_servers  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
-PG_ADMIN = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 APOLOGY = "Sorry, I'm having trouble reaching our systems right now."
 
 # Conversation pieces a shopper strings together; each is a list of turns.
@@ -71,7 +70,9 @@ def script(rng: random.Random, turns: int) -> list[str]:
 
 def post(url: str, sender: str, message: str) -> list[dict[str, Any]]:
     body = json.dumps({"sender": sender, "message": message}).encode()
-    request = urllib.request.Request(f"{url}/webhooks/rest/webhook", data=body, headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{url}/webhooks/rest/webhook", data=body, headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=120) as response:
         if response.status != 200:
             raise RuntimeError(f"HTTP {response.status}")
@@ -84,8 +85,9 @@ def tracker_events(url: str, token: str, sender: str) -> list[dict[str, Any]]:
         return list(json.loads(response.read())["events"])
 
 
-def run_load(urls: list[str], token: str, shoppers: int, turns: int, seed: int,
-             think_s: tuple[float, float] = (0.0, 0.0)) -> dict[str, Any]:
+def run_load(
+    urls: list[str], token: str, shoppers: int, turns: int, seed: int, think_s: tuple[float, float] = (0.0, 0.0)
+) -> dict[str, Any]:
     """Closed loop: each shopper sends its next message when the last reply has come, after a
     pause drawn from `think_s` (0 = as fast as the servers answer, to measure capacity)."""
     rng = random.Random(seed)
@@ -134,8 +136,11 @@ def run_load(urls: list[str], token: str, shoppers: int, turns: int, seed: int,
         # Rasa's REST channel splits one bot event into a text reply and a `custom` reply, so
         # replies are matched to the stored bot events by content, not counted.
         texts = [e.get("text") for e in events if e["event"] == "bot" and e.get("text")]
-        customs = [json.dumps((e.get("data") or {}).get("custom"), sort_keys=True)
-                   for e in events if e["event"] == "bot" and (e.get("data") or {}).get("custom")]
+        customs = [
+            json.dumps((e.get("data") or {}).get("custom"), sort_keys=True)
+            for e in events
+            if e["event"] == "bot" and (e.get("data") or {}).get("custom")
+        ]
         unmatched = 0
         for reply in received[sender]:
             if reply.get("text") is not None:
@@ -154,12 +159,17 @@ def run_load(urls: list[str], token: str, shoppers: int, turns: int, seed: int,
             lost_detail.append(f"{sender}: user events {found_user}/{len(messages)}, replies not stored {unmatched}")
         lost += missing
     return {
-        "shoppers": shoppers, "turns_each": turns, "think_time_s": list(think_s), "messages": len(latencies),
+        "shoppers": shoppers,
+        "turns_each": turns,
+        "think_time_s": list(think_s),
+        "messages": len(latencies),
         **latency_ms(latencies, (50, 95, 99), digits=1),
         "throughput_msgs_per_s": round(len(latencies) / wall, 2),
         "wall_s": round(wall, 1),
-        "errors": len(errors), "error_kinds": sorted(set(errors))[:5],
-        "lost_events": lost, "lost_detail": lost_detail[:5],
+        "errors": len(errors),
+        "error_kinds": sorted(set(errors))[:5],
+        "lost_events": lost,
+        "lost_detail": lost_detail[:5],
     }
 
 
@@ -174,53 +184,41 @@ def warm(url: str) -> None:
 
 def sqlite_run(args: argparse.Namespace, work: Path) -> dict[str, dict[str, Any]]:
     shutil.copy(ROOT / "data" / "shop.db", work / "shop.db")
-    env = {"SHOP_DATABASE_URL": f"sqlite:///{work / 'shop.db'}", "RASA_TRACKER_DB": str(work / "tracker.db"),
-           **ONE_ADDRESS}
+    env = {
+        "SHOP_DATABASE_URL": f"sqlite:///{work / 'shop.db'}",
+        "RASA_TRACKER_DB": str(work / "tracker.db"),
+        **ONE_ADDRESS,
+    }
     setup = "SQLite tracker store, 1 Rasa server, 1 action server"
-    with Stack(rasa_port=free_port(), actions_port=free_port(), web_port=None, log_dir=work / "logs-sqlite", env=env) as stack:
+    with Stack(
+        rasa_port=free_port(), actions_port=free_port(), web_port=None, log_dir=work / "logs-sqlite", env=env
+    ) as stack:
         warm(stack.rasa_url)
         capacity = run_load([stack.rasa_url], stack.auth_token, args.shoppers, args.turns, args.seed)
         # The same shoppers at a human pace (a few seconds to read and type), fresh conversations.
-        paced = run_load([stack.rasa_url], stack.auth_token, args.shoppers, args.turns, args.seed + 1,
-                         think_s=(args.think_min_s, args.think_max_s))
-    return {"sqlite": {"setup": setup, **capacity},
-            "sqlite_human_pace": {"setup": f"{setup}; shoppers pause between messages", **paced}}
-
-
-def _admin(sql: str) -> None:
-    import sqlalchemy
-
-    engine = sqlalchemy.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(sqlalchemy.text(sql))
-    engine.dispose()
+        paced = run_load(
+            [stack.rasa_url],
+            stack.auth_token,
+            args.shoppers,
+            args.turns,
+            args.seed + 1,
+            think_s=(args.think_min_s, args.think_max_s),
+        )
+    return {
+        "sqlite": {"setup": setup, **capacity},
+        "sqlite_human_pace": {"setup": f"{setup}; shoppers pause between messages", **paced},
+    }
 
 
 def postgres_run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    tag = uuid.uuid4().hex[:8]
-    shop_db, tracker_db = f"shop_load_{tag}", f"rasa_load_{tag}"
-    _admin(f'CREATE DATABASE "{shop_db}"')
-    shop_url = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{shop_db}"
-    try:
-        subprocess.run([sys.executable, "-m", "shop", "generate", "--out", str(work / "pg"), "--database-url", shop_url],
-                       cwd=ROOT, check=True, capture_output=True)
-        stack = Stack(rasa_port=free_port(), actions_port=free_port(), web_port=None, log_dir=work / "logs-pg",
-                      env={"SHOP_STORE": "postgres", "SHOP_PG_DB": tracker_db, "SHOP_DATABASE_URL": shop_url,
-                           **ONE_ADDRESS})
-        try:
-            stack.check_prerequisites()
-            stack.start_actions()
-            first = stack.start_rasa(name="rasa")
-            second = stack.start_rasa(name="rasa2", port=free_port())
-            warm(first)
-            warm(second)
-            result = run_load([first, second], stack.auth_token, args.shoppers, args.turns, args.seed)
-        finally:
-            stack.stop()
-    finally:
-        for name in (shop_db, tracker_db):
-            _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    return {"setup": "Postgres tracker store + Redis lock store, 2 Rasa servers (round robin), 1 action server", **result}
+    with two_rasa_servers(work / "pg", "load", ONE_ADDRESS) as (stack, first, second):
+        warm(first)
+        warm(second)
+        result = run_load([first, second], stack.auth_token, args.shoppers, args.turns, args.seed)
+    return {
+        "setup": "Postgres tracker store + Redis lock store, 2 Rasa servers (round robin), 1 action server",
+        **result,
+    }
 
 
 def main() -> int:
@@ -229,7 +227,9 @@ def main() -> int:
     parser.add_argument("--turns", type=int, default=30)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--only", choices=["sqlite", "postgres"])
-    parser.add_argument("--think-min-s", type=float, default=2.0, help="human-pace run: shortest pause between messages")
+    parser.add_argument(
+        "--think-min-s", type=float, default=2.0, help="human-pace run: shortest pause between messages"
+    )
     parser.add_argument("--think-max-s", type=float, default=6.0, help="human-pace run: longest pause between messages")
     parser.add_argument("--out", type=Path, default=RESULTS / "load.json")
     args = parser.parse_args()
@@ -248,12 +248,16 @@ def main() -> int:
     results["targets"] = {"p95_ms": 250, "throughput_msgs_per_s": 60, "errors": 0, "lost_events": 0}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    print(f"\n{'setup':<26} {'msgs':>5} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'msg/s':>7} {'errors':>6} {'lost':>5}")
+    print(
+        f"\n{'setup':<26} {'msgs':>5} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'msg/s':>7} {'errors':>6} {'lost':>5}"
+    )
     for key in ("sqlite", "sqlite_human_pace", "postgres_redis_2_servers"):
         if key in results:
             r = results[key]
-            print(f"{key:<26} {r['messages']:>5} {r['p50_ms']:>8} {r['p95_ms']:>8} {r['p99_ms']:>8} "
-                  f"{r['throughput_msgs_per_s']:>7} {r['errors']:>6} {r['lost_events']:>5}")
+            print(
+                f"{key:<26} {r['messages']:>5} {r['p50_ms']:>8} {r['p95_ms']:>8} {r['p99_ms']:>8} "
+                f"{r['throughput_msgs_per_s']:>7} {r['errors']:>6} {r['lost_events']:>5}"
+            )
     print(f"wrote {args.out}")
     return 0
 

@@ -72,13 +72,15 @@ def read_banking77(root: Path) -> tuple[list[tuple[str, str]], list[tuple[str, s
     return read("train.csv"), read("test.csv")
 
 
-def stratified_split(rows: Sequence[tuple[str, str]], test_fraction: float, seed: int
-                     ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+def stratified_split(
+    rows: Sequence[tuple[str, str]], test_fraction: float, seed: int
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     from sklearn.model_selection import train_test_split
 
     texts, labels = [r[0] for r in rows], [r[1] for r in rows]
-    tr_x, te_x, tr_y, te_y = train_test_split(texts, labels, test_size=test_fraction,
-                                              stratify=labels, random_state=seed)
+    tr_x, te_x, tr_y, te_y = train_test_split(
+        texts, labels, test_size=test_fraction, stratify=labels, random_state=seed
+    )
     return list(zip(tr_x, tr_y, strict=False)), list(zip(te_x, te_y, strict=False))
 
 
@@ -136,17 +138,26 @@ def pipeline_configs(workdir: Path, project_config: Path) -> dict[str, Path]:
     for component in default["pipeline"]:
         if component["name"] in ("DIETClassifier", "ResponseSelector"):
             component["random_seed"] = SEED  # Rasa's default, made repeatable
-    diet = {"recipe": "default.v1", "language": "en", "assistant_id": "bench",
-            "pipeline": default["pipeline"], "policies": []}
+    diet = {
+        "recipe": "default.v1",
+        "language": "en",
+        "assistant_id": "bench",
+        "pipeline": default["pipeline"],
+        "policies": [],
+    }
     # The public intent data sets have no entities: there our pipeline is the classifier part
     # alone. The project's config has no entity-only DIET since the token head replaced it;
     # the filter keeps the comparison fair for a config that adds one back.
     entity_only = {"RegexFeaturizer", "LexicalSyntacticFeaturizer", "CountVectorsFeaturizer"}
-    ours_intents = {**ours, "pipeline": [
-        c for c in ours["pipeline"]
-        if c["name"] not in entity_only
-        and not (c["name"] == "DIETClassifier" and c.get("intent_classification") is False)
-    ]}
+    ours_intents = {
+        **ours,
+        "pipeline": [
+            c
+            for c in ours["pipeline"]
+            if c["name"] not in entity_only
+            and not (c["name"] == "DIETClassifier" and c.get("intent_classification") is False)
+        ],
+    }
     paths = {}
     for name, config in (("ours", ours), ("ours_intents", ours_intents), ("diet", diet)):
         paths[name] = workdir / f"config_{name}.yml"
@@ -171,14 +182,14 @@ def quiet():
         yield buffer
 
 
-def train(config: Path, nlu: Path, out: Path, name: str, domain: Optional[Path] = None
-          ) -> tuple[str, float]:
+def train(config: Path, nlu: Path, out: Path, name: str, domain: Optional[Path] = None) -> tuple[str, float]:
     from rasa.model_training import train_nlu
 
     started = time.perf_counter()
     with quiet():
-        model = train_nlu(str(config), str(nlu), str(out), fixed_model_name=name,
-                          domain=str(domain) if domain else None)
+        model = train_nlu(
+            str(config), str(nlu), str(out), fixed_model_name=name, domain=str(domain) if domain else None
+        )
     seconds = time.perf_counter() - started
     if not model:
         raise RuntimeError(f"training {name} failed")
@@ -254,13 +265,11 @@ def intent_metrics(gold: Sequence[str], predicted: Sequence[str]) -> dict[str, f
     labels = sorted(set(gold))
     return {
         "accuracy": round(float(accuracy_score(gold, predicted)), 4),
-        "macro_f1": round(float(f1_score(gold, predicted, labels=labels, average="macro",
-                                         zero_division=0)), 4),
+        "macro_f1": round(float(f1_score(gold, predicted, labels=labels, average="macro", zero_division=0)), 4),
     }
 
 
-def expected_calibration_error(confidences: Sequence[float], correct: Sequence[bool],
-                               bins: int = 10) -> float:
+def expected_calibration_error(confidences: Sequence[float], correct: Sequence[bool], bins: int = 10) -> float:
     confidences, correct = np.asarray(confidences), np.asarray(correct, dtype=float)
     ece = 0.0
     for low in np.linspace(0, 1, bins, endpoint=False):
@@ -287,13 +296,13 @@ def oos_metrics(gold: Sequence[str], final: Sequence[str]) -> dict[str, float]:
         "oos_recall": round(tp / max(1.0, is_oos.sum()), 4),
         "oos_precision": round(tp / max(1.0, flagged.sum()), 4),
         "oos_support": int(is_oos.sum()),
-        "in_scope_accuracy_with_fallback": round(
-            float(in_scope_correct.sum()) / max(1, int(in_scope.sum())), 4),
+        "in_scope_accuracy_with_fallback": round(float(in_scope_correct.sum()) / max(1, int(in_scope.sum())), 4),
     }
 
 
-def entity_metrics(gold_entities: Sequence[list[dict[str, Any]]],
-                   predicted_entities: Sequence[list[dict[str, Any]]]) -> dict[str, Any]:
+def entity_metrics(
+    gold_entities: Sequence[list[dict[str, Any]]], predicted_entities: Sequence[list[dict[str, Any]]]
+) -> dict[str, Any]:
     """Exact-span micro P/R/F1 over the shop's entities (sentiment is not a span)."""
     tp = fp = fn = 0
     per_type: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
@@ -310,21 +319,31 @@ def entity_metrics(gold_entities: Sequence[list[dict[str, Any]]],
 
     def f1(t: int, f_p: int, f_n: int) -> dict[str, float]:
         precision, recall = t / max(1, t + f_p), t / max(1, t + f_n)
-        return {"precision": round(precision, 4), "recall": round(recall, 4),
-                "f1": round(2 * precision * recall / max(1e-9, precision + recall), 4)}
+        return {
+            "precision": round(precision, 4),
+            "recall": round(recall, 4),
+            "f1": round(2 * precision * recall / max(1e-9, precision + recall), 4),
+        }
 
-    return {**f1(tp, fp, fn), "support": tp + fn,
-            "per_entity": {k: {**f1(*v), "support": v[0] + v[2]} for k, v in sorted(per_type.items())}}
+    return {
+        **f1(tp, fp, fn),
+        "support": tp + fn,
+        "per_entity": {k: {**f1(*v), "support": v[0] + v[2]} for k, v in sorted(per_type.items())},
+    }
 
 
 # ---- one intent data set through both pipelines ------------------------------------------
-def run_intent_dataset(name: str, train_rows: Sequence[tuple[str, str]],
-                       test_rows: Sequence[tuple[str, str]], configs: dict[str, Path],
-                       workdir: Path, curve: bool = False,
-                       pipelines: Sequence[str] = PIPELINES,
-                       row: Optional[dict[str, Any]] = None,
-                       on_pipeline_done: Optional[Callable[[dict[str, Any]], None]] = None,
-                       ) -> dict[str, Any]:
+def run_intent_dataset(
+    name: str,
+    train_rows: Sequence[tuple[str, str]],
+    test_rows: Sequence[tuple[str, str]],
+    configs: dict[str, Path],
+    workdir: Path,
+    curve: bool = False,
+    pipelines: Sequence[str] = PIPELINES,
+    row: Optional[dict[str, Any]] = None,
+    on_pipeline_done: Optional[Callable[[dict[str, Any]], None]] = None,
+) -> dict[str, Any]:
     """Train and score each pipeline; `row` carries pipelines measured by an earlier run.
 
     DIET's default 100 epochs on BANKING77 or Bitext take hours on a 2-core CPU, so the
@@ -336,8 +355,13 @@ def run_intent_dataset(name: str, train_rows: Sequence[tuple[str, str]],
     nlu = write_json_nlu(train_rows, workdir / f"{name}_train.json")
     texts, gold = [t for t, _ in test_rows], [i for _, i in test_rows]
     row = dict(row or {})
-    row.update({"train_examples": len(train_rows), "test_examples": len(test_rows),
-                "intents": len(set(i for _, i in train_rows))})
+    row.update(
+        {
+            "train_examples": len(train_rows),
+            "test_examples": len(test_rows),
+            "intents": len(set(i for _, i in train_rows)),
+        }
+    )
     for pipeline in pipelines:
         history: list[dict[str, float]] = []
         callbacks = [_curve_callback(texts, gold, history)] if pipeline == "ours" and curve else []
@@ -350,11 +374,13 @@ def run_intent_dataset(name: str, train_rows: Sequence[tuple[str, str]],
         predicted = [undo_fallback(r) for r in results]
         confidences = [classifier_confidence(r) for r in results]
         metrics = intent_metrics(gold, predicted)
-        metrics.update({
-            "train_seconds": round(seconds, 1),
-            "ece": expected_calibration_error(confidences, [p == g for p, g in zip(predicted, gold, strict=False)]),
-            **{f"parse_{k}": v for k, v in latency(parse_seconds).items() if k != "n"},
-        })
+        metrics.update(
+            {
+                "train_seconds": round(seconds, 1),
+                "ece": expected_calibration_error(confidences, [p == g for p, g in zip(predicted, gold, strict=False)]),
+                **{f"parse_{k}": v for k, v in latency(parse_seconds).items() if k != "n"},
+            }
+        )
         if loaded.component is not None:
             metrics.update(_precision_ablation(loaded.component, texts, gold))
             metrics["component_train_seconds"] = loaded.component.training_stats.get("train_seconds")
@@ -362,8 +388,7 @@ def run_intent_dataset(name: str, train_rows: Sequence[tuple[str, str]],
                 metrics["curve"] = history
         metrics["measured_at"] = time.strftime("%Y-%m-%d %H:%M:%S")
         row[pipeline] = metrics
-        print(f"[{name}] {pipeline}: {json.dumps({k: v for k, v in metrics.items() if k != 'curve'})}",
-              flush=True)
+        print(f"[{name}] {pipeline}: {json.dumps({k: v for k, v in metrics.items() if k != 'curve'})}", flush=True)
         loaded.close()
         if on_pipeline_done is not None:
             on_pipeline_done(row)
@@ -375,11 +400,15 @@ def _curve_callback(texts: Sequence[str], gold: Sequence[str], history: list[dic
         probs, _ = component.predict_probabilities(texts, quantized=False)
         predicted = [component.intent_labels[j] for j in probs.argmax(1)]
         accuracy = float(np.mean([p == g for p, g in zip(predicted, gold, strict=False)]))
-        history.append({"epoch": epoch, "train_loss": round(stats["loss"], 4),
-                        "test_accuracy": round(accuracy, 4),
-                        "seconds": round(stats["seconds"], 1)})
-        print(f"    epoch {epoch}: loss {stats['loss']:.4f}, test accuracy {accuracy:.4f}",
-              flush=True)
+        history.append(
+            {
+                "epoch": epoch,
+                "train_loss": round(stats["loss"], 4),
+                "test_accuracy": round(accuracy, 4),
+                "seconds": round(stats["seconds"], 1),
+            }
+        )
+        print(f"    epoch {epoch}: loss {stats['loss']:.4f}, test accuracy {accuracy:.4f}", flush=True)
 
     return callback
 
@@ -407,16 +436,26 @@ def quantization_summary(results: dict[str, Any]) -> Optional[dict[str, Any]]:
         if "accuracy_fp32" not in ours or "accuracy_int8" not in ours:
             continue
         n = results[name]["test_examples"]
-        per_set[name] = {"n": n, "fp32": ours["accuracy_fp32"], "int8": ours["accuracy_int8"],
-                         "int8_minus_fp32_points": round(100 * (ours["accuracy_int8"] - ours["accuracy_fp32"]), 2)}
+        per_set[name] = {
+            "n": n,
+            "fp32": ours["accuracy_fp32"],
+            "int8": ours["accuracy_int8"],
+            "int8_minus_fp32_points": round(100 * (ours["accuracy_int8"] - ours["accuracy_fp32"]), 2),
+        }
         for label in correct:
             correct[label] += round(ours[f"accuracy_{label}"] * n)
         total += n
     if not total:
         return None
     pooled = {label: round(c / total, 4) for label, c in correct.items()}
-    return {"per_set": per_set, "pooled": {"n": total, **pooled,
-            "int8_minus_fp32_points": round(100 * (correct["int8"] - correct["fp32"]) / total, 2)}}
+    return {
+        "per_set": per_set,
+        "pooled": {
+            "n": total,
+            **pooled,
+            "int8_minus_fp32_points": round(100 * (correct["int8"] - correct["fp32"]) / total, 2),
+        },
+    }
 
 
 # ---- the shop's own data -------------------------------------------------------------------
@@ -432,8 +471,11 @@ def run_shop(configs: dict[str, Path], workdir: Path, out_dir: Path, quick: bool
     texts = [m.get("text") for m in holdout.intent_examples]
     gold = [m.get("intent") for m in holdout.intent_examples]
     gold_entities = [m.get("entities") or [] for m in holdout.intent_examples]
-    row: dict[str, Any] = {"train_examples": len(train_data.intent_examples),
-                           "test_examples": len(texts), "intents": len(set(gold))}
+    row: dict[str, Any] = {
+        "train_examples": len(train_data.intent_examples),
+        "test_examples": len(texts),
+        "intents": len(set(gold)),
+    }
 
     # 1. The fallback threshold, chosen on a validation split of the training data only.
     row["threshold_sweep"] = sweep_threshold(train_data, configs["ours"], workdir)
@@ -444,22 +486,27 @@ def run_shop(configs: dict[str, Path], workdir: Path, out_dir: Path, quick: bool
         callbacks = [_curve_callback(texts, gold, history)] if pipeline == "ours" else []
         with TransformerIntentClassifier.created_with_epoch_callbacks(callbacks):
             print(f"[shop] training {pipeline} ...", flush=True)
-            model, seconds = train(configs[pipeline], nlu_dir, workdir / "models", f"shop_{pipeline}",
-                                   domain=domain)
+            model, seconds = train(configs[pipeline], nlu_dir, workdir / "models", f"shop_{pipeline}", domain=domain)
         loaded = Loaded(model)
         results, _ = loaded.parse_all(texts, f"shop {pipeline}")
         final = [r["intent"]["name"] for r in results]
         predicted = [undo_fallback(r) for r in results]
-        metrics = {**intent_metrics(gold, predicted), **oos_metrics(gold, final),
-                   "train_seconds": round(seconds, 1),
-                   "ece": expected_calibration_error([classifier_confidence(r) for r in results],
-                                                     [p == g for p, g in zip(predicted, gold, strict=False)]),
-                   "entities": entity_metrics(gold_entities, [r.get("entities", []) for r in results])}
+        metrics = {
+            **intent_metrics(gold, predicted),
+            **oos_metrics(gold, final),
+            "train_seconds": round(seconds, 1),
+            "ece": expected_calibration_error(
+                [classifier_confidence(r) for r in results], [p == g for p, g in zip(predicted, gold, strict=False)]
+            ),
+            "entities": entity_metrics(gold_entities, [r.get("entities", []) for r in results]),
+        }
         if loaded.component is not None:
             chosen = row["threshold_sweep"]["best"]["threshold"]
             ambiguity = row["threshold_sweep"]["ambiguity_threshold"]
-            final_chosen = [FALLBACK_INTENT if classifier_confidence(r) < chosen or margin(r) < ambiguity
-                            else undo_fallback(r) for r in results]
+            final_chosen = [
+                FALLBACK_INTENT if classifier_confidence(r) < chosen or margin(r) < ambiguity else undo_fallback(r)
+                for r in results
+            ]
             metrics["at_chosen_threshold"] = {"threshold": chosen, **oos_metrics(gold, final_chosen)}
             metrics.update(_precision_ablation(loaded.component, texts, gold))
             metrics["component_train_seconds"] = loaded.component.training_stats.get("train_seconds")
@@ -469,8 +516,10 @@ def run_shop(configs: dict[str, Path], workdir: Path, out_dir: Path, quick: bool
             plot_curve(history, out_dir / "nlu_training_curve_shop.png", "shop NLU")
             row["_ours_model"] = model
         row[pipeline] = metrics
-        print(f"[shop] {pipeline}: " + json.dumps({k: v for k, v in metrics.items()
-                                                    if k not in ("curve", "entities")}), flush=True)
+        print(
+            f"[shop] {pipeline}: " + json.dumps({k: v for k, v in metrics.items() if k not in ("curve", "entities")}),
+            flush=True,
+        )
         loaded.close()
     _ = TrainingData
     return row
@@ -486,13 +535,24 @@ def shop_sentiment(component: Any, holdout: Any) -> dict[str, Any]:
     _, probs = component.predict_probabilities([t for t, _ in labelled])
     predicted = [component.decide_sentiment(p)[0] for p in probs]
     gold = [s for _, s in labelled]
-    return {"accuracy": round(float(np.mean([p == g for p, g in zip(predicted, gold, strict=False)])), 4),
-            "negative_recall": round(float(np.mean([p == "negative" for p, g in zip(predicted, gold, strict=False)
-                                                    if g == "negative"] or [0.0])), 4),
-            # A calm message read as angry gets an apology it did not ask for.
-            "false_apology_rate": round(float(np.mean([p == "negative" for p, g in zip(predicted, gold, strict=False)
-                                                       if g != "negative"] or [0.0])), 4),
-            "n": len(labelled), "n_negative": gold.count("negative")}
+    return {
+        "accuracy": round(float(np.mean([p == g for p, g in zip(predicted, gold, strict=False)])), 4),
+        "negative_recall": round(
+            float(
+                np.mean([p == "negative" for p, g in zip(predicted, gold, strict=False) if g == "negative"] or [0.0])
+            ),
+            4,
+        ),
+        # A calm message read as angry gets an apology it did not ask for.
+        "false_apology_rate": round(
+            float(
+                np.mean([p == "negative" for p, g in zip(predicted, gold, strict=False) if g != "negative"] or [0.0])
+            ),
+            4,
+        ),
+        "n": len(labelled),
+        "n_negative": gold.count("negative"),
+    }
 
 
 def sweep_threshold(train_data: Any, config: Path, workdir: Path) -> dict[str, Any]:
@@ -517,16 +577,22 @@ def sweep_threshold(train_data: Any, config: Path, workdir: Path) -> dict[str, A
 
         examples = train_data.intent_examples
         labels = [m.get("intent") for m in examples]
-        train_idx, val_idx = train_test_split(np.arange(len(examples)), test_size=0.2,
-                                              stratify=labels, random_state=SEED)
-        part = TrainingData([examples[i] for i in train_idx], train_data.entity_synonyms,
-                            train_data.regex_features, train_data.lookup_tables)
+        train_idx, val_idx = train_test_split(
+            np.arange(len(examples)), test_size=0.2, stratify=labels, random_state=SEED
+        )
+        part = TrainingData(
+            [examples[i] for i in train_idx],
+            train_data.entity_synonyms,
+            train_data.regex_features,
+            train_data.lookup_tables,
+        )
         path, val = workdir / "shop_train80.yml", [examples[i] for i in val_idx]
         part.persist_nlu(str(path))
         source = "a stratified 20% of training_data/nlu (seed 42)"
     print(f"[shop] threshold sweep on {source} ...", flush=True)
-    model, _ = train(with_fallback_threshold(config, 0.0, workdir / "config_nofallback.yml"), path,
-                     workdir / "models", "shop_val")
+    model, _ = train(
+        with_fallback_threshold(config, 0.0, workdir / "config_nofallback.yml"), path, workdir / "models", "shop_val"
+    )
     loaded = Loaded(model)
     results = [loaded.parse(m.get("text")) for m in val]
     loaded.close()
@@ -534,25 +600,45 @@ def sweep_threshold(train_data: Any, config: Path, workdir: Path) -> dict[str, A
     top = [undo_fallback(r) for r in results]
     confidence = [classifier_confidence(r) for r in results]
     # The ambiguity rule stays as configured; only the confidence threshold is swept.
-    ambiguity = next((c.get("ambiguity_threshold", 0.1) for c in yaml.safe_load(config.read_text())["pipeline"]
-                      if c["name"] == "FallbackClassifier"), 0.0)
+    ambiguity = next(
+        (
+            c.get("ambiguity_threshold", 0.1)
+            for c in yaml.safe_load(config.read_text())["pipeline"]
+            if c["name"] == "FallbackClassifier"
+        ),
+        0.0,
+    )
     ambiguous = [margin(r) < ambiguity for r in results]
     sweep = []
     for threshold in np.round(np.arange(0.0, 0.951, 0.05), 2):
-        final = [FALLBACK_INTENT if c < threshold or a else p
-                 for p, c, a in zip(top, confidence, ambiguous, strict=False)]
-        right = [(f in (OOS_INTENT, FALLBACK_INTENT)) if g == OOS_INTENT else f == g
-                 for g, f in zip(gold, final, strict=False)]
-        sweep.append({"threshold": float(threshold), "overall_accuracy": round(float(np.mean(right)), 4),
-                      **oos_metrics(gold, final)})
+        final = [
+            FALLBACK_INTENT if c < threshold or a else p for p, c, a in zip(top, confidence, ambiguous, strict=False)
+        ]
+        right = [
+            (f in (OOS_INTENT, FALLBACK_INTENT)) if g == OOS_INTENT else f == g
+            for g, f in zip(gold, final, strict=False)
+        ]
+        sweep.append(
+            {
+                "threshold": float(threshold),
+                "overall_accuracy": round(float(np.mean(right)), 4),
+                **oos_metrics(gold, final),
+            }
+        )
     best = max(sweep, key=lambda s: (s["overall_accuracy"], -s["threshold"]))
-    return {"validation": source, "validation_examples": len(val), "ambiguity_threshold": ambiguity, "best": best,
-            "sweep": sweep}
+    return {
+        "validation": source,
+        "validation_examples": len(val),
+        "ambiguity_threshold": ambiguity,
+        "best": best,
+        "sweep": sweep,
+    }
 
 
 # ---- sentiment -----------------------------------------------------------------------------
-def run_amazon(root: Path, configs: dict[str, Path], workdir: Path, shop_model: Optional[str],
-               quick: bool) -> dict[str, Any]:
+def run_amazon(
+    root: Path, configs: dict[str, Path], workdir: Path, shop_model: Optional[str], quick: bool
+) -> dict[str, Any]:
     from sklearn.model_selection import StratifiedKFold
 
     rows = read_amazon(root)
@@ -568,7 +654,9 @@ def run_amazon(root: Path, configs: dict[str, Path], workdir: Path, shop_model: 
         neg, pos = component.sentiment_labels.index("negative"), component.sentiment_labels.index("positive")
         binary = ["positive" if p[pos] >= p[neg] else "negative" for p in probs]
         three_way = [component.decide_sentiment(p)[0] for p in probs]
-        row["ours"]["zero_shot_accuracy"] = round(float(np.mean([b == g for b, g in zip(binary, gold, strict=False)])), 4)
+        row["ours"]["zero_shot_accuracy"] = round(
+            float(np.mean([b == g for b, g in zip(binary, gold, strict=False)])), 4
+        )
         row["ours"]["zero_shot_neutral_rate"] = round(float(np.mean([t == "neutral" for t in three_way])), 4)
         loaded.close()
 
@@ -587,20 +675,29 @@ def run_amazon(root: Path, configs: dict[str, Path], workdir: Path, shop_model: 
         diet_acc.append(float(np.mean([p == gold[i] for p, i in zip(predicted, te, strict=False)])))
         diet_secs.append(seconds)
         print(f"    ours {acc:.4f}, diet {diet_acc[-1]:.4f}", flush=True)
-    row["ours"].update({"cv5_accuracy": round(statistics.mean(ours_acc), 4),
-                        "cv5_fold_accuracies": [round(a, 4) for a in ours_acc],
-                        "train_seconds_per_fold": round(statistics.mean(ours_secs), 1)})
-    row["diet"].update({"cv5_accuracy": round(statistics.mean(diet_acc), 4),
-                        "cv5_fold_accuracies": [round(a, 4) for a in diet_acc],
-                        "train_seconds_per_fold": round(statistics.mean(diet_secs), 1),
-                        "note": "DIET has no sentiment head: cross-validated with the labels as intents"})
+    row["ours"].update(
+        {
+            "cv5_accuracy": round(statistics.mean(ours_acc), 4),
+            "cv5_fold_accuracies": [round(a, 4) for a in ours_acc],
+            "train_seconds_per_fold": round(statistics.mean(ours_secs), 1),
+        }
+    )
+    row["diet"].update(
+        {
+            "cv5_accuracy": round(statistics.mean(diet_acc), 4),
+            "cv5_fold_accuracies": [round(a, 4) for a in diet_acc],
+            "train_seconds_per_fold": round(statistics.mean(diet_secs), 1),
+            "note": "DIET has no sentiment head: cross-validated with the labels as intents",
+        }
+    )
     row["ours"]["accuracy"] = row["ours"]["cv5_accuracy"]
     row["diet"]["accuracy"] = row["diet"]["cv5_accuracy"]
     return row
 
 
-def _cv_ours(train_rows: Sequence[tuple[str, str]], test_rows: Sequence[tuple[str, str]],
-             config: Path, workdir: Path) -> tuple[float, float]:
+def _cv_ours(
+    train_rows: Sequence[tuple[str, str]], test_rows: Sequence[tuple[str, str]], config: Path, workdir: Path
+) -> tuple[float, float]:
     """The sentiment head alone: our component with config.yml's settings, one constant intent."""
     from rasa.engine.graph import ExecutionContext, GraphSchema
     from rasa.engine.storage.local_model_storage import LocalModelStorage
@@ -610,14 +707,19 @@ def _cv_ours(train_rows: Sequence[tuple[str, str]], test_rows: Sequence[tuple[st
 
     from bot.components.transformer_classifier import TransformerIntentClassifier
 
-    settings = next(dict(c) for c in yaml.safe_load(config.read_text())["pipeline"]
-                    if c["name"].endswith("TransformerIntentClassifier"))
+    settings = next(
+        dict(c)
+        for c in yaml.safe_load(config.read_text())["pipeline"]
+        if c["name"].endswith("TransformerIntentClassifier")
+    )
     settings.pop("name")
     storage = LocalModelStorage(Path(tempfile.mkdtemp(dir=workdir)))
     component = TransformerIntentClassifier.create(
-        settings, storage, Resource("sentiment_cv"), ExecutionContext(GraphSchema({}), node_name="cv"))
-    data = TrainingData([Message({"text": t, "intent": "review", "metadata": {"example": {"sentiment": s}}})
-                         for t, s in train_rows])
+        settings, storage, Resource("sentiment_cv"), ExecutionContext(GraphSchema({}), node_name="cv")
+    )
+    data = TrainingData(
+        [Message({"text": t, "intent": "review", "metadata": {"example": {"sentiment": s}}}) for t, s in train_rows]
+    )
     started = time.perf_counter()
     with quiet():
         component.train(data)
@@ -727,8 +829,15 @@ def plot_confusion(gold: Sequence[str], predicted: Sequence[str], path: Path) ->
     for i in range(len(labels)):
         for j in range(len(labels)):
             if matrix[i, j]:
-                ax.text(j, i, str(matrix[i, j]), ha="center", va="center", fontsize=7,
-                        color="white" if matrix[i, j] > matrix.max() / 2 else "black")
+                ax.text(
+                    j,
+                    i,
+                    str(matrix[i, j]),
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if matrix[i, j] > matrix.max() / 2 else "black",
+                )
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title("shop held-out: transformer intent confusion matrix")
@@ -753,8 +862,7 @@ def plot_curve(history: Sequence[dict[str, float]], path: Path, title: str) -> N
     ax.set_xlabel("epoch")
     ax.set_ylabel("train loss")
     ax2 = ax.twinx()
-    ax2.plot(epochs, [h["test_accuracy"] for h in history], "s-", color="tab:green",
-             label="held-out accuracy")
+    ax2.plot(epochs, [h["test_accuracy"] for h in history], "s-", color="tab:green", label="held-out accuracy")
     ax2.set_ylabel("held-out accuracy")
     ax.set_title(f"{title}: training curve")
     fig.legend(loc="center right")
@@ -774,12 +882,19 @@ def print_table(results: dict[str, Any]) -> None:
         if name not in results:
             continue
         row = results[name]
-        for metric, pct in (("accuracy", True), ("macro_f1", True), ("oos_recall", True),
-                            ("oos_precision", True), ("train_seconds", False)):
+        for metric, pct in (
+            ("accuracy", True),
+            ("macro_f1", True),
+            ("oos_recall", True),
+            ("oos_precision", True),
+            ("train_seconds", False),
+        ):
             if metric in row.get("ours", {}) or metric in row.get("diet", {}):
-                lines.append(f"{name:<14} {metric:<28} "
-                             f"{fmt(row.get('ours', {}).get(metric), pct):>10} "
-                             f"{fmt(row.get('diet', {}).get(metric), pct):>10}")
+                lines.append(
+                    f"{name:<14} {metric:<28} "
+                    f"{fmt(row.get('ours', {}).get(metric), pct):>10} "
+                    f"{fmt(row.get('diet', {}).get(metric), pct):>10}"
+                )
     sentiment = results.get("shop", {}).get("ours", {}).get("sentiment_holdout", {})
     for metric in ("accuracy", "negative_recall", "false_apology_rate"):
         if metric in sentiment:
@@ -787,18 +902,23 @@ def print_table(results: dict[str, Any]) -> None:
     if "amazon_cells" in results:
         row = results["amazon_cells"]
         for metric in ("zero_shot_accuracy", "cv5_accuracy"):
-            lines.append(f"{'amazon_cells':<14} {metric:<28} {fmt(row['ours'].get(metric)):>10} "
-                         f"{fmt(row['diet'].get(metric)):>10}")
+            lines.append(
+                f"{'amazon_cells':<14} {metric:<28} {fmt(row['ours'].get(metric)):>10} "
+                f"{fmt(row['diet'].get(metric)):>10}"
+            )
     quantization = quantization_summary(results)
     if quantization:
         for name, q in (*quantization["per_set"].items(), ("pooled", quantization["pooled"])):
-            lines.append(f"{name:<14} {'int8 - fp32 accuracy (pts)':<28} "
-                         f"{q['int8_minus_fp32_points']:>+10.2f} {'-':>10}")
+            lines.append(
+                f"{name:<14} {'int8 - fp32 accuracy (pts)':<28} {q['int8_minus_fp32_points']:>+10.2f} {'-':>10}"
+            )
     if "latency" in results:
         row = results["latency"]
         for metric in ("p50_ms", "p95_ms"):
-            lines.append(f"{'latency':<14} {metric:<28} {fmt(row['ours'].get(metric), False):>10} "
-                         f"{fmt(row['diet'].get(metric), False):>10}")
+            lines.append(
+                f"{'latency':<14} {metric:<28} {fmt(row['ours'].get(metric), False):>10} "
+                f"{fmt(row['diet'].get(metric), False):>10}"
+            )
         for metric in ("p50_ms", "p95_ms"):
             ours, diet = (row.get(p, {}).get("alone", {}).get(metric) for p in ("ours", "diet"))
             lines.append(f"{'latency alone':<14} {metric:<28} {fmt(ours, False):>10} {fmt(diet, False):>10}")
@@ -811,14 +931,14 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--datasets", type=Path, default=ROOT.parent / "shared" / "datasets")
     parser.add_argument("--config", type=Path, default=ROOT / "config.yml")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "nlu.json")
-    parser.add_argument("--only", default=",".join(ROWS),
-                        help=f"comma-separated subset of {', '.join(ROWS)}")
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke run: small subsets, results not for the record")
+    parser.add_argument("--only", default=",".join(ROWS), help=f"comma-separated subset of {', '.join(ROWS)}")
+    parser.add_argument("--quick", action="store_true", help="smoke run: small subsets, results not for the record")
     parser.add_argument("--latency-repeats", type=int, default=3)
-    parser.add_argument("--pipelines", default=",".join(PIPELINES),
-                        help="for banking77 and bitext: which pipelines to (re)measure; the "
-                             "other's figures are kept from the last run")
+    parser.add_argument(
+        "--pipelines",
+        default=",".join(PIPELINES),
+        help="for banking77 and bitext: which pipelines to (re)measure; the other's figures are kept from the last run",
+    )
     args = parser.parse_args(argv)
     only = [r.strip() for r in args.only.split(",") if r.strip()]
     unknown = sorted(set(only) - set(ROWS))
@@ -857,19 +977,42 @@ def main(argv: Optional[list[str]] = None) -> int:
         train_rows, test_rows = read_banking77(args.datasets)
         if args.quick:
             train_rows, test_rows = train_rows[::20], test_rows[::10]
-        record("banking77", run_intent_dataset(
-            "banking77", train_rows, test_rows, configs, workdir, curve=True,
-            pipelines=pipelines, row=results.get("banking77"),
-            on_pipeline_done=lambda row: record("banking77", row)))
-        plot_curve(results["banking77"].get("ours", {}).get("curve", []),
-                   args.out.parent / "nlu_training_curve_banking77.png", "BANKING77")
+        record(
+            "banking77",
+            run_intent_dataset(
+                "banking77",
+                train_rows,
+                test_rows,
+                configs,
+                workdir,
+                curve=True,
+                pipelines=pipelines,
+                row=results.get("banking77"),
+                on_pipeline_done=lambda row: record("banking77", row),
+            ),
+        )
+        plot_curve(
+            results["banking77"].get("ours", {}).get("curve", []),
+            args.out.parent / "nlu_training_curve_banking77.png",
+            "BANKING77",
+        )
     if "bitext" in only:
         train_rows, test_rows = read_bitext(args.datasets)
         if args.quick:
             train_rows, test_rows = train_rows[::10], test_rows[::10]
-        record("bitext", run_intent_dataset(
-            "bitext", train_rows, test_rows, configs, workdir, pipelines=pipelines,
-            row=results.get("bitext"), on_pipeline_done=lambda row: record("bitext", row)))
+        record(
+            "bitext",
+            run_intent_dataset(
+                "bitext",
+                train_rows,
+                test_rows,
+                configs,
+                workdir,
+                pipelines=pipelines,
+                row=results.get("bitext"),
+                on_pipeline_done=lambda row: record("bitext", row),
+            ),
+        )
     if {"shop", "amazon_cells", "latency"} & set(only):
         shop_row = run_shop(configs, workdir, args.out.parent, args.quick)
         shop_models = {"ours": shop_row.pop("_ours_model")}
@@ -877,14 +1020,15 @@ def main(argv: Optional[list[str]] = None) -> int:
         if "shop" in only:
             record("shop", shop_row)
     if "amazon_cells" in only:
-        record("amazon_cells", run_amazon(args.datasets, configs, workdir,
-                                          shop_models["ours"], args.quick))
+        record("amazon_cells", run_amazon(args.datasets, configs, workdir, shop_models["ours"], args.quick))
     if "latency" in only:
         holdout = read_rasa_nlu([ROOT / "tests" / "nlu" / "holdout.yml"])
         texts = [m.get("text") for m in holdout.intent_examples]
         record("latency", run_latency(shop_models, texts, 1 if args.quick else args.latency_repeats))
-    print(f"\nbenchmark finished in {(time.perf_counter() - started) / 60:.1f} min"
-          + ("" if args.quick else f"; wrote {args.out.relative_to(ROOT)}"))
+    print(
+        f"\nbenchmark finished in {(time.perf_counter() - started) / 60:.1f} min"
+        + ("" if args.quick else f"; wrote {args.out.relative_to(ROOT)}")
+    )
     print_table(results)
     return 0
 
@@ -906,10 +1050,10 @@ def meta(args: argparse.Namespace, configs: dict[str, Path]) -> dict[str, Any]:
             "banking77": "official train.csv -> test.csv",
             "bitext": "deduplicated instructions, stratified 80/20, seed 42",
             "shop": "training_data/nlu -> tests/nlu/holdout.yml; threshold on a stratified 20% "
-                    "validation split of training_data/nlu, seed 42",
+            "validation split of training_data/nlu, seed 42",
             "amazon_cells": "zero-shot from the shop model; 5-fold stratified CV, seed 42",
             "latency": "tests/nlu/holdout.yml messages parsed one at a time through the loaded Rasa "
-                       "model (Agent.parse_message), CPU",
+            "model (Agent.parse_message), CPU",
         },
     }
 

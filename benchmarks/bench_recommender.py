@@ -58,14 +58,27 @@ def load_movielens(folder: Path) -> tuple[list[dict], list[dict]]:
         for row in csv.DictReader(handle):
             tags[row["movieId"]].append(row["tag"])
     with open(folder / "movies.csv", encoding="utf-8") as handle:
-        movies = [{"id": row["movieId"], "title": row["title"], "subcategory": row["genres"].split("|")[0].lower(),
-                   "text": f"{row['title']}. {row['genres'].replace('|', ', ')}. {' '.join(sorted(set(tags[row['movieId']]))[:20])}"}
-                  for row in csv.DictReader(handle)]
+        movies = [
+            {
+                "id": row["movieId"],
+                "title": row["title"],
+                "subcategory": row["genres"].split("|")[0].lower(),
+                "text": f"{row['title']}. {row['genres'].replace('|', ', ')}. "
+                + " ".join(sorted(set(tags[row["movieId"]]))[:20]),
+            }
+            for row in csv.DictReader(handle)
+        ]
     ratings = []
     with open(folder / "ratings.csv", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
-            ratings.append({"customer_id": row["userId"], "product_id": row["movieId"], "rating": float(row["rating"]),
-                            "ts": datetime.fromtimestamp(int(row["timestamp"]), tz=timezone.utc)})
+            ratings.append(
+                {
+                    "customer_id": row["userId"],
+                    "product_id": row["movieId"],
+                    "rating": float(row["rating"]),
+                    "ts": datetime.fromtimestamp(int(row["timestamp"]), tz=timezone.utc),
+                }
+            )
     return movies, ratings
 
 
@@ -122,7 +135,9 @@ class Split:
         return X
 
     def metrics(self, scores: torch.Tensor) -> dict[str, float]:
-        return ranking_metrics(scores, [self.train_items[u] for u in self.users], [self.test_items[u] for u in self.users])
+        return ranking_metrics(
+            scores, [self.train_items[u] for u in self.users], [self.test_items[u] for u in self.users]
+        )
 
 
 def ease_textbook(X: torch.Tensor, l2: float) -> torch.Tensor:
@@ -147,13 +162,22 @@ def ease_peer(validation: Split, test: Split, check: bool) -> dict:
     train_s = time.perf_counter() - started
     query = test.matrix(test.users)
     scores = model.scores(query).cpu()
-    row = {**test.metrics(scores), "train_seconds": round(train_s, 1), "tune_seconds": round(tune_s, 1),
-           "l2": l2, "form": model.form, "validation_ndcg_at_10": sweep}
+    row = {
+        **test.metrics(scores),
+        "train_seconds": round(train_s, 1),
+        "tune_seconds": round(tune_s, 1),
+        "l2": l2,
+        "form": model.form,
+        "validation_ndcg_at_10": sweep,
+    }
     if check:
         started = time.perf_counter()
         textbook = query @ ease_textbook(test.matrix(), float(l2))
-        row["textbook_check"] = {"max_abs_score_difference": round(float((textbook - scores).abs().max()), 6),
-                                 **test.metrics(textbook), "seconds": round(time.perf_counter() - started, 1)}
+        row["textbook_check"] = {
+            "max_abs_score_difference": round(float((textbook - scores).abs().max()), 6),
+            **test.metrics(textbook),
+            "seconds": round(time.perf_counter() - started, 1),
+        }
     return row
 
 
@@ -177,8 +201,13 @@ def knn_peer(validation: Split, test: Split) -> dict:
     tune_s = time.perf_counter() - started
     started = time.perf_counter()
     scores = knn_scores(test.matrix(), test.matrix(test.users), neighbours)
-    return {**test.metrics(scores), "train_seconds": round(time.perf_counter() - started, 1),
-            "tune_seconds": round(tune_s, 1), "neighbours": neighbours, "validation_ndcg_at_10": sweep}
+    return {
+        **test.metrics(scores),
+        "train_seconds": round(time.perf_counter() - started, 1),
+        "tune_seconds": round(tune_s, 1),
+        "neighbours": neighbours,
+        "validation_ndcg_at_10": sweep,
+    }
 
 
 def bpr_scores(test: Split, interactions: list[dict], dim: int, epochs: int, seed: int = 42) -> torch.Tensor:
@@ -206,10 +235,12 @@ def bpr_scores(test: Split, interactions: list[dict], dim: int, epochs: int, see
         chosen = torch.multinomial(weights, samples, replacement=True, generator=generator)
         negatives = torch.randint(0, test.n_items, (samples,), generator=generator)
         for start in range(0, samples, 4096):
-            batch = chosen[start:start + 4096]
-            pu, qi, qj = users_t(keys[batch, 0]), items_t(keys[batch, 1]), items_t(negatives[start:start + 4096])
-            loss = -torch.nn.functional.logsigmoid((pu * (qi - qj)).sum(-1)).mean() + 1e-4 * (
-                pu.pow(2).sum(-1) + qi.pow(2).sum(-1) + qj.pow(2).sum(-1)).mean()
+            batch = chosen[start : start + 4096]
+            pu, qi, qj = users_t(keys[batch, 0]), items_t(keys[batch, 1]), items_t(negatives[start : start + 4096])
+            loss = (
+                -torch.nn.functional.logsigmoid((pu * (qi - qj)).sum(-1)).mean()
+                + 1e-4 * (pu.pow(2).sum(-1) + qi.pow(2).sum(-1) + qj.pow(2).sum(-1)).mean()
+            )
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -256,8 +287,10 @@ def movielens(args: argparse.Namespace, embedder: Embedder) -> dict:
     validation = Split(*temporal_split(train_ratings, holdout=0.2), position)
     features = model.batch_features(test.users, at=[test.last_seen[u] for u in test.users])  # (users, items, F)
     fused = {**test.metrics(features @ model.tensors["w_warm"]), "train_seconds": round(fit_s, 1)}
-    signals = {name: test.metrics(features[:, :, FEATURES.index(name)])
-               for name in ("collaborative", "sequence", "semantic", "popularity")}
+    signals = {
+        name: test.metrics(features[:, :, FEATURES.index(name)])
+        for name in ("collaborative", "sequence", "semantic", "popularity")
+    }
     # The same model with popularity at the end of the training log for everyone (as the shop
     # serves): the gain over the peers does not come from knowing each user's moment.
     features = model.batch_features(test.users)
@@ -266,8 +299,10 @@ def movielens(args: argparse.Namespace, embedder: Embedder) -> dict:
     peers: dict[str, dict] = {}
     started = time.perf_counter()
     counts = test.matrix().sum(0)
-    peers["item_counts"] = {**test.metrics(counts.expand(len(test.users), -1)),
-                            "train_seconds": round(time.perf_counter() - started, 1)}
+    peers["item_counts"] = {
+        **test.metrics(counts.expand(len(test.users), -1)),
+        "train_seconds": round(time.perf_counter() - started, 1),
+    }
     print("EASE peer (λ on validation) ...", flush=True)
     peers["ease"] = ease_peer(validation, test, check=not args.skip_textbook_check)
     print("item-kNN peer (neighbours on validation) ...", flush=True)
@@ -275,21 +310,31 @@ def movielens(args: argparse.Namespace, embedder: Embedder) -> dict:
     print("BPR peer ...", flush=True)
     started = time.perf_counter()
     bpr = bpr_scores(test, interactions, args.bpr_dim, args.bpr_epochs)
-    peers["bpr"] = {**test.metrics(bpr), "train_seconds": round(time.perf_counter() - started, 1),
-                    "dim": args.bpr_dim, "epochs": args.bpr_epochs}
+    peers["bpr"] = {
+        **test.metrics(bpr),
+        "train_seconds": round(time.perf_counter() - started, 1),
+        "dim": args.bpr_dim,
+        "epochs": args.bpr_epochs,
+    }
     peers["popularity_decayed_to_log_end"] = test.metrics(popularity_log_end(test, interactions))
     ease = peers["ease"]["ndcg_at_10"]
     others = max(peers[n]["ndcg_at_10"] for n in ("item_counts", "item_knn", "bpr"))
     return {
         "data": "movielens-latest-small (ratings.csv, movies.csv, tags.csv)",
         "split": "per user, last 20% of ratings by time held out; full-catalog ranking, train items excluded",
-        "users_evaluated": len(test.users), "items": len(movies), "train_ratings": len(train_ratings),
-        "test_ratings": len(test_ratings), "fused": fused, "fused_signals": signals, "peers": peers,
+        "users_evaluated": len(test.users),
+        "items": len(movies),
+        "train_ratings": len(train_ratings),
+        "test_ratings": len(test_ratings),
+        "fused": fused,
+        "fused_signals": signals,
+        "peers": peers,
         "fused_over_ease": round(fused["ndcg_at_10"] / ease, 3),
         "fused_over_best_other_peer": round(fused["ndcg_at_10"] / others, 3),
         "target": "fused NDCG@10 >= 1.1x EASE and >= 1.2x the best other peer",
         "target_met": fused["ndcg_at_10"] >= 1.1 * ease and fused["ndcg_at_10"] >= 1.2 * others,
-        "fusion": model.report, "train_seconds": {"embed_items": round(embed_s, 1), "fit_all": round(fit_s, 1)},
+        "fusion": model.report,
+        "train_seconds": {"embed_items": round(embed_s, 1), "fit_all": round(fit_s, 1)},
     }
 
 
@@ -297,35 +342,55 @@ def print_table(ml: dict) -> None:
     print(f"\nMovieLens latest-small, {ml['users_evaluated']} users, full ranking of {ml['items']} items")
     print(f"{'model':<44} {'HR@10':>7} {'NDCG@10':>8} {'train s':>8}")
     peers = ml["peers"]
-    rows = [("fused (ours)", ml["fused"]),
-            (f"EASE (λ={peers['ease']['l2']} on validation)", peers["ease"]),
-            ("item counts", peers["item_counts"]),
-            (f"item-kNN cosine ({peers['item_knn']['neighbours'] or 'all'} neighbours)", peers["item_knn"]),
-            ("BPR (the former collaborative signal)", peers["bpr"]),
-            ("popularity decayed to the log's end (before)", peers["popularity_decayed_to_log_end"])]
+    rows = [
+        ("fused (ours)", ml["fused"]),
+        (f"EASE (λ={peers['ease']['l2']} on validation)", peers["ease"]),
+        ("item counts", peers["item_counts"]),
+        (f"item-kNN cosine ({peers['item_knn']['neighbours'] or 'all'} neighbours)", peers["item_knn"]),
+        ("BPR (the former collaborative signal)", peers["bpr"]),
+        ("popularity decayed to the log's end (before)", peers["popularity_decayed_to_log_end"]),
+    ]
     rows += [(f"  fused's {name} signal alone", row) for name, row in ml["fused_signals"].items()]
     for name, row in rows:
         seconds = f"{row['train_seconds']:>8.1f}" if "train_seconds" in row else f"{'':>8}"
         print(f"{name:<44} {row['hr_at_10']:>7.4f} {row['ndcg_at_10']:>8.4f} {seconds}")
-    print(f"fused with popularity at the log's end for every user: NDCG@10 {ml['fused']['ndcg_at_10_popularity_at_log_end']}")
+    print(
+        f"fused with popularity at the log's end for every user: NDCG@10 "
+        f"{ml['fused']['ndcg_at_10_popularity_at_log_end']}"
+    )
     check = peers["ease"].get("textbook_check")
     if check:
-        print(f"EASE vs textbook dense inverse: NDCG@10 {check['ndcg_at_10']}, max |Δscore| {check['max_abs_score_difference']}")
-    print(f"fused / EASE = {ml['fused_over_ease']}x, fused / best other peer = {ml['fused_over_best_other_peer']}x "
-          f"(target met: {ml['target_met']}); training {ml['train_seconds']}")
+        print(
+            f"EASE vs textbook dense inverse: NDCG@10 {check['ndcg_at_10']}, max |Δscore| "
+            f"{check['max_abs_score_difference']}"
+        )
+    print(
+        f"fused / EASE = {ml['fused_over_ease']}x, fused / best other peer = {ml['fused_over_best_other_peer']}x "
+        f"(target met: {ml['target_met']}); training {ml['train_seconds']}"
+    )
 
 
 def latency(n_products: int = 10_000, n_users: int = 2_000, runs: int = 200) -> dict:
     """A model fitted on a synthetic log (Zipf-popular products, 20 per customer over a year),
     so the large-catalog form (low-rank EASE) is the one timed."""
     rng = np.random.default_rng(0)
-    products = [{"id": f"S{i:05d}", "title": f"Product {i}", "subcategory": "things", "rating": 4.2,
-                 "rating_count": 10} for i in range(n_products)]
+    products = [
+        {"id": f"S{i:05d}", "title": f"Product {i}", "subcategory": "things", "rating": 4.2, "rating_count": 10}
+        for i in range(n_products)
+    ]
     popularity = 1.0 / np.arange(1, n_products + 1) ** 0.8
     start_ts = datetime(2026, 1, 1, tzinfo=timezone.utc).timestamp()
-    log = [{"customer_id": f"U{u}", "product_id": products[int(i)]["id"], "event": "view", "value": None,
-            "ts": datetime.fromtimestamp(start_ts + float(rng.uniform(0, 365 * 86400)), tz=timezone.utc)}
-           for u in range(n_users) for i in rng.choice(n_products, 20, replace=False, p=popularity / popularity.sum())]
+    log = [
+        {
+            "customer_id": f"U{u}",
+            "product_id": products[int(i)]["id"],
+            "event": "view",
+            "value": None,
+            "ts": datetime.fromtimestamp(start_ts + float(rng.uniform(0, 365 * 86400)), tz=timezone.utc),
+        }
+        for u in range(n_users)
+        for i in rng.choice(n_products, 20, replace=False, p=popularity / popularity.sum())
+    ]
     vectors = rng.normal(size=(n_products, 384)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     started = time.perf_counter()
@@ -339,8 +404,14 @@ def latency(n_products: int = 10_000, n_users: int = 2_000, runs: int = 200) -> 
         model.recommend(model.user_ids[i % n_users] if i % 2 else None, [model.item_ids[i]], query, k=5)
         if i >= 10:
             timings.append((time.perf_counter() - start) * 1000)
-    return {"products": n_products, "device": pick_device(), **latency_ms(timings), "calls": runs,
-            "ease_form": model.ease.form, "fit_seconds": round(fit_s, 1)}
+    return {
+        "products": n_products,
+        "device": pick_device(),
+        **latency_ms(timings),
+        "calls": runs,
+        "ease_form": model.ease.form,
+        "fit_seconds": round(fit_s, 1),
+    }
 
 
 def main() -> int:
@@ -348,24 +419,37 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--bpr-epochs", type=int, default=20)
     parser.add_argument("--bpr-dim", type=int, default=48)
-    parser.add_argument("--skip-textbook-check", action="store_true",
-                        help="skip the dense-inverse EASE check (one 9,742² inverse, ~30 s on 2 cores)")
+    parser.add_argument(
+        "--skip-textbook-check",
+        action="store_true",
+        help="skip the dense-inverse EASE check (one 9,742² inverse, ~30 s on 2 cores)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "recommender.json")
     args = parser.parse_args()
     if not args.data.exists():
         parser.error(f"{args.data} not found (the public data sets; see DEVELOPERS.md)")
     embedder = Embedder()
     embedder.warm_up()
-    result = {"benchmark": "recommender", "command": "make bench-recommender",
-              "measured": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
-              "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "device": pick_device(),
-                          "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None},
-              "movielens": movielens(args, embedder), "latency_10k": latency()}
+    result = {
+        "benchmark": "recommender",
+        "command": "make bench-recommender",
+        "measured": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "platform": platform.platform(),
+            "device": pick_device(),
+            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        },
+        "movielens": movielens(args, embedder),
+        "latency_10k": latency(),
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print_table(result["movielens"])
     lat = result["latency_10k"]
-    print(f"recommend() on {lat['products']} products ({lat['device']}): p50 {lat['p50_ms']} ms, p95 {lat['p95_ms']} ms")
+    print(
+        f"recommend() on {lat['products']} products ({lat['device']}): p50 {lat['p50_ms']} ms, p95 {lat['p95_ms']} ms"
+    )
     print(f"wrote {args.out}")
     return 0
 

@@ -112,7 +112,11 @@ def choose_thresholds(points: list[tuple[float, bool, bool]]) -> dict:
         return round((math.log(p / (1 - p)) - intercept) / slope, 3)
 
     answer, suggest = at(ANSWER_PROBABILITY), at(SUGGEST_PROBABILITY)
-    return {"answer": answer, "suggest": min(suggest, answer), "logistic": {"slope": round(slope, 3), "intercept": round(intercept, 3)}}
+    return {
+        "answer": answer,
+        "suggest": min(suggest, answer),
+        "logistic": {"slope": round(slope, 3), "intercept": round(intercept, 3)},
+    }
 
 
 def answer_stats(points: list[tuple[float, bool, bool]], answer: float, suggest: float) -> dict:
@@ -191,38 +195,65 @@ def main() -> int:
         "benchmark": "kb retrieval",
         "command": "make bench-retrieval",
         "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "device": "cpu"},
-        "knowledge_base": {"folder": in_repository(args.kb),
-                           "chunks": report.chunks_total, "files": len(report.added), "ingest_s": round(ingest_s, 2)},
-        "questions": {"validation": len(validation), "test": len(test), "test_answerable": len(test_answerable),
-                      "test_unanswerable": len(test) - len(test_answerable)},
+        "knowledge_base": {
+            "folder": in_repository(args.kb),
+            "chunks": report.chunks_total,
+            "files": len(report.added),
+            "ingest_s": round(ingest_s, 2),
+        },
+        "questions": {
+            "validation": len(validation),
+            "test": len(test),
+            "test_answerable": len(test_answerable),
+            "test_unanswerable": len(test) - len(test_answerable),
+        },
         "kb_encoder": {"path": in_repository(args.encoder), **encoder_meta},
-        "hybrid_fusion": {"fusion": kb.fusion, "bm25_weight": kb.bm25_weight,
-                          "validation_mrr_at_5_top1": {f"{f}:{w}": s for (f, w), s in scores["tuned"].items()}},
-        "hybrid_base_fusion": {"fusion": kbs["base"].fusion, "bm25_weight": kbs["base"].bm25_weight,
-                               "validation_mrr_at_5_top1": {f"{f}:{w}": s for (f, w), s in scores["base"].items()}},
+        "hybrid_fusion": {
+            "fusion": kb.fusion,
+            "bm25_weight": kb.bm25_weight,
+            "validation_mrr_at_5_top1": {f"{f}:{w}": s for (f, w), s in scores["tuned"].items()},
+        },
+        "hybrid_base_fusion": {
+            "fusion": kbs["base"].fusion,
+            "bm25_weight": kbs["base"].bm25_weight,
+            "validation_mrr_at_5_top1": {f"{f}:{w}": s for (f, w), s in scores["base"].items()},
+        },
         **table,
-        "threshold": {"chosen_on": "validation", "wrong_answer_cost": WRONG_ANSWER_COST,
-                      "answer_probability": ANSWER_PROBABILITY, "suggest_probability": SUGGEST_PROBABILITY,
-                      **thresholds, "validation": val_answers, "test": test_answers},
+        "threshold": {
+            "chosen_on": "validation",
+            "wrong_answer_cost": WRONG_ANSWER_COST,
+            "answer_probability": ANSWER_PROBABILITY,
+            "suggest_probability": SUGGEST_PROBABILITY,
+            **thresholds,
+            "validation": val_answers,
+            "test": test_answers,
+        },
         "threshold_base": {**base_thresholds, "test": base_answers},
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     plot(table, args.out.with_name("retrieval_recall_at_k.png"))
 
-    print(f"\nKB retrieval on {len(test_answerable)} held-out answerable questions "
-          f"({report.chunks_total} chunks; hybrid = {kb.fusion} fusion, bm25 weight {kb.bm25_weight}; "
-          f"encoder fine-tuned on {encoder_meta['questions']} questions in {encoder_meta['train_s']} s)")
+    print(
+        f"\nKB retrieval on {len(test_answerable)} held-out answerable questions "
+        f"({report.chunks_total} chunks; hybrid = {kb.fusion} fusion, bm25 weight {kb.bm25_weight}; "
+        f"encoder fine-tuned on {encoder_meta['questions']} questions in {encoder_meta['train_s']} s)"
+    )
     print(f"{'mode':<12} {'top1':>6} {'mrr@5':>6} {'rec@5':>6} {'p50 ms':>7} {'p95 ms':>7}")
     for mode in (*MODES, *BASE_MODES):
         m = table[mode]
-        print(f"{mode:<12} {m['top1']:>6.3f} {m['mrr_at_5']:>6.3f} {m['recall_at_5']:>6.3f} {m['p50_ms']:>7.1f} {m['p95_ms']:>7.1f}")
+        print(
+            f"{mode:<12} {m['top1']:>6.3f} {m['mrr_at_5']:>6.3f} {m['recall_at_5']:>6.3f} "
+            f"{m['p50_ms']:>7.1f} {m['p95_ms']:>7.1f}"
+        )
     t = test_answers
-    print(f"\nthresholds (fit on validation): answer >= {cut[0]:.3f}, suggest >= {cut[1]:.3f}. On test: "
-          f"answer precision {t['answer_precision']} ({t['answered']} answered, {t['wrong_answers']} wrong), "
-          f"suggestion precision {t['suggestion_precision']} ({t['suggested']} suggested); "
-          f"{t['helped_share_of_answerable']:.0%} of answerable questions got the right passage; "
-          f"{t['unanswerable_declined']} of unanswerable declined")
+    print(
+        f"\nthresholds (fit on validation): answer >= {cut[0]:.3f}, suggest >= {cut[1]:.3f}. On test: "
+        f"answer precision {t['answer_precision']} ({t['answered']} answered, {t['wrong_answers']} wrong), "
+        f"suggestion precision {t['suggestion_precision']} ({t['suggested']} suggested); "
+        f"{t['helped_share_of_answerable']:.0%} of answerable questions got the right passage; "
+        f"{t['unanswerable_declined']} of unanswerable declined"
+    )
     print(f"hybrid top1 - bm25 top1 = {table['hybrid']['top1'] - table['bm25']['top1']:+.3f}")
     print(f"wrote {args.out}")
     return 0

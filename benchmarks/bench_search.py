@@ -77,12 +77,7 @@ from retrieval.catalog import catalog_path, load_mapping  # noqa: E402
 from retrieval.embedder import Embedder, pick_device  # noqa: E402
 from retrieval.fusion import HybridJoiner  # noqa: E402
 from retrieval.product_index import ProductFilters, ProductIndex  # noqa: E402
-from retrieval.product_search import (  # noqa: E402
-    CONSTRAINT_SLOTS,
-    ProductSearch,
-    SearchRequest,
-    entity_values,
-)
+from retrieval.product_search import CONSTRAINT_SLOTS, ProductSearch, SearchRequest, entity_values  # noqa: E402
 
 QUERIES = ROOT / "benchmarks" / "data" / "search_queries.jsonl"
 DATASETS = ROOT.parent / "shared" / "datasets"
@@ -102,15 +97,17 @@ SEED = 42
 
 
 def grade(product: dict[str, Any], rules: dict[str, Any]) -> int:
-    text = " ".join([product["title"], product["description"], " ".join(product.get("tags", [])),
-                     product.get("subcategory", "")]).lower()
+    text = " ".join(
+        [product["title"], product["description"], " ".join(product.get("tags", [])), product.get("subcategory", "")]
+    ).lower()
     terms = [t.lower() for t in rules.get("terms") or []]
     has_term = any(t in text for t in terms)
     category_ok = not rules.get("category") or product["category"] == rules["category"]
     brand_ok = not rules.get("brand") or product["brand"].lower() == str(rules["brand"]).lower()
     color_ok = not rules.get("color") or product["color"] == str(rules["color"]).lower()
-    price_ok = ((rules.get("price_max") is None or product["price"] <= float(rules["price_max"]))
-                and (rules.get("price_min") is None or product["price"] >= float(rules["price_min"])))
+    price_ok = (rules.get("price_max") is None or product["price"] <= float(rules["price_max"])) and (
+        rules.get("price_min") is None or product["price"] >= float(rules["price_min"])
+    )
     if category_ok and brand_ok and color_ok and price_ok and (has_term or not terms):
         return 2
     side = (rules.get("brand") and brand_ok) or (rules.get("color") and color_ok)
@@ -121,7 +118,7 @@ def grade(product: dict[str, Any], rules: dict[str, Any]) -> int:
 
 def ndcg_at(ranked_grades: list[int], all_grades: list[int], k: int = 10) -> float:
     def dcg(grades: list[int]) -> float:
-        return sum((2 ** g - 1) / math.log2(i + 2) for i, g in enumerate(grades[:k]))
+        return sum((2**g - 1) / math.log2(i + 2) for i, g in enumerate(grades[:k]))
 
     ideal = dcg(sorted(all_grades, reverse=True))
     return dcg(ranked_grades) / ideal if ideal > 0 else 0.0
@@ -131,8 +128,12 @@ def demo_grade(product: dict[str, Any], query: dict[str, Any]) -> int:
     return grade(product, query["rules"])
 
 
-def evaluate(index: ProductIndex, queries: list[dict], mode: str,
-             grader: Callable[[dict[str, Any], dict[str, Any]], int] = demo_grade) -> float:
+def evaluate(
+    index: ProductIndex,
+    queries: list[dict],
+    mode: str,
+    grader: Callable[[dict[str, Any], dict[str, Any]], int] = demo_grade,
+) -> float:
     """nDCG@10 of `mode` over the whole catalog from the query text alone; mode "former_mix" is
     the hybrid this project served before retrieval/fusion.py."""
     scores = []
@@ -153,12 +154,15 @@ def former_mix_top(index: ProductIndex, query: str, k: int = 10, bm25_weight: fl
     BM25 score, rating as the tie-break, as ProductIndex.search ranked them."""
     cosines = index.scores(query, "dense")[1]
     lexical = index.scores(query, "bm25")[2]
-    fused = (1 - bm25_weight) * cosines + bm25_weight * lexical + 1e-3 * np.asarray([p["rating"] for p in index.products])
+    fused = (
+        (1 - bm25_weight) * cosines + bm25_weight * lexical + 1e-3 * np.asarray([p["rating"] for p in index.products])
+    )
     return [int(i) for i in np.argsort(-fused, kind="stable")[:k]]
 
 
-def fusion_choices(index: ProductIndex, queries: list[dict],
-                   grader: Callable[[dict[str, Any], dict[str, Any]], int]) -> dict[str, float]:
+def fusion_choices(
+    index: ProductIndex, queries: list[dict], grader: Callable[[dict[str, Any], dict[str, Any]], int]
+) -> dict[str, float]:
     """Validation nDCG@10 of the served joiner and its neighbours (the joiner is left as served)."""
     served = index.fusion
     choices = {
@@ -186,12 +190,24 @@ def fusion_choices(index: ProductIndex, queries: list[dict],
 def nlu_parses(queries_file: Path, model: Path) -> dict[str, dict]:
     """{query id: {"intent", "entities"}} from the trained Rasa model, parsed in the Rasa env."""
     if not RASA_PYTHON.exists() or not model.exists():
-        raise SystemExit(f"product_search needs the Rasa env and a trained model ({model}): run `make envs train`, "
-                         "or pass --no-nlu for the text-only modes")
+        raise SystemExit(
+            f"product_search needs the Rasa env and a trained model ({model}): run `make envs train`, "
+            "or pass --no-nlu for the text-only modes"
+        )
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "parses.json"
-        subprocess.run([str(RASA_PYTHON), str(ROOT / "benchmarks" / "parse_with_nlu.py"), str(queries_file), str(out),
-                        "--model", str(model)], check=True, cwd=ROOT)
+        subprocess.run(
+            [
+                str(RASA_PYTHON),
+                str(ROOT / "benchmarks" / "parse_with_nlu.py"),
+                str(queries_file),
+                str(out),
+                "--model",
+                str(model),
+            ],
+            check=True,
+            cwd=ROOT,
+        )
         return json.loads(out.read_text(encoding="utf-8"))
 
 
@@ -199,7 +215,9 @@ def search_request(query: dict, parse: dict) -> SearchRequest:
     """The request `action_search_products` builds for a new search: the whole message plus the
     constraints among this message's entities."""
     entities = entity_values(parse.get("entities"))
-    return SearchRequest(query=query["query"], **{field: entities.get(slot) for slot, field in CONSTRAINT_SLOTS.items()})
+    return SearchRequest(
+        query=query["query"], **{field: entities.get(slot) for slot, field in CONSTRAINT_SLOTS.items()}
+    )
 
 
 def evaluate_with_nlu(index: ProductIndex, queries: list[dict], parses: dict[str, dict], mode: str) -> float:
@@ -216,6 +234,7 @@ def evaluate_with_nlu(index: ProductIndex, queries: list[dict], parses: dict[str
 
 
 # ---- a second catalog nobody tuned on: MovieLens movies as a shop's catalog -----------------
+
 
 def movie_tags(folder: Path) -> dict[str, set[str]]:
     """{tag (lowercased): the ids of the movies users applied it to}."""
@@ -250,8 +269,10 @@ def write_movie_catalog(folder: Path, out: Path) -> Path:
         for movie in sorted(movies):
             if tag not in PERSONAL_TAGS and described(movie, tag):
                 keywords.setdefault(movie, []).append(tag)
-    with (folder / "movies.csv").open(encoding="utf-8", newline="") as source, \
-            out.open("w", encoding="utf-8", newline="") as handle:
+    with (
+        (folder / "movies.csv").open(encoding="utf-8", newline="") as source,
+        out.open("w", encoding="utf-8", newline="") as handle,
+    ):
         writer = csv.writer(handle)
         writer.writerow(["movieId", "title", "genres", "user_tags", "price"])
         for row in csv.DictReader(source):
@@ -264,8 +285,10 @@ def movie_queries(folder: Path) -> list[dict[str, Any]]:
     """One query per tag of `query_tags`: its carriers (grade 2) and its most common genre among
     them (grade 1 for any movie of that genre)."""
     with (folder / "movies.csv").open(encoding="utf-8", newline="") as handle:
-        genres = {row["movieId"]: [g.lower() for g in row["genres"].split("|") if g != "(no genres listed)"]
-                  for row in csv.DictReader(handle)}
+        genres = {
+            row["movieId"]: [g.lower() for g in row["genres"].split("|") if g != "(no genres listed)"]
+            for row in csv.DictReader(handle)
+        }
     carriers = movie_tags(folder)
     queries = []
     for tag in query_tags(carriers):
@@ -311,12 +334,14 @@ def movie_benchmark(folder: Path, embedder: Embedder, fusion: HybridJoiner) -> d
     """The MovieLens catalog ingested as a shop's catalog; BM25, dense, hybrid and its alternatives
     on its test half, the joiner's choices on its validation half."""
     if not (folder / "movies.csv").exists() or not (folder / "tags.csv").exists():
-        raise SystemExit(f"the MovieLens catalog needs movies.csv and tags.csv in {folder}: pass --datasets, "
-                         "or --no-movielens for the demo catalog alone")
+        raise SystemExit(
+            f"the MovieLens catalog needs movies.csv and tags.csv in {folder}: pass --datasets, "
+            "or --no-movielens for the demo catalog alone"
+        )
     queries = movie_queries(folder)
     shuffled = queries[:]
     random.Random(SEED).shuffle(shuffled)
-    validation, test = shuffled[: len(queries) // 2], shuffled[len(queries) // 2:]
+    validation, test = shuffled[: len(queries) // 2], shuffled[len(queries) // 2 :]
     with tempfile.TemporaryDirectory() as tmp:
         export = write_movie_catalog(folder, Path(tmp) / "movies.csv")
         index = ProductIndex(index_path=Path(tmp) / "index", collection="movies", embedder=embedder, fusion=fusion)
@@ -328,10 +353,19 @@ def movie_benchmark(folder: Path, embedder: Embedder, fusion: HybridJoiner) -> d
         table = {mode: {"ndcg_at_10": round(evaluate(index, test, mode, movie_grade), 4)} for mode in MODES}
         others = alternatives(index, test, movie_grade)
     return {
-        "catalog": {"source": "movielens-latest-small", "products": report.total, "skipped": len(report.skipped),
-                    "mapping": in_repository(MOVIE_MAPPING), "ingest_s": round(ingest_s, 1)},
-        "queries": {"total": len(queries), "validation": len(validation), "test": len(test),
-                    "min_tagged_movies": MIN_TAGGED_MOVIES},
+        "catalog": {
+            "source": "movielens-latest-small",
+            "products": report.total,
+            "skipped": len(report.skipped),
+            "mapping": in_repository(MOVIE_MAPPING),
+            "ingest_s": round(ingest_s, 1),
+        },
+        "queries": {
+            "total": len(queries),
+            "validation": len(validation),
+            "test": len(test),
+            "min_tagged_movies": MIN_TAGGED_MOVIES,
+        },
         "validation_ndcg_by_fusion": choices,
         **table,
         **others,
@@ -339,8 +373,9 @@ def movie_benchmark(folder: Path, embedder: Embedder, fusion: HybridJoiner) -> d
     }
 
 
-def alternatives(index: ProductIndex, queries: list[dict],
-                 grader: Callable[[dict[str, Any], dict[str, Any]], int]) -> dict[str, dict[str, float]]:
+def alternatives(
+    index: ProductIndex, queries: list[dict], grader: Callable[[dict[str, Any], dict[str, Any]], int]
+) -> dict[str, dict[str, float]]:
     """The hybrid this project served before (former mix) and the served one with dense feedback."""
     served = index.fusion
     try:
@@ -348,16 +383,20 @@ def alternatives(index: ProductIndex, queries: list[dict],
         feedback = round(evaluate(index, queries, "hybrid", grader), 4)
     finally:
         index.fusion = served
-    return {"hybrid_former_mix": {"ndcg_at_10": round(evaluate(index, queries, "former_mix", grader), 4)},
-            "hybrid_with_feedback": {"ndcg_at_10": feedback}}
+    return {
+        "hybrid_former_mix": {"ndcg_at_10": round(evaluate(index, queries, "former_mix", grader), 4)},
+        "hybrid_with_feedback": {"ndcg_at_10": feedback},
+    }
 
 
 def ratios_of(table: dict[str, dict[str, float]]) -> dict[str, float]:
     hybrid = table["hybrid"]["ndcg_at_10"]
     best = max(table["bm25"]["ndcg_at_10"], table["dense"]["ndcg_at_10"])
-    return {"hybrid_over_bm25": round(hybrid / table["bm25"]["ndcg_at_10"], 3),
-            "hybrid_over_dense": round(hybrid / table["dense"]["ndcg_at_10"], 3),
-            "hybrid_over_better_single": round(hybrid / best, 3)}
+    return {
+        "hybrid_over_bm25": round(hybrid / table["bm25"]["ndcg_at_10"], 3),
+        "hybrid_over_dense": round(hybrid / table["dense"]["ndcg_at_10"], 3),
+        "hybrid_over_better_single": round(hybrid / best, 3),
+    }
 
 
 def main() -> int:
@@ -365,7 +404,9 @@ def main() -> int:
     parser.add_argument("--queries", type=Path, default=QUERIES)
     parser.add_argument("--catalog", type=Path, default=catalog_path())
     parser.add_argument("--out", type=Path, default=RESULTS / "search.json")
-    parser.add_argument("--model", type=Path, default=RASA_MODEL, help="the trained Rasa model whose NLU feeds product_search")
+    parser.add_argument(
+        "--model", type=Path, default=RASA_MODEL, help="the trained Rasa model whose NLU feeds product_search"
+    )
     parser.add_argument("--no-nlu", action="store_true", help="text-only modes; no Rasa env or model needed")
     parser.add_argument("--datasets", type=Path, default=DATASETS, help="the folder holding movielens-latest-small")
     parser.add_argument("--no-movielens", action="store_true", help="the demo catalog alone")
@@ -374,7 +415,7 @@ def main() -> int:
     queries = [json.loads(line) for line in args.queries.read_text(encoding="utf-8").splitlines() if line.strip()]
     shuffled = queries[:]
     random.Random(SEED).shuffle(shuffled)
-    validation, test = shuffled[: len(queries) // 3], shuffled[len(queries) // 3:]
+    validation, test = shuffled[: len(queries) // 3], shuffled[len(queries) // 3 :]
     parses = None if args.no_nlu else nlu_parses(args.queries, args.model)
     embedder = Embedder()
     embedder.warm_up()
@@ -389,8 +430,10 @@ def main() -> int:
         with_nlu: dict[str, dict[str, float]] = {}
         if parses is not None:
             table["product_search"] = {"ndcg_at_10": round(evaluate_with_nlu(index, test, parses, "hybrid"), 4)}
-            with_nlu = {f"{mode}_with_nlu_filters": {"ndcg_at_10": round(evaluate_with_nlu(index, test, parses, mode), 4)}
-                        for mode in ("bm25", "dense")}
+            with_nlu = {
+                f"{mode}_with_nlu_filters": {"ndcg_at_10": round(evaluate_with_nlu(index, test, parses, mode), 4)}
+                for mode in ("bm25", "dense")
+            }
         lat = latency(index, embedder, 10_000, queries)
     movies = None if args.no_movielens else movie_benchmark(args.datasets / "movielens-latest-small", embedder, fusion)
 
@@ -420,7 +463,8 @@ def main() -> int:
     catalogs = {f"demo catalog, {len(test)} held-out queries": {**table, **with_nlu, **others}}
     if movies is not None:
         catalogs[f"MovieLens catalog, {movies['queries']['test']} test tag queries"] = {
-            mode: movies[mode] for mode in (*MODES, *others)}
+            mode: movies[mode] for mode in (*MODES, *others)
+        }
     print(f"  {'':<26} " + "  ".join(f"{name:>{len(name)}}" for name in catalogs))
     rows = dict.fromkeys(row for table_ in catalogs.values() for row in table_)
     for row in rows:
@@ -431,7 +475,9 @@ def main() -> int:
     if movies is not None:
         for name, ratio in movies["ratios"].items():
             print(f"  MovieLens {name:<39} {ratio:.2f}x")
-    print(f"search latency, {lat['products']} products on {lat['device']}: p50 {lat['p50_ms']} ms, p95 {lat['p95_ms']} ms")
+    print(
+        f"search latency, {lat['products']} products on {lat['device']}: p50 {lat['p50_ms']} ms, p95 {lat['p95_ms']} ms"
+    )
     print(f"wrote {args.out}")
     return 0
 

@@ -26,8 +26,9 @@ def percentile(values: Sequence[float] | np.ndarray, q: float) -> float:
     return float(np.percentile(values, q))
 
 
-def latency_ms(values_ms: Sequence[float] | np.ndarray, percentiles: Iterable[float] = (50, 95),
-               digits: int = 2) -> dict[str, float]:
+def latency_ms(
+    values_ms: Sequence[float] | np.ndarray, percentiles: Iterable[float] = (50, 95), digits: int = 2
+) -> dict[str, float]:
     """``{"p50_ms": ..., "p95_ms": ...}`` for latencies already in milliseconds, rounded to ``digits``.
 
     Keys follow ``percentiles`` in order (``p{q}_ms``), so a result dict that unpacks this

@@ -44,14 +44,10 @@ logger = logging.getLogger(__name__)
 install_log_redaction()
 
 MAX_SENDER_CHARS = 128
-TOO_LONG = (
-    "That message is a bit long for me (over {limit} characters). "
-    "Could you send the gist in a sentence or two?"
-)
+TOO_LONG = "That message is a bit long for me (over {limit} characters). Could you send the gist in a sentence or two?"
 EMPTY = "It looks like that message was empty. What can I help you with?"
 UNAVAILABLE = (
-    "Sorry, I'm having trouble reaching our systems right now. Please try again in a moment, "
-    "or say \"talk to a human\"."
+    'Sorry, I\'m having trouble reaching our systems right now. Please try again in a moment, or say "talk to a human".'
 )
 
 # Rasa waits 5 minutes for a custom action; a shopper won't. Rasa reads this module constant
@@ -81,8 +77,10 @@ class _ReplyTracker(OutputChannel):
 
 # Said when a turn ends without a reply although every action ran: the dialogue had nothing to
 # say (a gap in the stories), which is no outage.
-GAP = ("Sorry, I didn't quite follow. Could you put it another way? For example \"where is my order?\", "
-       "\"I want to return something\" or \"how long do refunds take?\"")
+GAP = (
+    'Sorry, I didn\'t quite follow. Could you put it another way? For example "where is my order?", '
+    '"I want to return something" or "how long do refunds take?"'
+)
 # The failures of this turn's actions, as Rasa's processor logs them (it catches them itself).
 _action_failures: ContextVar[list[str] | None] = ContextVar("action_failures", default=None)
 
@@ -190,12 +188,18 @@ def rest_access_problem(client_ip: str, sender: str, signature: str | None, secr
     if secret:
         if signature and hmac.compare_digest(signature.lower(), sender_signature(secret, sender)):
             return None
-        return _error(401, f"Sign the sender id: {SIGNATURE_HEADER} must be the hex HMAC-SHA256 of \"sender\" "
-                           "with the shop's REST secret.")
+        return _error(
+            401,
+            f'Sign the sender id: {SIGNATURE_HEADER} must be the hex HMAC-SHA256 of "sender" '
+            "with the shop's REST secret.",
+        )
     if client_ip.startswith(LOOPBACK):
         return None
-    return _error(403, "The REST channel is local-only until SHOP_REST_SECRET is set and senders are signed "
-                       f"({SIGNATURE_HEADER}); see the README.")
+    return _error(
+        403,
+        "The REST channel is local-only until SHOP_REST_SECRET is set and senders are signed "
+        f"({SIGNATURE_HEADER}); see the README.",
+    )
 
 
 class ShopRestInput(RestInput):
@@ -221,8 +225,9 @@ class ShopRestInput(RestInput):
             if isinstance(checked, HTTPResponse):
                 return checked
             sender, text, metadata = checked
-            refused = rest_access_problem(request.ip or "", sender, request.headers.get(SIGNATURE_HEADER),
-                                          current().rest_secret)
+            refused = rest_access_problem(
+                request.ip or "", sender, request.headers.get(SIGNATURE_HEADER), current().rest_secret
+            )
             if refused is not None:
                 logger.warning("REST message for %s from %s refused (%s)", sender, request.ip, refused.status)
                 return refused
@@ -241,7 +246,9 @@ class ShopRestInput(RestInput):
         return webhook
 
 
-async def _send_custom_json(self: SocketIOOutput, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
+async def _send_custom_json(
+    self: SocketIOOutput, recipient_id: str, json_message: dict[str, Any], **kwargs: Any
+) -> None:
     # Rasa 3.6 emits custom JSON as keyword arguments of sio.emit, which fails for any payload
     # that is not shaped like emit's own parameters; the widget gets it under "custom" instead.
     await self._send_message(recipient_id, {"custom": json_message})
@@ -286,8 +293,10 @@ class ShopSocketIOInput(SocketIOInput):
                         metadata = json.loads(metadata)
                     except ValueError:
                         metadata = None
-                data = {**data, self.metadata_key: with_client(metadata if isinstance(metadata, dict) else None,
-                                                               address)}
+                data = {
+                    **data,
+                    self.metadata_key: with_client(metadata if isinstance(metadata, dict) else None, address),
+                }
             await rasa_handler(sid, data)
 
     def _register_session_request(self) -> None:

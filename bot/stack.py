@@ -41,6 +41,7 @@ RASA_BIN = ROOT / ".venv-rasa" / "bin" / "rasa"
 ACTIONS_PY = ROOT / ".venv-actions" / "bin" / "python"
 DEFAULT_MODEL = ROOT / "models" / "rasa" / "shop.tar.gz"
 
+
 def free_port() -> int:
     """A port nothing listens on now, for servers started beside a running stack (tests, benchmarks)."""
     with socket.socket() as s:
@@ -96,8 +97,10 @@ def artifact_problems(model: Path, env: Mapping[str, str]) -> list[str]:
                     raise ValueError("bad header length")
                 json.loads(handle.read(header))  # a safetensors file starts with its JSON header
         except (ValueError, OSError, MemoryError, OverflowError) as exc:
-            problems.append(f"the recommender model {recommender} is corrupt ({type(exc).__name__}): "
-                            f"run `rm -rf {recommender} && make train-recommender`")
+            problems.append(
+                f"the recommender model {recommender} is corrupt ({type(exc).__name__}): "
+                f"run `rm -rf {recommender} && make train-recommender`"
+            )
     return problems
 
 
@@ -171,7 +174,9 @@ class Stack:
         log = self.log_dir / f"{name}.log"
         handle = log.open("ab")
         # A new session per child, so Ctrl-C in the terminal reaches only us and we stop them in order.
-        proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            argv, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+        )
         self.procs[name] = proc
         return proc
 
@@ -203,11 +208,23 @@ class Stack:
         url = f"http://{self.host}:{port}"
         env = self._env()
         argv = [
-            str(RASA_BIN), "run", "--model", str(self.model), "--endpoints", str(self.endpoints_file(env)),
-            "--credentials", str(ROOT / "credentials.yml"), "--port", str(port),
+            str(RASA_BIN),
+            "run",
+            "--model",
+            str(self.model),
+            "--endpoints",
+            str(self.endpoints_file(env)),
+            "--credentials",
+            str(ROOT / "credentials.yml"),
+            "--port",
+            str(port),
             # One argument with "=": a token may begin with "-", which argparse would take for an option.
-            "--interface", self.host, "--enable-api", f"--auth-token={self.auth_token}",
-            "--cors", *env["SHOP_ALLOWED_ORIGINS"].split(),
+            "--interface",
+            self.host,
+            "--enable-api",
+            f"--auth-token={self.auth_token}",
+            "--cors",
+            *env["SHOP_ALLOWED_ORIGINS"].split(),
         ]
         if env.get("SHOP_LOG_LEVEL", "").lower() == "debug":
             argv.append("--debug")
@@ -222,7 +239,9 @@ class Stack:
             return
         env = self._env()
         env["SHOP_RASA_URL"] = self.rasa_url
-        proc = self._spawn("web", [sys.executable, "-m", "bot.web.serve", "--host", self.host, "--port", str(self.web_port)], env)
+        proc = self._spawn(
+            "web", [sys.executable, "-m", "bot.web.serve", "--host", self.host, "--port", str(self.web_port)], env
+        )
         _wait_http(f"{self.web_url}/", timeout, proc, self.log_dir / "web.log")
 
     def start(self) -> None:
@@ -263,8 +282,9 @@ class Stack:
 
 def main() -> int:
     settings = current()
-    stack = Stack(rasa_port=settings.rasa_port, actions_port=settings.actions_port, web_port=settings.web_port,
-                  host=settings.host)
+    stack = Stack(
+        rasa_port=settings.rasa_port, actions_port=settings.actions_port, web_port=settings.web_port, host=settings.host
+    )
     if not settings.action_secret:
         # `make shell` in another terminal talks to this action server: it reads the secret here.
         secret_file = ROOT / "data" / "action-secret"
@@ -288,7 +308,7 @@ def main() -> int:
         stack.start()
         print(
             "\nShop Assistant is running:\n"
-            f"  REST webhook   POST {stack.rasa_url}/webhooks/rest/webhook  {{\"sender\": \"me\", \"message\": \"hi\"}}\n"
+            f'  REST webhook   POST {stack.rasa_url}/webhooks/rest/webhook  {{"sender": "me", "message": "hi"}}\n'
             f"  socket.io      {stack.rasa_url}/socket.io\n"
             f"  HTTP API       {stack.rasa_url}  (add ?token="
             f"{'$RASA_AUTH_TOKEN' if settings.rasa_auth_token else stack.auth_token})\n"
@@ -301,7 +321,9 @@ def main() -> int:
         while True:
             for name, proc in list(stack.procs.items()):
                 if proc.poll() is not None:
-                    raise StackError(f"{name} exited with code {proc.returncode}; see {stack.log_dir / (name + '.log')}")
+                    raise StackError(
+                        f"{name} exited with code {proc.returncode}; see {stack.log_dir / (name + '.log')}"
+                    )
             time.sleep(1)
     except KeyboardInterrupt:
         print("\nStopping...", flush=True)

@@ -17,8 +17,23 @@ from typing import Any
 from shop.settings import current
 
 FIELDS = (
-    "id", "title", "description", "category", "subcategory", "brand", "price", "currency", "color", "sizes",
-    "stock", "rating", "rating_count", "reviews", "tags", "image_url", "url",
+    "id",
+    "title",
+    "description",
+    "category",
+    "subcategory",
+    "brand",
+    "price",
+    "currency",
+    "color",
+    "sizes",
+    "stock",
+    "rating",
+    "rating_count",
+    "reviews",
+    "tags",
+    "image_url",
+    "url",
 )
 REQUIRED = ("id", "title")
 MAX_ID_CHARS = 64
@@ -186,8 +201,13 @@ def normalise(raw: dict[str, Any]) -> dict[str, Any]:
 def product_text(product: dict[str, Any]) -> str:
     """What search embeds and indexes: the words a shopper would use for this product."""
     parts = [
-        product["title"], product.get("subcategory", ""), product.get("category", ""), product.get("brand", ""),
-        product.get("color", ""), " ".join(product.get("tags", [])), product.get("description", ""),
+        product["title"],
+        product.get("subcategory", ""),
+        product.get("category", ""),
+        product.get("brand", ""),
+        product.get("color", ""),
+        " ".join(product.get("tags", [])),
+        product.get("description", ""),
     ]
     return ". ".join(p for p in parts if p)
 

@@ -41,8 +41,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"skipped row {line}: {reason}", file=sys.stderr)
         print(f"{index.collection_name} at {index.index_path}: {report.summary()}")
         return 0
-    request = SearchRequest(query=args.query, category=args.category, brand=args.brand, color=args.color,
-                            size=args.size, price_min=args.price_min, price_max=args.price_max)
+    request = SearchRequest(
+        query=args.query,
+        category=args.category,
+        brand=args.brand,
+        color=args.color,
+        size=args.size,
+        price_min=args.price_min,
+        price_max=args.price_max,
+    )
     try:
         result = ProductSearch(index).search(request, k=args.k)
     except ProductIndexMissingError as exc:
@@ -54,8 +61,10 @@ def main(argv: list[str] | None = None) -> int:
         if rank == result.exact + 1 and result.widened:
             print(f"(near matches, without the {result.widened} {result.wanted}:)")
         p = hit.product
-        print(f"{rank}. {hit.score:.3f}  {p['id']}  {p['title']}  ${p['price']:.2f}  {p['rating']}★  "
-              f"[{p['category']}/{p['subcategory']}, {p['color']}]")
+        print(
+            f"{rank}. {hit.score:.3f}  {p['id']}  {p['title']}  ${p['price']:.2f}  {p['rating']}★  "
+            f"[{p['category']}/{p['subcategory']}, {p['color']}]"
+        )
     if not result.hits:
         print("no products found")
     return 0

@@ -39,8 +39,13 @@ def choose_form(n_items: int, dense_max_items: int = DENSE_MAX_ITEMS) -> Form:
 
 
 class EASE:
-    def __init__(self, l2: float = 200.0, dense_max_items: int = DENSE_MAX_ITEMS, max_rank: int = MAX_RANK,
-                 device: str | torch.device = "cpu") -> None:
+    def __init__(
+        self,
+        l2: float = 200.0,
+        dense_max_items: int = DENSE_MAX_ITEMS,
+        max_rank: int = MAX_RANK,
+        device: str | torch.device = "cpu",
+    ) -> None:
         self.l2 = float(l2)
         self.dense_max_items = dense_max_items
         self.max_rank = max_rank
@@ -77,8 +82,9 @@ class EASE:
     def _right_singular(self, X: torch.Tensor, rank: int) -> tuple[torch.Tensor, torch.Tensor]:
         n_users = X.shape[0]
         if rank == 0:
-            return torch.zeros(self.n_items, 0, dtype=torch.float64, device=self.device), \
-                torch.zeros(0, dtype=torch.float64, device=self.device)
+            return torch.zeros(self.n_items, 0, dtype=torch.float64, device=self.device), torch.zeros(
+                0, dtype=torch.float64, device=self.device
+            )
         if n_users <= self.max_rank:
             # Exact: the customers' Gram matrix is small, XᵀX = V S² Vᵀ with V = XᵀU/s.
             dense = (X.to_dense() if X.is_sparse else X).double()
@@ -107,7 +113,7 @@ class EASE:
             if self._V64 is None or self._s2 is None:
                 raise RuntimeError("set_l2 needs a fitted model (the singular values are not saved)")
             c = self._s2 / (self._s2 + self.l2)
-            one_minus_d = 1.0 - (self._V64 ** 2) @ c
+            one_minus_d = 1.0 - (self._V64**2) @ c
             self.c = c.float()
             self.inv_one_minus_d = (1.0 / one_minus_d.clamp_min(1e-12)).float()
         return self
@@ -137,8 +143,9 @@ class EASE:
         if self.form == "dense" and len(histories) <= 8:
             # A few B rows instead of a (batch, n) x (n, n) product: what one request costs.
             assert self.B is not None
-            rows = [self.B[sorted(set(h))].sum(0) if h else torch.zeros(self.n_items, device=self.device)
-                    for h in histories]
+            rows = [
+                self.B[sorted(set(h))].sum(0) if h else torch.zeros(self.n_items, device=self.device) for h in histories
+            ]
             return torch.stack(rows) if rows else torch.zeros(0, self.n_items, device=self.device)
         x = torch.zeros(len(histories), self.n_items, device=self.device)
         for row, history in enumerate(histories):
@@ -146,8 +153,12 @@ class EASE:
         if self.form == "low_rank" and 0 < len(histories) <= 8:
             # xV from the touched products' rows of V, not a (1, n) x (n, r) product.
             assert self.V is not None
-            xV = torch.stack([self.V[sorted(set(h))].sum(0) if h else torch.zeros(self.V.shape[1], device=self.device)
-                              for h in histories])
+            xV = torch.stack(
+                [
+                    self.V[sorted(set(h))].sum(0) if h else torch.zeros(self.V.shape[1], device=self.device)
+                    for h in histories
+                ]
+            )
             return self._low_rank_scores(x, xV)
         return self.scores(x)
 
@@ -173,11 +184,12 @@ class EASE:
         return {f"{prefix}V": self.V, f"{prefix}c": self.c, f"{prefix}inv_one_minus_d": self.inv_one_minus_d}
 
     @classmethod
-    def from_tensors(cls, tensors: dict[str, torch.Tensor], l2: float, prefix: str = "ease.",
-                     device: str | torch.device = "cpu") -> EASE:
+    def from_tensors(
+        cls, tensors: dict[str, torch.Tensor], l2: float, prefix: str = "ease.", device: str | torch.device = "cpu"
+    ) -> EASE:
         """Raises KeyError or ValueError when the tensors are not a saved EASE."""
         model = cls(l2=l2, device=device)
-        names = {k[len(prefix):] for k in tensors if k.startswith(prefix)}
+        names = {k[len(prefix) :] for k in tensors if k.startswith(prefix)}
         if names == {"B"}:
             model.form, model.B = "dense", tensors[f"{prefix}B"].to(model.device)
             model.n_items = model.B.shape[0]

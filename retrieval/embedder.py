@@ -56,7 +56,9 @@ class Embedder:
                 offline()
                 from sentence_transformers import SentenceTransformer
 
-                self._model = SentenceTransformer(self.model_name_or_path or model_path(), device=pick_device(self.device))
+                self._model = SentenceTransformer(
+                    self.model_name_or_path or model_path(), device=pick_device(self.device)
+                )
 
     @property
     def identity(self) -> str:
@@ -82,7 +84,10 @@ class Embedder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         vectors = self._model.encode(
-            texts, batch_size=self.batch_size, normalize_embeddings=True,
-            convert_to_numpy=True, show_progress_bar=show_progress,
+            texts,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=show_progress,
         )
         return np.asarray(vectors, dtype=np.float32)

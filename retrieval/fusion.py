@@ -48,8 +48,12 @@ def competition_ranks(scores: np.ndarray) -> np.ndarray:
     return (np.searchsorted(ascending, -scores, side="left") + 1).astype(np.float64)
 
 
-def reciprocal_rank_fusion(signals: Sequence[np.ndarray], weights: Sequence[float] | None = None, k: float = 60,
-                           found: Sequence[np.ndarray | None] | None = None) -> np.ndarray:
+def reciprocal_rank_fusion(
+    signals: Sequence[np.ndarray],
+    weights: Sequence[float] | None = None,
+    k: float = 60,
+    found: Sequence[np.ndarray | None] | None = None,
+) -> np.ndarray:
     """Per document, the sum over signals of weight / (k + its rank in that signal), divided by
     the largest possible sum so the best document of every signal scores 1. `found[i]` (a boolean
     mask, or None for every document) says which documents signal i ranks at all."""
@@ -111,8 +115,14 @@ class HybridJoiner:
     rrf_k: the rank offset of `rrf`.
     """
 
-    def __init__(self, method: str = "convex", lexical_weight: float = 0.5, feedback_depth: int = 0,
-                 feedback_weight: float = 0.5, rrf_k: float = 60) -> None:
+    def __init__(
+        self,
+        method: str = "convex",
+        lexical_weight: float = 0.5,
+        feedback_depth: int = 0,
+        feedback_weight: float = 0.5,
+        rrf_k: float = 60,
+    ) -> None:
         if method not in METHODS:
             raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
         if not 0 <= lexical_weight <= 1 or not 0 <= feedback_weight <= 1:
@@ -127,8 +137,13 @@ class HybridJoiner:
 
     @property
     def config(self) -> dict[str, float | int | str]:
-        return {"method": self.method, "lexical_weight": self.lexical_weight, "feedback_depth": self.feedback_depth,
-                "feedback_weight": self.feedback_weight, "rrf_k": self.rrf_k}
+        return {
+            "method": self.method,
+            "lexical_weight": self.lexical_weight,
+            "feedback_depth": self.feedback_depth,
+            "feedback_weight": self.feedback_weight,
+            "rrf_k": self.rrf_k,
+        }
 
     def join(self, cosines: np.ndarray, lexical: np.ndarray, vectors: np.ndarray | None = None) -> np.ndarray:
         """`cosines` and `lexical` per document; `vectors` (normalised, one row per document) for

@@ -38,8 +38,15 @@ def recent_weights(history: Sequence[int], recency: float, limit: int) -> tuple[
 
 
 class ItemTransitions:
-    def __init__(self, window: int = 100, decay: float = 20.0, recency: float = 5.0, recent_items: int = 30,
-                 max_neighbours: int = 1_000, device: str | torch.device = "cpu") -> None:
+    def __init__(
+        self,
+        window: int = 100,
+        decay: float = 20.0,
+        recency: float = 5.0,
+        recent_items: int = 30,
+        max_neighbours: int = 1_000,
+        device: str | torch.device = "cpu",
+    ) -> None:
         self.window, self.decay, self.recency = int(window), float(decay), float(recency)
         self.recent_items, self.max_neighbours = int(recent_items), int(max_neighbours)
         self.device = torch.device(device)
@@ -71,8 +78,9 @@ class ItemTransitions:
         starts = np.concatenate([[0], np.cumsum(np.bincount(row, minlength=n_items))])
         keep = np.arange(len(row)) - starts[row] < self.max_neighbours
         row, col, val = row[keep], col[keep], val[keep]
-        self.crow = torch.as_tensor(np.concatenate([[0], np.cumsum(np.bincount(row, minlength=n_items))]),
-                                    device=self.device)
+        self.crow = torch.as_tensor(
+            np.concatenate([[0], np.cumsum(np.bincount(row, minlength=n_items))]), device=self.device
+        )
         self.col = torch.as_tensor(col, device=self.device)
         self.val = torch.as_tensor(val, dtype=torch.float32, device=self.device)
         return self
@@ -98,11 +106,15 @@ class ItemTransitions:
         if total == 0:
             return out
         # The CSR rows of the recent products, gathered in one go.
-        offsets = torch.repeat_interleave(starts - (torch.cumsum(lengths, 0) - lengths), lengths) \
-            + torch.arange(total, device=self.device)
+        offsets = torch.repeat_interleave(starts - (torch.cumsum(lengths, 0) - lengths), lengths) + torch.arange(
+            total, device=self.device
+        )
         values = self.val[offsets] * torch.repeat_interleave(torch.as_tensor(weights, device=self.device), lengths)
-        out.index_put_((torch.repeat_interleave(torch.as_tensor(rows, device=self.device), lengths), self.col[offsets]),
-                       values, accumulate=True)
+        out.index_put_(
+            (torch.repeat_interleave(torch.as_tensor(rows, device=self.device), lengths), self.col[offsets]),
+            values,
+            accumulate=True,
+        )
         return out
 
     def weights_to(self, item: int, history: Sequence[int]) -> dict[int, float]:
@@ -121,12 +133,22 @@ class ItemTransitions:
         return {f"{prefix}crow": self.crow, f"{prefix}col": self.col, f"{prefix}val": self.val}
 
     def config(self) -> dict[str, float | int]:
-        return {"window": self.window, "decay": self.decay, "recency": self.recency,
-                "recent_items": self.recent_items, "max_neighbours": self.max_neighbours}
+        return {
+            "window": self.window,
+            "decay": self.decay,
+            "recency": self.recency,
+            "recent_items": self.recent_items,
+            "max_neighbours": self.max_neighbours,
+        }
 
     @classmethod
-    def from_tensors(cls, tensors: dict[str, torch.Tensor], config: dict[str, float | int], prefix: str = "seq.",
-                     device: str | torch.device = "cpu") -> ItemTransitions:
+    def from_tensors(
+        cls,
+        tensors: dict[str, torch.Tensor],
+        config: dict[str, float | int],
+        prefix: str = "seq.",
+        device: str | torch.device = "cpu",
+    ) -> ItemTransitions:
         model = cls(**config, device=device)  # type: ignore[arg-type]
         model.crow = tensors[f"{prefix}crow"].to(model.device)
         model.col = tensors[f"{prefix}col"].to(model.device)

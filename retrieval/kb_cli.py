@@ -40,8 +40,11 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--questions", default=str(DEFAULT_QUESTIONS), help="JSONL of {question, doc, section}")
     train.add_argument("--out", help="encoder folder (default: $SHOP_KB_ENCODER_PATH or models/kb_encoder)")
     train.add_argument("--epochs", type=int, default=6, help="6: the best of 2, 4 and 6 on the validation questions")
-    train.add_argument("--optional", action="store_true",
-                       help="when no question names a section of --kb, remove the encoder and exit 0 (make index does)")
+    train.add_argument(
+        "--optional",
+        action="store_true",
+        help="when no question names a section of --kb, remove the encoder and exit 0 (make index does)",
+    )
     sub.add_parser("catalog", help="product catalog commands: python -m retrieval catalog --help")
     return parser
 
@@ -52,8 +55,11 @@ def main(argv: list[str] | None = None, services: ServiceRegistry | None = None)
     args = _parser().parse_args(argv)
     if args.command == "train-encoder":
         return _train_encoder(args)
-    kb = KnowledgeBase(index_path=args.index, collection=getattr(args, "collection_sub", None) or args.collection,
-                       embedder=(services or ServiceRegistry()).kb_embedder)
+    kb = KnowledgeBase(
+        index_path=args.index,
+        collection=getattr(args, "collection_sub", None) or args.collection,
+        embedder=(services or ServiceRegistry()).kb_embedder,
+    )
     if args.command == "ingest":
         try:
             report = kb.ingest(args.kb)
@@ -88,15 +94,20 @@ def _train_encoder(args: argparse.Namespace) -> int:
         # Another shop's documents: questions labelled for other sections would teach the
         # encoder nothing true, and an encoder fine-tuned for other documents would mislead.
         shutil.rmtree(out, ignore_errors=True)
-        print(f"no labelled question names a section of {args.kb}: the plain MiniLM serves this knowledge base "
-              f"(write questions for it to {args.questions} to fine-tune)")
+        print(
+            f"no labelled question names a section of {args.kb}: the plain MiniLM serves this knowledge base "
+            f"(write questions for it to {args.questions} to fine-tune)"
+        )
         return 0
     except QuestionFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"KB encoder at {out}: {meta['questions']} questions over {meta['sections']} sections "
-          f"({meta['questions_skipped']} naming no section of {args.kb}), {meta['epochs']} epochs, "
-          f"{meta['train_s']} s, final loss {meta['final_loss']}. Re-ingest to use it: python -m retrieval ingest --kb {args.kb}")
+    print(
+        f"KB encoder at {out}: {meta['questions']} questions over {meta['sections']} sections "
+        f"({meta['questions_skipped']} naming no section of {args.kb}), {meta['epochs']} epochs, "
+        f"{meta['train_s']} s, final loss {meta['final_loss']}. Re-ingest to use it: python -m "
+        f"retrieval ingest --kb {args.kb}"
+    )
     return 0
 
 

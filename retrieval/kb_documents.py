@@ -47,8 +47,10 @@ def kb_files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         raise FileNotFoundError(f"knowledge-base folder not found: {folder}")
     return sorted(
-        p for p in folder.rglob("*")
-        if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
+        p
+        for p in folder.rglob("*")
+        if p.is_file()
+        and p.suffix.lower() in SUPPORTED_SUFFIXES
         and not any(part.startswith(".") for part in p.relative_to(folder).parts)
     )
 
@@ -85,8 +87,7 @@ def _title_from_name(source: str) -> str:
 
 def _markdown_chunks(raw: str, source: str) -> list[Chunk]:
     header_splitter = MarkdownHeaderTextSplitter(
-        headers_to_split_on=[("#", "h1"), ("##", "h2"), ("###", "h3"), ("####", "h4")],
-        strip_headers=True,
+        headers_to_split_on=[("#", "h1"), ("##", "h2"), ("###", "h3"), ("####", "h4")], strip_headers=True
     )
     splitter = RecursiveCharacterTextSplitter(chunk_size=CHUNK_CHARS, chunk_overlap=CHUNK_OVERLAP)
     sections = header_splitter.split_text(raw)
@@ -98,10 +99,16 @@ def _markdown_chunks(raw: str, source: str) -> list[Chunk]:
             headings = [title, *headings]
         for piece in splitter.split_text(section.page_content):
             if piece.strip():
-                chunks.append(Chunk(
-                    chunk_id=f"{source}#{len(chunks)}", source=source, title=title,
-                    heading=headings[-1], heading_path=" > ".join(headings), text=piece.strip(),
-                ))
+                chunks.append(
+                    Chunk(
+                        chunk_id=f"{source}#{len(chunks)}",
+                        source=source,
+                        title=title,
+                        heading=headings[-1],
+                        heading_path=" > ".join(headings),
+                        text=piece.strip(),
+                    )
+                )
     return chunks
 
 
@@ -109,7 +116,9 @@ def _text_chunks(raw: str, source: str) -> list[Chunk]:
     splitter = RecursiveCharacterTextSplitter(chunk_size=CHUNK_CHARS, chunk_overlap=CHUNK_OVERLAP)
     title = _title_from_name(source)
     return [
-        Chunk(chunk_id=f"{source}#{i}", source=source, title=title, heading=title, heading_path=title, text=piece.strip())
+        Chunk(
+            chunk_id=f"{source}#{i}", source=source, title=title, heading=title, heading_path=title, text=piece.strip()
+        )
         for i, piece in enumerate(p for p in splitter.split_text(raw) if p.strip())
     ]
 
@@ -151,8 +160,14 @@ def _faq_chunks(pairs: list[tuple[str, str]], source: str) -> list[Chunk]:
     chunks: list[Chunk] = []
     for question, answer in pairs:
         if question and answer:
-            chunks.append(Chunk(
-                chunk_id=f"{source}#{len(chunks)}", source=source, title=title, heading=question,
-                heading_path=f"{title} > {question}", text=answer,
-            ))
+            chunks.append(
+                Chunk(
+                    chunk_id=f"{source}#{len(chunks)}",
+                    source=source,
+                    title=title,
+                    heading=question,
+                    heading_path=f"{title} > {question}",
+                    text=answer,
+                )
+            )
     return chunks

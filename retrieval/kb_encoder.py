@@ -22,12 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from retrieval.embedder import (
-    BASE_ENCODER_ID,
-    ENCODER_META_FILE,
-    Embedder,
-    model_path,
-)
+from retrieval.embedder import BASE_ENCODER_ID, ENCODER_META_FILE, Embedder, model_path
 from retrieval.kb_documents import Chunk, DocumentError, kb_files, load_chunks
 from shop.device import pick_device
 from shop.settings import current
@@ -71,7 +66,9 @@ def load_questions(path: str | Path) -> list[LabelledQuestion]:
             row = json.loads(line)
             rows.append(LabelledQuestion(str(row["question"]).strip(), str(row["doc"]), str(row["section"])))
         except (ValueError, KeyError, TypeError) as exc:
-            raise QuestionFileError(f"{path}:{number}: expected a JSON object with question, doc and section ({exc})") from None
+            raise QuestionFileError(
+                f"{path}:{number}: expected a JSON object with question, doc and section ({exc})"
+            ) from None
     return [r for r in rows if r.question]
 
 
@@ -126,12 +123,15 @@ def fine_tune(
         for _ in range(epochs):
             rng.shuffle(order)
             for start in range(0, len(order), batch_size):
-                batch = order[start:start + batch_size]
+                batch = order[start : start + batch_size]
                 keys = list(dict.fromkeys((q.doc, q.section) for q in batch))
                 texts = [rng.choice(passages[k]) for k in keys]
                 q_vectors = model(model.preprocess([q.question for q in batch]))["sentence_embedding"]
                 p_vectors = model(model.preprocess(texts))["sentence_embedding"]
-                logits = torch.nn.functional.normalize(q_vectors, dim=-1) @ torch.nn.functional.normalize(p_vectors, dim=-1).T
+                logits = (
+                    torch.nn.functional.normalize(q_vectors, dim=-1)
+                    @ torch.nn.functional.normalize(p_vectors, dim=-1).T
+                )
                 targets = torch.tensor([keys.index((q.doc, q.section)) for q in batch], device=logits.device)
                 # scale 20, as sentence-transformers' MultipleNegativesRankingLoss
                 loss = torch.nn.functional.cross_entropy(logits * 20.0, targets)
@@ -160,7 +160,10 @@ def fine_tune(
         "questions": len(usable),
         "questions_skipped": len(questions) - len(usable),
         "sections": len({(q.doc, q.section) for q in usable}),
-        "epochs": epochs, "learning_rate": learning_rate, "batch_size": batch_size, "seed": seed,
+        "epochs": epochs,
+        "learning_rate": learning_rate,
+        "batch_size": batch_size,
+        "seed": seed,
         "train_s": round(time.perf_counter() - started, 1),
         "final_loss": round(sum(losses[-5:]) / len(losses[-5:]), 4),
     }

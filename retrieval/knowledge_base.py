@@ -138,12 +138,16 @@ class KnowledgeBase:
         self.bm25_weight = bm25_weight
         self.candidates = candidates
         base = self.embedder.identity == BASE_ENCODER_ID
-        self.min_confidence = _first(min_confidence, settings.kb_min_confidence,
-                                     BASE_MIN_CONFIDENCE if base else DEFAULT_MIN_CONFIDENCE)
+        self.min_confidence = _first(
+            min_confidence, settings.kb_min_confidence, BASE_MIN_CONFIDENCE if base else DEFAULT_MIN_CONFIDENCE
+        )
         self.suggest_confidence = min(
             self.min_confidence,
-            _first(suggest_confidence, settings.kb_suggest_confidence,
-                   BASE_SUGGEST_CONFIDENCE if base else DEFAULT_SUGGEST_CONFIDENCE),
+            _first(
+                suggest_confidence,
+                settings.kb_suggest_confidence,
+                BASE_SUGGEST_CONFIDENCE if base else DEFAULT_SUGGEST_CONFIDENCE,
+            ),
         )
         self._lock = threading.Lock()
         self._client: Any = None
@@ -205,10 +209,18 @@ class KnowledgeBase:
                 ids=[c.chunk_id for c in chunks],
                 embeddings=vectors.tolist(),
                 documents=[c.text for c in chunks],
-                metadatas=[{
-                    "source": c.source, "title": c.title, "heading": c.heading,
-                    "heading_path": c.heading_path, "chunk_id": c.chunk_id, "doc_hash": digest, "encoder": encoder,
-                } for c in chunks],
+                metadatas=[
+                    {
+                        "source": c.source,
+                        "title": c.title,
+                        "heading": c.heading,
+                        "heading_path": c.heading_path,
+                        "chunk_id": c.chunk_id,
+                        "doc_hash": digest,
+                        "encoder": encoder,
+                    }
+                    for c in chunks
+                ],
             )
             report.chunks_written += len(chunks)
             (report.updated if source in indexed else report.added).append(source)
@@ -252,8 +264,14 @@ class KnowledgeBase:
         import bm25s
 
         chunks = [
-            Chunk(chunk_id=str(m["chunk_id"]), source=str(m["source"]), title=str(m["title"]),
-                  heading=str(m["heading"]), heading_path=str(m["heading_path"]), text=str(doc))
+            Chunk(
+                chunk_id=str(m["chunk_id"]),
+                source=str(m["source"]),
+                title=str(m["title"]),
+                heading=str(m["heading"]),
+                heading_path=str(m["heading_path"]),
+                text=str(doc),
+            )
             for m, doc in zip(data["metadatas"], data["documents"], strict=True)
         ]
         embeddings = data["embeddings"]
@@ -262,9 +280,14 @@ class KnowledgeBase:
             # Query and passages must come from one encoder. The index was built with another
             # (a retrained encoder, an older index): embed the passages afresh in memory and keep
             # answering; `make index` rewrites the index itself.
-            logger.warning("the knowledge-base index was embedded by %s, not %s: re-embedding %d passages in memory; "
-                           "rebuild it with: %s", ", ".join(sorted(map(str, encoders))), self.embedder.identity,
-                           len(chunks), REBUILD_HINT)
+            logger.warning(
+                "the knowledge-base index was embedded by %s, not %s: re-embedding %d passages in memory; "
+                "rebuild it with: %s",
+                ", ".join(sorted(map(str, encoders))),
+                self.embedder.identity,
+                len(chunks),
+                REBUILD_HINT,
+            )
             embeddings = self.embedder.encode([c.embedding_text() for c in chunks])
         self._chunks = chunks
         self._matrix = np.ascontiguousarray(np.asarray(embeddings, dtype=np.float32).reshape(len(chunks), -1))
@@ -306,14 +329,27 @@ class KnowledgeBase:
         bm25_pos = {int(i): r for r, i in enumerate(bm25_ranking, start=1)}
         best = sorted(fused, key=lambda i: (-fused[i], -cosines[i]))[:k]
         return [
-            Hit(**{f: getattr(self._chunks[i], f) for f in ("chunk_id", "source", "title", "heading", "heading_path", "text")},
-                score=float(fused[i]), confidence=float(cosines[i]),
-                dense_rank=dense_pos.get(i), bm25_rank=bm25_pos.get(i))
+            Hit(
+                **{
+                    f: getattr(self._chunks[i], f)
+                    for f in ("chunk_id", "source", "title", "heading", "heading_path", "text")
+                },
+                score=float(fused[i]),
+                confidence=float(cosines[i]),
+                dense_rank=dense_pos.get(i),
+                bm25_rank=bm25_pos.get(i),
+            )
             for i in best
         ]
 
-    def _fuse(self, mode: str, cosines: np.ndarray, dense_ranking: np.ndarray,
-              bm25_scores: np.ndarray, bm25_ranking: np.ndarray) -> dict[int, float]:
+    def _fuse(
+        self,
+        mode: str,
+        cosines: np.ndarray,
+        dense_ranking: np.ndarray,
+        bm25_scores: np.ndarray,
+        bm25_ranking: np.ndarray,
+    ) -> dict[int, float]:
         if mode == "dense":
             return {int(i): float(cosines[i]) for i in dense_ranking}
         if mode == "bm25":

@@ -38,6 +38,8 @@ CHEAP_POOL = 20
 # A word in more than this share of the catalog ("comfortable" in a shop of shoes) says nothing
 # about why one product was found.
 COMMON_WORD_SHARE = 0.2
+
+
 class ProductIndexMissingError(RuntimeError):
     """The product index has not been built (or cannot be read)."""
 
@@ -81,8 +83,10 @@ class CatalogIngestReport:
     total: int = 0
 
     def summary(self) -> str:
-        return (f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}, deleted {self.deleted}, "
-                f"skipped {len(self.skipped)} rows; {self.total} products in the index")
+        return (
+            f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}, deleted {self.deleted}, "
+            f"skipped {len(self.skipped)} rows; {self.total} products in the index"
+        )
 
 
 class ProductIndex:
@@ -122,8 +126,9 @@ class ProductIndex:
 
     # ---- building --------------------------------------------------------------------------
 
-    def ingest(self, path: str | Path | None = None, mapping: dict[str, str] | None = None,
-               progress: bool = True) -> CatalogIngestReport:
+    def ingest(
+        self, path: str | Path | None = None, mapping: dict[str, str] | None = None, progress: bool = True
+    ) -> CatalogIngestReport:
         """Mirrors the catalog into the collection: changed products re-embedded, removed ones deleted."""
         from tqdm import tqdm
 
@@ -144,23 +149,33 @@ class ProductIndex:
             else:
                 report.added += 1
             changed.append((product, digest))
-        for start in tqdm(range(0, len(changed), _BATCH), desc="embed products", unit="batch",
-                          disable=not progress or not changed):
-            batch = changed[start:start + _BATCH]
+        for start in tqdm(
+            range(0, len(changed), _BATCH), desc="embed products", unit="batch", disable=not progress or not changed
+        ):
+            batch = changed[start : start + _BATCH]
             vectors = self.embedder.encode([product_text(p) for p, _ in batch])
             collection.upsert(
                 ids=[p["id"] for p, _ in batch],
                 embeddings=vectors.tolist(),
                 documents=[product_text(p) for p, _ in batch],
-                metadatas=[{
-                    "hash": digest, "category": p["category"], "subcategory": p["subcategory"], "brand": p["brand"],
-                    "color": p["color"], "price": float(p["price"]), "stock": int(p["stock"]),
-                    "rating": float(p["rating"]), "json": json.dumps(p),
-                } for p, digest in batch],
+                metadatas=[
+                    {
+                        "hash": digest,
+                        "category": p["category"],
+                        "subcategory": p["subcategory"],
+                        "brand": p["brand"],
+                        "color": p["color"],
+                        "price": float(p["price"]),
+                        "stock": int(p["stock"]),
+                        "rating": float(p["rating"]),
+                        "json": json.dumps(p),
+                    }
+                    for p, digest in batch
+                ],
             )
         gone = sorted(set(indexed) - {p["id"] for p in catalog.products})
         for start in range(0, len(gone), _BATCH):
-            collection.delete(ids=gone[start:start + _BATCH])
+            collection.delete(ids=gone[start : start + _BATCH])
         report.deleted = len(gone)
         report.total = collection.count()
         self.stamp_file.write_text(f"{uuid.uuid4()}\n", encoding="utf-8")
@@ -218,8 +233,14 @@ class ProductIndex:
         self._kind_tokens = [set(tokens(f"{p['title']} {p['subcategory']}")) for p in products]
         # What a product is called (title, type, brand, tags), not what its description mentions:
         # a description that says "lawn" does not make the shop a seller of lawn mowers.
-        self._name_tokens = [set(tokens(" ".join([p["title"], p["subcategory"], p["category"], p["brand"],
-                                                  *map(str, p.get("tags") or [])]))) for p in products]
+        self._name_tokens = [
+            set(
+                tokens(
+                    " ".join([p["title"], p["subcategory"], p["category"], p["brand"], *map(str, p.get("tags") or [])])
+                )
+            )
+            for p in products
+        ]
         self._name_vocabulary = frozenset().union(*self._name_tokens) if products else frozenset()
         retriever = bm25s.BM25()
         retriever.index([t or ["_"] for t in product_tokens], show_progress=False)
@@ -246,8 +267,9 @@ class ProductIndex:
         i = self._position.get(product_id)
         return self.products[i] if i is not None else None
 
-    def matched_phrases(self, product: dict[str, Any], query: str, limit: int = 3,
-                        ignore: AbstractSet[str] = frozenset()) -> list[str]:
+    def matched_phrases(
+        self, product: dict[str, Any], query: str, limit: int = 3, ignore: AbstractSet[str] = frozenset()
+    ) -> list[str]:
         """The shopper's words that this product's text has, in the query's order: neighbours
         joined when the product says them together too ("cast iron", not "waterproof trail"
         when "waterproof" is elsewhere). At most `limit`, the rarest in the catalog kept; words
@@ -330,8 +352,16 @@ class ProductIndex:
             return cosines, cosines, lexical
         return lexical, cosines, lexical
 
-    def search(self, query: str, filters: ProductFilters | None = None, k: int = 5, offset: int = 0,
-               mode: str = "hybrid", exclude: set[str] | None = None, cheapest_first: bool = False) -> list[ProductHit]:
+    def search(
+        self,
+        query: str,
+        filters: ProductFilters | None = None,
+        k: int = 5,
+        offset: int = 0,
+        mode: str = "hybrid",
+        exclude: set[str] | None = None,
+        cheapest_first: bool = False,
+    ) -> list[ProductHit]:
         """The best products for `query` that pass every filter; no query ranks by rating.
 
         `cheapest_first` ("cheap headphones") orders the most relevant CHEAP_POOL products by
@@ -361,8 +391,10 @@ class ProductIndex:
             order = candidates[np.lexsort((-ranked[candidates], self._arrays["price"][candidates]))]
         else:
             order = candidates[np.argsort(-ranked[candidates], kind="stable")]
-        return [ProductHit(self.products[i], float(fused[i]), float(cosines[i]), float(lexical[i]))
-                for i in order[offset:offset + k]]
+        return [
+            ProductHit(self.products[i], float(fused[i]), float(cosines[i]), float(lexical[i]))
+            for i in order[offset : offset + k]
+        ]
 
 
 def _phrase_tokens(text: str) -> list[str]:
@@ -377,4 +409,4 @@ def _phrase_tokens(text: str) -> list[str]:
 def _says(words: list[str], phrase: list[str]) -> bool:
     """Whether `phrase` occurs in `words` as a contiguous run."""
     n = len(phrase)
-    return any(words[i:i + n] == phrase for i in range(len(words) - n + 1))
+    return any(words[i : i + n] == phrase for i in range(len(words) - n + 1))

@@ -31,13 +31,15 @@ logger = logging.getLogger(__name__)
 
 _ORDINAL = re.compile(r"\b(" + "|".join(ORDINALS) + r")\b|(?:\bnumber|\bno\.?|#|\boption)\s*(\d{1,2})\b")
 # Words of a question that never name a product.
-QUESTION_WORDS = frozenset(tokens(
-    "tell more about details detail info information please what which how many much is are does do it this that "
-    "one ones come available stock left size sizes colour color colors colours price cost review reviews rating "
-    "say people like made describe showed show sound sounds good want know they them their those these "
-    "number option buy order get really actually still also well okay ok hi hey thanks great nice "
-    "cheapest least expensive lowest priced most priciest best rated highest top worst " + " ".join(ORDINALS)
-))
+QUESTION_WORDS = frozenset(
+    tokens(
+        "tell more about details detail info information please what which how many much is are does do it this that "
+        "one ones come available stock left size sizes colour color colors colours price cost review reviews rating "
+        "say people like made describe showed show sound sounds good want know they them their those these "
+        "number option buy order get really actually still also well okay ok hi hey thanks great nice "
+        "cheapest least expensive lowest priced most priciest best rated highest top worst " + " ".join(ORDINALS)
+    )
+)
 # "is it ...": the shopper means the product already in view, not one whose title has the word.
 _PRONOUN = re.compile(r"\b(it|its|they|them|this|that)\b", re.I)
 # What a question asks about; with none of them (or "tell me more") the whole description.
@@ -46,22 +48,32 @@ ASPECTS = {
     "stock": re.compile(r"\b(stock|available|availability|left|sold out)\b", re.I),
     "price": re.compile(r"\b(price|costs?|how much)\b", re.I),
     "colour": re.compile(r"\b(colou?rs?)\b", re.I),
-    "reviews": re.compile(r"\b(reviews?|rating|rated|people say|say about|opinions?|any good|worth it|quality)\b", re.I),
+    "reviews": re.compile(
+        r"\b(reviews?|rating|rated|people say|say about|opinions?|any good|worth it|quality)\b", re.I
+    ),
 }
 _EVERYTHING = re.compile(r"\b(more|details?|describe|description|info|information|made of|material)\b", re.I)
 # "compare them", "which is cheaper", "the first or the second?": several products side by side.
-_COMPARE = re.compile(r"\b(compare|comparison|difference|differ|vs|versus|side by side|better than|"
-                      r"which (?:one |of (?:them|those|these|the two) )?(?:is|are|has|would)|which one)\b", re.I)
+_COMPARE = re.compile(
+    r"\b(compare|comparison|difference|differ|vs|versus|side by side|better than|"
+    r"which (?:one |of (?:them|those|these|the two) )?(?:is|are|has|would)|which one)\b",
+    re.I,
+)
 _FIRST_N = re.compile(r"\b(?:first|top)\s+(two|three|four|five|2|3|4|5)\b", re.I)
 MAX_COMPARED = 5
 # "the cheapest one", "the best-rated one": a product among those shown, picked by price or rating.
-_SUPERLATIVE = re.compile(r"\b(cheapest|least expensive|lowest[- ]priced|most expensive|priciest|"
-                          r"best[- ]rated|highest[- ]rated|top[- ]rated|worst[- ]rated|lowest[- ]rated)\b", re.I)
+_SUPERLATIVE = re.compile(
+    r"\b(cheapest|least expensive|lowest[- ]priced|most expensive|priciest|"
+    r"best[- ]rated|highest[- ]rated|top[- ]rated|worst[- ]rated|lowest[- ]rated)\b",
+    re.I,
+)
 # Words of a comparison that are not features of a product ("which is cheaper?").
-_COMPARE_WORDS = frozenset(tokens(
-    "compare comparison difference differ between vs versus side better best cheaper cheapest expensive pricier "
-    "rated two three four five top or than which would"
-))
+_COMPARE_WORDS = frozenset(
+    tokens(
+        "compare comparison difference differ between vs versus side better best cheaper cheapest expensive pricier "
+        "rated two three four five top or than which would"
+    )
+)
 # At or under this many in stock the shopper is told how many are left.
 LOW_STOCK = 5
 
@@ -190,8 +202,11 @@ def named_among_shown(text: str, shown: Sequence[Product]) -> list[Product]:
     Basecamp one": "tee" names neither, the brands name one each)."""
     words = set(tokens(text)) - QUESTION_WORDS - _COMPARE_WORDS
     titles = [title_words(p["title"]) for p in shown]
-    return [p for p, own in zip(shown, titles, strict=True)
-            if any(w in own and sum(w in t for t in titles) == 1 for w in words)]
+    return [
+        p
+        for p, own in zip(shown, titles, strict=True)
+        if any(w in own and sum(w in t for t in titles) == 1 for w in words)
+    ]
 
 
 def named_product(text: str, shown: Sequence[Product], catalog: Sequence[Product]) -> Product | None:
@@ -207,8 +222,13 @@ def named_product(text: str, shown: Sequence[Product], catalog: Sequence[Product
     return None
 
 
-def asked_features(text: str, about: Sequence[Product], named: Sequence[Product] = (),
-                   entity_values: Sequence[str] = (), comparing: bool = False) -> list[str]:
+def asked_features(
+    text: str,
+    about: Sequence[Product],
+    named: Sequence[Product] = (),
+    entity_values: Sequence[str] = (),
+    comparing: bool = False,
+) -> list[str]:
     """The shopper's own words of a yes/no question ("is it waterproof?" -> ["waterproof"]):
     neither question words, nor the kind of product asked `about` ("boots"), nor the title
     words of a product the shopper `named` by title; in a comparison, no comparison words
@@ -280,9 +300,15 @@ class ProductQuestions:
         self.index.warm_up()
         return [p for pid in product_ids if (p := self.index.product(pid))]
 
-    def understand(self, text: str, shown_ids: Sequence[str] = (), in_view_ids: Sequence[str | None] = (),
-                   mentions: Sequence[str] = (), size: str | None = None,
-                   color: str | None = None) -> ProductQuestion:
+    def understand(
+        self,
+        text: str,
+        shown_ids: Sequence[str] = (),
+        in_view_ids: Sequence[str | None] = (),
+        mentions: Sequence[str] = (),
+        size: str | None = None,
+        color: str | None = None,
+    ) -> ProductQuestion:
         """`shown_ids`: the cards just shown, in order. `in_view_ids`: the product asked about
         last, then the product page the shopper is on. `mentions`: the NLU's position words.
         `size`, `color`: the NLU's entities of this message (a yes/no about them)."""
@@ -294,10 +320,16 @@ class ProductQuestions:
         if compared:
             aspects = asked_aspects(text)
             titled = [] if picked else named_among_shown(text, shown)
-            features = [] if aspects else asked_features(text, compared, titled if len(titled) > 1 else [],
-                                                         comparing=True)
-            return ProductQuestion("compare", compared, aspects=aspects, shown=len(shown),
-                                   features=[self.feature_answers(p, features) for p in compared])
+            features = (
+                [] if aspects else asked_features(text, compared, titled if len(titled) > 1 else [], comparing=True)
+            )
+            return ProductQuestion(
+                "compare",
+                compared,
+                aspects=aspects,
+                shown=len(shown),
+                features=[self.feature_answers(p, features) for p in compared],
+            )
         position = picked[0] if picked else None
         product: Product | None
         named = False
@@ -321,19 +353,29 @@ class ProductQuestions:
             return ProductQuestion("ask_which", shown=len(shown))
         # "the best-rated one" names the product; it does not ask for its reviews
         aspects = asked_aspects(_SUPERLATIVE.sub(" ", text))
-        features = [] if aspects else asked_features(text, [product], [product] if named else [],
-                                                     [v for v in (size, color) if v])
+        features = (
+            []
+            if aspects
+            else asked_features(text, [product], [product] if named else [], [v for v in (size, color) if v])
+        )
         everything = bool(_EVERYTHING.search(text)) or not (aspects or size or color or features)
-        return ProductQuestion("one", [product], aspects=aspects, everything=everything, size=size, color=color,
-                               features=[self.feature_answers(product, features)], shown=len(shown))
+        return ProductQuestion(
+            "one",
+            [product],
+            aspects=aspects,
+            everything=everything,
+            size=size,
+            color=color,
+            features=[self.feature_answers(product, features)],
+            shown=len(shown),
+        )
 
     def _compared(self, text: str, shown: list[Product], picked: list[int]) -> list[Product] | ProductQuestion | None:
         """The products a comparison is about; a question of kind `none_shown`/`out_of_range`
         when its positions don't fit what was shown; None when the text is not a comparison."""
         if len(picked) > 1:
             if not fits(picked, shown):
-                return ProductQuestion("out_of_range" if shown else "none_shown", shown=len(shown),
-                                       picked=len(picked))
+                return ProductQuestion("out_of_range" if shown else "none_shown", shown=len(shown), picked=len(picked))
             chosen = [at_position(shown, p) for p in picked]
             return list({p["id"]: p for p in chosen}.values())[:MAX_COMPARED]
         if picked or len(shown) < 2 or not _COMPARE.search(text):

@@ -26,10 +26,23 @@ from retrieval.text import (
 # Shoppers' words for whole departments. Anything else is matched against the catalog's own
 # category and subcategory names, and otherwise searched as plain words.
 CATEGORY_WORDS = {
-    "shoe": "footwear", "footwear": "footwear", "clothes": "clothing", "clothing": "clothing", "apparel": "clothing",
-    "outfit": "clothing", "electronic": "electronics", "gadget": "electronics", "tech": "electronics",
-    "beauty": "beauty", "skincare": "beauty", "cosmetic": "beauty", "makeup": "beauty", "home": "home",
-    "homeware": "home", "sport": "sports", "fitness": "sports",
+    "shoe": "footwear",
+    "footwear": "footwear",
+    "clothes": "clothing",
+    "clothing": "clothing",
+    "apparel": "clothing",
+    "outfit": "clothing",
+    "electronic": "electronics",
+    "gadget": "electronics",
+    "tech": "electronics",
+    "beauty": "beauty",
+    "skincare": "beauty",
+    "cosmetic": "beauty",
+    "makeup": "beauty",
+    "home": "home",
+    "homeware": "home",
+    "sport": "sports",
+    "fitness": "sports",
 }
 # The order in which constraints are given up when nothing matches all of them.
 RELAX_ORDER = ("color", "size", "terms", "brand", "price_min", "price_max", "kind", "subcategory", "category")
@@ -42,8 +55,12 @@ _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 MAX_QUERY_CHARS = 300
 # The conversation's slots that hold a search's constraints, and the `SearchRequest` field of each.
 CONSTRAINT_SLOTS = {
-    "product_category": "category", "brand": "brand", "color": "color", "size": "size",
-    "price_min": "price_min", "price_max": "price_max",
+    "product_category": "category",
+    "brand": "brand",
+    "color": "color",
+    "size": "size",
+    "price_min": "price_min",
+    "price_max": "price_max",
 }
 
 
@@ -56,7 +73,12 @@ def entity_values(entities: Any) -> dict[str, Any]:
         if isinstance(entity, dict) and isinstance(entity.get("entity"), str):
             name, value = entity["entity"], entity.get("value")
             earlier = found.get(name)
-            if name == "product_category" and isinstance(earlier, str) and isinstance(value, str) and value not in earlier:
+            if (
+                name == "product_category"
+                and isinstance(earlier, str)
+                and isinstance(value, str)
+                and value not in earlier
+            ):
                 value = f"{earlier} {value}"
             found[name] = value
     return found
@@ -141,7 +163,7 @@ class SearchResult:
 
     @property
     def near(self) -> list[ProductHit]:
-        return self.hits[self.exact:]
+        return self.hits[self.exact :]
 
 
 def describe(name: str, filters: ProductFilters, shown_terms: Sequence[str] | None = None) -> str:
@@ -238,14 +260,26 @@ class ProductSearch:
         if color and color not in COLOR_WORDS and color not in self.index.vocabulary("color"):
             color = None
         return ProductFilters(
-            category=category, subcategory=subcategory, brand=_clean(request.brand),
-            color=color, size=_clean(request.size),
-            price_min=price_min, price_max=price_max, kind=kind,
+            category=category,
+            subcategory=subcategory,
+            brand=_clean(request.brand),
+            color=color,
+            size=_clean(request.size),
+            price_min=price_min,
+            price_max=price_max,
+            kind=kind,
             terms=tuple(tokens(" ".join(w for w in (request.terms or [])[:10] if isinstance(w, str)))) or None,
         )
 
-    def search(self, request: SearchRequest, k: int = 5, offset: int = 0,
-               exclude: set[str] | None = None, relax: bool = True, mode: str = "hybrid") -> SearchResult:
+    def search(
+        self,
+        request: SearchRequest,
+        k: int = 5,
+        offset: int = 0,
+        exclude: set[str] | None = None,
+        relax: bool = True,
+        mode: str = "hybrid",
+    ) -> SearchResult:
         """Hard filters from the request over `mode` ranking (hybrid; dense or bm25 for comparison)."""
         filters = self.filters_for(request)
         # The product word stays in the query even when it became a filter: "trail" in
@@ -267,12 +301,27 @@ class ProductSearch:
             setattr(candidate, name, None)
             hits = self.index.search(query, candidate, k=k, mode=mode, exclude=exclude, cheapest_first=cheap)
             if hits:
-                return SearchResult(hits, candidate, [describe(name, filters, request.terms)], query, exact=len(hits),
-                                    cheapest_first=cheap)
+                return SearchResult(
+                    hits,
+                    candidate,
+                    [describe(name, filters, request.terms)],
+                    query,
+                    exact=len(hits),
+                    cheapest_first=cheap,
+                )
         return SearchResult([], filters, [], query)
 
-    def _with_near_matches(self, query: str, filters: ProductFilters, hits: list[ProductHit], k: int, offset: int,
-                           mode: str, exclude: set[str] | None, cheap: bool = False) -> SearchResult:
+    def _with_near_matches(
+        self,
+        query: str,
+        filters: ProductFilters,
+        hits: list[ProductHit],
+        k: int,
+        offset: int,
+        mode: str,
+        exclude: set[str] | None,
+        cheap: bool = False,
+    ) -> SearchResult:
         """The exact matches of this page, then near matches in another colour or of another product type.
         Near matches go by relevance even for "cheap ...": by price, a cheap charger would lead
         the alternatives to headphones."""
@@ -289,7 +338,21 @@ class ProductSearch:
             # "headphones" widens to electronics, not to the whole shop
             wider.category = str(index.product(next(iter(exact_ids)))["category"])  # type: ignore[index]
         # The near list carries on across pages once the exact matches run out.
-        near = index.search(query, wider, k=k - len(hits), offset=max(0, offset - len(exact_ids)), mode=mode,
-                            exclude=set(exclude or ()) | exact_ids)
-        return SearchResult(hits + near, filters, [], query, exact=len(hits), widened=name if near else None,
-                            wanted=str(getattr(filters, name)) if near else None, cheapest_first=cheap)
+        near = index.search(
+            query,
+            wider,
+            k=k - len(hits),
+            offset=max(0, offset - len(exact_ids)),
+            mode=mode,
+            exclude=set(exclude or ()) | exact_ids,
+        )
+        return SearchResult(
+            hits + near,
+            filters,
+            [],
+            query,
+            exact=len(hits),
+            widened=name if near else None,
+            wanted=str(getattr(filters, name)) if near else None,
+            cheapest_first=cheap,
+        )

@@ -31,8 +31,13 @@ class RecentPopularity:
         self._seconds = np.zeros(0, np.float64)
         self._weights = np.zeros(0, np.float64)
 
-    def fit(self, items: Sequence[int] | np.ndarray, seconds: Sequence[float] | np.ndarray,
-            weights: Sequence[float] | np.ndarray, n_items: int) -> RecentPopularity:
+    def fit(
+        self,
+        items: Sequence[int] | np.ndarray,
+        seconds: Sequence[float] | np.ndarray,
+        weights: Sequence[float] | np.ndarray,
+        n_items: int,
+    ) -> RecentPopularity:
         order = np.argsort(np.asarray(seconds, np.float64), kind="stable")
         self._items = np.asarray(items, np.int64)[order]
         self._seconds = np.asarray(seconds, np.float64)[order]

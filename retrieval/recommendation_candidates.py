@@ -36,9 +36,14 @@ class Recommendations:
     """Product ids in (what the shopper liked, the page they are on), products out. Cheap to
     build; `recommender` is a callable so a retrained model is picked up on the next call."""
 
-    def __init__(self, search: ProductSearch, use_matcher: UseMatcher,
-                 recommender: Callable[[], FusedRecommender], relevant_cosine: float = RELEVANT_COSINE,
-                 candidate_pool: int = CANDIDATE_POOL) -> None:
+    def __init__(
+        self,
+        search: ProductSearch,
+        use_matcher: UseMatcher,
+        recommender: Callable[[], FusedRecommender],
+        relevant_cosine: float = RELEVANT_COSINE,
+        candidate_pool: int = CANDIDATE_POOL,
+    ) -> None:
         self.search = search
         self.use_matcher = use_matcher
         self._recommender = recommender
@@ -49,9 +54,15 @@ class Recommendations:
         self.search.index.warm_up()
         self._recommender()
 
-    def recommend(self, text: str, customer_id: str | None = None, context_ids: Sequence[str] = (),
-                  category: str | None = None, last_search: str | None = None,
-                  k: int = 5) -> list[RecommendedProduct]:
+    def recommend(
+        self,
+        text: str,
+        customer_id: str | None = None,
+        context_ids: Sequence[str] = (),
+        category: str | None = None,
+        last_search: str | None = None,
+        k: int = 5,
+    ) -> list[RecommendedProduct]:
         """`category`: the NLU's product word of this message only (an earlier search's category
         is not a wish for gifts). `last_search`: the query of the conversation's last search."""
         recommender = self._recommender()
@@ -66,8 +77,11 @@ class Recommendations:
         # One encoding of the message serves the use tags and the blend.
         vector = index.embedder.encode([text])[0] if text.strip() else None
         # "I'm going skiing in January": no product is close to the words, a use tag is.
-        uses = {} if kind_named or vector is None else \
-            self.use_matcher.products_with([u.tag for u in self.use_matcher.uses(text, vector)])
+        uses = (
+            {}
+            if kind_named or vector is None
+            else self.use_matcher.products_with([u.tag for u in self.use_matcher.uses(text, vector)])
+        )
         mask, wish_vector = None, None
         if focused or uses:
             # With a use, the products carrying its tag plus the few close ones the words rank
@@ -79,5 +93,8 @@ class Recommendations:
             # After a search, what the shopper was looking for leans the blend towards it.
             wish_vector = index.embedder.encode([last_search])[0]
         picks = recommender.recommend(customer_id, list(context_ids), wish_vector, k=k, candidate_mask=mask)
-        return [RecommendedProduct(product, pick.why, uses.get(pick.product_id))
-                for pick in picks if (product := index.product(pick.product_id)) is not None]
+        return [
+            RecommendedProduct(product, pick.why, uses.get(pick.product_id))
+            for pick in picks
+            if (product := index.product(pick.product_id)) is not None
+        ]

@@ -62,8 +62,9 @@ def interaction_weight(event: str, value: float | None) -> float:
     return EVENT_WEIGHTS.get(event, 0.0)
 
 
-def temporal_split(interactions: list[dict[str, Any]], holdout: float = 0.2
-                   ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def temporal_split(
+    interactions: list[dict[str, Any]], holdout: float = 0.2
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Each user's latest `holdout` share of interactions (by time) goes to the second list."""
     by_user: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in interactions:
@@ -84,6 +85,7 @@ def _seconds(moment: datetime | float) -> float:
 @dataclass
 class _Log:
     """The positive interactions, as the signals read them."""
+
     sequences: dict[str, list[int]]  # customer -> products, oldest last touch first
     last_seen: dict[str, float]  # customer -> seconds of their latest interaction
     items: np.ndarray
@@ -92,20 +94,38 @@ class _Log:
 
 
 class FusedRecommender:
-    def __init__(self, l2_grid: tuple[float, ...] = (10, 50, 100, 200, 500, 1000, 2000),
-                 decay_grid: tuple[float, ...] = (5, 20, 50), recency_grid: tuple[float, ...] = (2, 5, 10),
-                 half_life_grid: tuple[float | None, ...] = (7, 30, 90, 365, 1095, None),
-                 window: int = 100, recent_items: int = 30, max_neighbours: int = 1_000,
-                 dense_max_items: int = DENSE_MAX_ITEMS, max_rank: int = MAX_RANK, candidates: int = 100,
-                 max_validation_users: int = 1_000, seed: int = 42, device: str | None = None,
-                 epochs: int | None = None) -> None:
+    def __init__(
+        self,
+        l2_grid: tuple[float, ...] = (10, 50, 100, 200, 500, 1000, 2000),
+        decay_grid: tuple[float, ...] = (5, 20, 50),
+        recency_grid: tuple[float, ...] = (2, 5, 10),
+        half_life_grid: tuple[float | None, ...] = (7, 30, 90, 365, 1095, None),
+        window: int = 100,
+        recent_items: int = 30,
+        max_neighbours: int = 1_000,
+        dense_max_items: int = DENSE_MAX_ITEMS,
+        max_rank: int = MAX_RANK,
+        candidates: int = 100,
+        max_validation_users: int = 1_000,
+        seed: int = 42,
+        device: str | None = None,
+        epochs: int | None = None,
+    ) -> None:
         # `epochs` trained the BPR model this replaced; every signal is now a closed form or counts,
         # so it is accepted (older callers pass it) and unused.
         self.config: dict[str, Any] = {
-            "l2_grid": list(l2_grid), "decay_grid": list(decay_grid), "recency_grid": list(recency_grid),
-            "half_life_grid": list(half_life_grid), "window": window, "recent_items": recent_items,
-            "max_neighbours": max_neighbours, "dense_max_items": dense_max_items, "max_rank": max_rank,
-            "candidates": candidates, "max_validation_users": max_validation_users, "seed": seed,
+            "l2_grid": list(l2_grid),
+            "decay_grid": list(decay_grid),
+            "recency_grid": list(recency_grid),
+            "half_life_grid": list(half_life_grid),
+            "window": window,
+            "recent_items": recent_items,
+            "max_neighbours": max_neighbours,
+            "dense_max_items": dense_max_items,
+            "max_rank": max_rank,
+            "candidates": candidates,
+            "max_validation_users": max_validation_users,
+            "seed": seed,
         }
         # What validation chose; the defaults serve a model fitted without a validation split.
         self.chosen: dict[str, Any] = {"l2": 200.0, "decay": 20.0, "recency": 5.0, "half_life_days": 365.0}
@@ -124,21 +144,32 @@ class FusedRecommender:
 
     # ---- training ----------------------------------------------------------------------------
 
-    def fit(self, interactions: list[dict[str, Any]], items: list[dict[str, Any]], item_vectors: np.ndarray,
-            review_sentiment: np.ndarray | None = None, progress: bool = True) -> FusedRecommender:
+    def fit(
+        self,
+        interactions: list[dict[str, Any]],
+        items: list[dict[str, Any]],
+        item_vectors: np.ndarray,
+        review_sentiment: np.ndarray | None = None,
+        progress: bool = True,
+    ) -> FusedRecommender:
         """Chooses the signals' settings and the fusion weights on a temporal validation split,
         then fits the signals on all interactions."""
         from tqdm import tqdm
 
-        self.items = [{k: item.get(k) for k in ("id", "title", "subcategory", "rating", "rating_count")} for item in items]
+        self.items = [
+            {k: item.get(k) for k in ("id", "title", "subcategory", "rating", "rating_count")} for item in items
+        ]
         self.item_ids = [str(item["id"]) for item in items]
         self._position = None
         position = self._index()
         interactions = [r for r in interactions if r["product_id"] in position and r.get("customer_id")]
         self.tensors = {
             "item_vectors": torch.as_tensor(np.asarray(item_vectors, dtype=np.float32)).to(self.device),
-            "sentiment": torch.as_tensor(np.zeros(len(items), np.float32) if review_sentiment is None
-                                         else np.asarray(review_sentiment, dtype=np.float32)).to(self.device),
+            "sentiment": torch.as_tensor(
+                np.zeros(len(items), np.float32)
+                if review_sentiment is None
+                else np.asarray(review_sentiment, dtype=np.float32)
+            ).to(self.device),
             "rating": self._bayesian_ratings(items).to(self.device),
         }
         with tqdm(total=5, desc="recommender", unit="step", disable=not progress) as bar:
@@ -191,12 +222,19 @@ class FusedRecommender:
             items.append(item)
             seconds.append(moment)
             weights.append(weight)
-        return _Log({c: list(order) for c, order in touched.items()}, last_seen,
-                    np.asarray(items, np.int64), np.asarray(seconds, np.float64), np.asarray(weights, np.float64))
+        return _Log(
+            {c: list(order) for c, order in touched.items()},
+            last_seen,
+            np.asarray(items, np.int64),
+            np.asarray(seconds, np.float64),
+            np.asarray(weights, np.float64),
+        )
 
     def _targets(self, train: _Log, held: _Log) -> dict[str, set[int]]:
         """Held-out products of each validation customer that training did not already show them."""
-        targets = {c: set(items) - set(train.sequences[c]) for c, items in held.sequences.items() if c in train.sequences}
+        targets = {
+            c: set(items) - set(train.sequences[c]) for c, items in held.sequences.items() if c in train.sequences
+        }
         customers = sorted(c for c, t in targets.items() if t)
         cap = self.config["max_validation_users"]
         if len(customers) > cap:
@@ -211,12 +249,16 @@ class FusedRecommender:
         n = len(self.item_ids)
         rows = [u for u, customer in enumerate(self.user_ids) for _ in log.sequences[customer]]
         cols = [i for customer in self.user_ids for i in log.sequences[customer]]
-        X = torch.sparse_coo_tensor(torch.as_tensor([rows, cols], dtype=torch.long).reshape(2, -1),
-                                    torch.ones(len(rows)), (len(self.user_ids), n),
-                                    check_invariants=True).coalesce()
+        X = torch.sparse_coo_tensor(
+            torch.as_tensor([rows, cols], dtype=torch.long).reshape(2, -1),
+            torch.ones(len(rows)),
+            (len(self.user_ids), n),
+            check_invariants=True,
+        ).coalesce()
         self.ease = EASE(chosen["l2"], cfg["dense_max_items"], cfg["max_rank"], self.device).fit(X)
-        self.transitions = ItemTransitions(cfg["window"], chosen["decay"], chosen["recency"], cfg["recent_items"],
-                                           cfg["max_neighbours"], self.device).fit(log.sequences.values(), n)
+        self.transitions = ItemTransitions(
+            cfg["window"], chosen["decay"], chosen["recency"], cfg["recent_items"], cfg["max_neighbours"], self.device
+        ).fit(log.sequences.values(), n)
         self.popularity = RecentPopularity(chosen["half_life_days"]).fit(log.items, log.seconds, log.weights, n)
         self.tensors["popularity"] = torch.log1p(self.popularity.latest()).to(self.device)
 
@@ -246,9 +288,14 @@ class FusedRecommender:
         def sequence_scores(option: tuple[float, float]) -> torch.Tensor:
             decay, recency = option
             if decay not in fitted:
-                fitted[decay] = ItemTransitions(self.config["window"], decay, recency, self.config["recent_items"],
-                                                self.config["max_neighbours"], self.device).fit(log.sequences.values(),
-                                                                                                len(self.item_ids))
+                fitted[decay] = ItemTransitions(
+                    self.config["window"],
+                    decay,
+                    recency,
+                    self.config["recent_items"],
+                    self.config["max_neighbours"],
+                    self.device,
+                ).fit(log.sequences.values(), len(self.item_ids))
             fitted[decay].recency = recency
             return fitted[decay].scores(histories)
 
@@ -268,8 +315,9 @@ class FusedRecommender:
         self.popularity.half_life_days = chosen["half_life_days"]
         bar.update()
 
-    def _ndcg(self, scores: torch.Tensor, histories: list[list[int]], customers: list[str],
-              targets: dict[str, set[int]]) -> float:
+    def _ndcg(
+        self, scores: torch.Tensor, histories: list[list[int]], customers: list[str], targets: dict[str, set[int]]
+    ) -> float:
         return ndcg_at_k(scores, histories, [targets[c] for c in customers])
 
     def _fit_fusion(self, log: _Log, targets: dict[str, set[int]]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -290,12 +338,16 @@ class FusedRecommender:
             report[f"weights_{label}"] = dict(zip(FEATURES, [round(float(x), 4) for x in w], strict=True))
             report[f"validation_ndcg_at_10_{label}"] = {
                 "fused": round(ndcg_at_k(features @ w, histories, [targets[c] for c in customers]), 4),
-                **{name: round(ndcg_at_k(features[..., j], histories, [targets[c] for c in customers]), 4)
-                   for j, name in enumerate(FEATURES)}}
+                **{
+                    name: round(ndcg_at_k(features[..., j], histories, [targets[c] for c in customers]), 4)
+                    for j, name in enumerate(FEATURES)
+                },
+            }
         return weights[0], weights[1]
 
-    def _listwise_weights(self, features: torch.Tensor, histories: list[list[int]], customers: list[str],
-                          targets: dict[str, set[int]]) -> torch.Tensor:
+    def _listwise_weights(
+        self, features: torch.Tensor, histories: list[list[int]], customers: list[str], targets: dict[str, set[int]]
+    ) -> torch.Tensor:
         n_features = features.shape[-1]
         seen = torch.zeros(features.shape[:2], dtype=torch.bool, device=features.device)
         relevant = torch.zeros_like(seen)
@@ -308,8 +360,11 @@ class FusedRecommender:
         w = active / active.sum().clamp_min(1.0)
         # Twice: the second time on the candidates the first weights put on top.
         for _ in range(2):
-            top = torch.topk((features @ w).masked_fill(seen, float("-inf")),
-                             min(self.config["candidates"], features.shape[1]), dim=1).indices
+            top = torch.topk(
+                (features @ w).masked_fill(seen, float("-inf")),
+                min(self.config["candidates"], features.shape[1]),
+                dim=1,
+            ).indices
             candidate_features = torch.gather(features, 1, top.unsqueeze(-1).expand(-1, -1, n_features))
             hits = torch.gather(relevant, 1, top).float()
             keep = hits.sum(1) > 0
@@ -335,21 +390,27 @@ class FusedRecommender:
 
     # ---- scoring -----------------------------------------------------------------------------
 
-    def _signals(self, histories: list[list[int]], query_vector: np.ndarray | None = None,
-                 moments: list[float] | None = None, chunk: int = 128) -> torch.Tensor:
+    def _signals(
+        self,
+        histories: list[list[int]],
+        query_vector: np.ndarray | None = None,
+        moments: list[float] | None = None,
+        chunk: int = 128,
+    ) -> torch.Tensor:
         """(len(histories), n_items, len(FEATURES)): each signal standardised over the catalog per
         shopper. `moments`: score each at that time (seconds), not at the log's end."""
         out = []
         for start in range(0, len(histories), chunk):
-            part = histories[start:start + chunk]
-            at = None if moments is None else moments[start:start + chunk]
+            part = histories[start : start + chunk]
+            at = None if moments is None else moments[start : start + chunk]
             out.append(self._signal_chunk(part, query_vector, at))
         if not out:
             return torch.zeros(0, len(self.item_ids), len(FEATURES), device=self.device)
         return torch.cat(out)
 
-    def _signal_chunk(self, histories: list[list[int]], query_vector: np.ndarray | None,
-                      moments: list[float] | None) -> torch.Tensor:
+    def _signal_chunk(
+        self, histories: list[list[int]], query_vector: np.ndarray | None, moments: list[float] | None
+    ) -> torch.Tensor:
         t, b, n = self.tensors, len(histories), len(self.item_ids)
         collaborative = self.ease.scores_for(histories)
         sequence = self.transitions.scores(histories)
@@ -372,16 +433,23 @@ class FusedRecommender:
             if self.popularity is None:
                 raise RecommenderModelError("scoring at a past moment needs the model fitted in this process")
             popularity = torch.log1p(self.popularity.at(moments)).to(self.device)
-        features = torch.stack([collaborative, sequence, semantic, popularity,
-                                t["sentiment"].expand(b, n), t["rating"].expand(b, n)], dim=2)
+        features = torch.stack(
+            [collaborative, sequence, semantic, popularity, t["sentiment"].expand(b, n), t["rating"].expand(b, n)],
+            dim=2,
+        )
         mean, std = features.mean(1, keepdim=True), features.std(1, keepdim=True)
         return (features - mean) / std.clamp_min(1e-6)
 
     def _history(self, customer_id: str | None, context: list[int]) -> list[int]:
         return [*self.user_items.get(customer_id or "", []), *context]
 
-    def features(self, customer_id: str | None, context: list[int], query_vector: np.ndarray | None,
-                 at: datetime | float | None = None) -> torch.Tensor:
+    def features(
+        self,
+        customer_id: str | None,
+        context: list[int],
+        query_vector: np.ndarray | None,
+        at: datetime | float | None = None,
+    ) -> torch.Tensor:
         """(n_items, len(FEATURES)) signal matrix for one shopper, in one batched computation."""
         moments = None if at is None else [_seconds(at)]
         return self._signals([self._history(customer_id, context)], query_vector, moments)[0]
@@ -396,8 +464,12 @@ class FusedRecommender:
         warm = customer_id is not None and customer_id in self.user_items
         return self.tensors["w_warm" if warm else "w_cold"]
 
-    def scores(self, customer_id: str | None = None, context_product_ids: list[str] | None = None,
-               query_vector: np.ndarray | None = None) -> np.ndarray:
+    def scores(
+        self,
+        customer_id: str | None = None,
+        context_product_ids: list[str] | None = None,
+        query_vector: np.ndarray | None = None,
+    ) -> np.ndarray:
         features = self.features(customer_id, self._positions(context_product_ids), query_vector)
         return (features @ self.weights(customer_id)).cpu().numpy()
 
@@ -405,9 +477,16 @@ class FusedRecommender:
         index = self._index()
         return [index[p] for p in product_ids or [] if p in index]
 
-    def recommend(self, customer_id: str | None = None, context_product_ids: list[str] | None = None,
-                  query_vector: np.ndarray | None = None, k: int = 5, exclude: set[str] | None = None,
-                  candidate_mask: np.ndarray | None = None, exclude_owned: bool = True) -> list[Recommendation]:
+    def recommend(
+        self,
+        customer_id: str | None = None,
+        context_product_ids: list[str] | None = None,
+        query_vector: np.ndarray | None = None,
+        k: int = 5,
+        exclude: set[str] | None = None,
+        candidate_mask: np.ndarray | None = None,
+        exclude_owned: bool = True,
+    ) -> list[Recommendation]:
         context = self._positions(context_product_ids)
         features = self.features(customer_id, context, query_vector)
         contributions = features * self.weights(customer_id)
@@ -427,8 +506,11 @@ class FusedRecommender:
         for score, i in zip(top.values.tolist(), top.indices.tolist(), strict=True):
             signals = dict(zip(FEATURES, [round(float(x), 4) for x in features[i].tolist()], strict=True))
             dominant = FEATURES[int(torch.argmax(centred[i]))]
-            out.append(Recommendation(self.item_ids[i], float(score), signals,
-                                      self._why(dominant, i, history, query_vector is not None)))
+            out.append(
+                Recommendation(
+                    self.item_ids[i], float(score), signals, self._why(dominant, i, history, query_vector is not None)
+                )
+            )
         return out
 
     def _why(self, signal: str, i: int, history: list[int], has_query: bool) -> str:
@@ -476,9 +558,17 @@ class FusedRecommender:
         weights, meta_file = folder / "recommender.safetensors", folder / "recommender.json"
         tensors = {**self.tensors, **self.ease.tensors(), **self.transitions.tensors()}
         save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(weights) + ".tmp")
-        meta = {"config": self.config, "chosen": self.chosen, "features": FEATURES, "item_ids": self.item_ids,
-                "user_ids": self.user_ids, "items": self.items, "user_items": self.user_items,
-                "sequence": self.transitions.config(), "report": self.report}
+        meta = {
+            "config": self.config,
+            "chosen": self.chosen,
+            "features": FEATURES,
+            "item_ids": self.item_ids,
+            "user_ids": self.user_ids,
+            "items": self.items,
+            "user_items": self.user_items,
+            "sequence": self.transitions.config(),
+            "report": self.report,
+        }
         Path(str(meta_file) + ".tmp").write_text(json.dumps(meta), encoding="utf-8")
         os.replace(str(meta_file) + ".tmp", meta_file)
         os.replace(str(weights) + ".tmp", weights)
@@ -498,7 +588,9 @@ class FusedRecommender:
             raise RecommenderModelError(
                 f"the recommender model in {folder} is corrupt ({exc}): run `rm -rf {folder} && {REBUILD_HINT}`"
             ) from exc
-        stale = RecommenderModelError(f"the recommender model in {folder} does not match this code: run `{REBUILD_HINT}`")
+        stale = RecommenderModelError(
+            f"the recommender model in {folder} does not match this code: run `{REBUILD_HINT}`"
+        )
         if tuple(meta.get("features", ())) != FEATURES or "chosen" not in meta or not BASE_TENSORS <= set(tensors):
             raise stale
         config = meta["config"]
@@ -531,6 +623,6 @@ def ndcg_at_k(scores: torch.Tensor, histories: list[list[int]], relevant: list[s
     total = 0.0
     for row, items in enumerate(relevant):
         gains = torch.as_tensor([1.0 if i in items else 0.0 for i in top[row].tolist()], dtype=torch.float64)
-        ideal = float(discounts[:min(len(items), top.shape[1])].sum())
+        ideal = float(discounts[: min(len(items), top.shape[1])].sum())
         total += float((gains * discounts).sum()) / ideal if ideal else 0.0
     return total / len(relevant)

@@ -52,10 +52,21 @@ def train(args: argparse.Namespace) -> int:
     out = args.out or model_dir()
     model.save(out)
     sentiment.save(out / "review_sentiment.safetensors")
-    print(json.dumps({"interactions": len(interactions), "products": len(products), "customers": len(model.user_ids),
-                      "collaborative_form": model.ease.form, "chosen_on_validation": model.chosen,
-                      "weights_warm": model.report.get("weights_warm"), "weights_cold": model.report.get("weights_cold"),
-                      "seconds": round(time.perf_counter() - started, 1)}, indent=1))
+    print(
+        json.dumps(
+            {
+                "interactions": len(interactions),
+                "products": len(products),
+                "customers": len(model.user_ids),
+                "collaborative_form": model.ease.form,
+                "chosen_on_validation": model.chosen,
+                "weights_warm": model.report.get("weights_warm"),
+                "weights_cold": model.report.get("weights_cold"),
+                "seconds": round(time.perf_counter() - started, 1),
+            },
+            indent=1,
+        )
+    )
     print(f"saved {out}")
     return 0
 

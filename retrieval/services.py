@@ -144,9 +144,14 @@ def _orders(registry: ServiceRegistry) -> OrderDesk:
     from shop.orders import OrderDesk
 
     settings = registry.settings
-    return OrderDesk(registry.shop_db, settings.return_window_days, settings.max_failed_verifications,
-                     settings.failed_verification_window_s, settings.max_failed_verifications_per_client,
-                     _failed_attempts(registry))
+    return OrderDesk(
+        registry.shop_db,
+        settings.return_window_days,
+        settings.max_failed_verifications,
+        settings.failed_verification_window_s,
+        settings.max_failed_verifications_per_client,
+        _failed_attempts(registry),
+    )
 
 
 def _failed_attempts(registry: ServiceRegistry) -> FailedAttempts:
@@ -157,10 +162,16 @@ def _failed_attempts(registry: ServiceRegistry) -> FailedAttempts:
         return ShopDBFailedAttempts(registry.shop_db)
     import redis
 
-    client = redis.Redis(host=settings.redis_host, port=settings.redis_port, db=settings.redis_db,
-                         socket_timeout=2, socket_connect_timeout=2)
-    return RedisFailedAttempts(client, keep_s=settings.failed_verification_window_s,
-                               fallback=ShopDBFailedAttempts(registry.shop_db))
+    client = redis.Redis(
+        host=settings.redis_host,
+        port=settings.redis_port,
+        db=settings.redis_db,
+        socket_timeout=2,
+        socket_connect_timeout=2,
+    )
+    return RedisFailedAttempts(
+        client, keep_s=settings.failed_verification_window_s, fallback=ShopDBFailedAttempts(registry.shop_db)
+    )
 
 
 def _embedder(registry: ServiceRegistry) -> Embedder:
@@ -181,8 +192,11 @@ def _knowledge_base(registry: ServiceRegistry) -> KnowledgeBase:
 
     settings = registry.settings
     return KnowledgeBase(
-        index_path=settings.kb_path, collection=settings.kb_collection, embedder=registry.kb_embedder,
-        min_confidence=settings.kb_min_confidence, suggest_confidence=settings.kb_suggest_confidence,
+        index_path=settings.kb_path,
+        collection=settings.kb_collection,
+        embedder=registry.kb_embedder,
+        min_confidence=settings.kb_min_confidence,
+        suggest_confidence=settings.kb_suggest_confidence,
     )
 
 
@@ -190,8 +204,9 @@ def _product_index(registry: ServiceRegistry) -> ProductIndex:
     from retrieval.product_index import ProductIndex
 
     settings = registry.settings
-    return ProductIndex(index_path=settings.product_index_path, collection=settings.product_collection,
-                        embedder=registry.embedder)
+    return ProductIndex(
+        index_path=settings.product_index_path, collection=settings.product_collection, embedder=registry.embedder
+    )
 
 
 def _product_search(registry: ServiceRegistry) -> ProductSearch:

@@ -19,11 +19,29 @@ from retrieval.text import letter_words
 
 _PARTS = re.compile(r"[A-Za-z]+|[^A-Za-z]+")
 CONTRACTIONS = {
-    "cant": "can't", "dont": "don't", "doesnt": "doesn't", "didnt": "didn't", "wont": "won't",
-    "isnt": "isn't", "arent": "aren't", "wasnt": "wasn't", "werent": "weren't", "havent": "haven't",
-    "hasnt": "hasn't", "couldnt": "couldn't", "shouldnt": "shouldn't", "wouldnt": "wouldn't",
-    "whats": "what's", "hows": "how's", "wheres": "where's", "thats": "that's", "theres": "there's",
-    "im": "I'm", "ive": "I've", "youre": "you're", "theyre": "they're",
+    "cant": "can't",
+    "dont": "don't",
+    "doesnt": "doesn't",
+    "didnt": "didn't",
+    "wont": "won't",
+    "isnt": "isn't",
+    "arent": "aren't",
+    "wasnt": "wasn't",
+    "werent": "weren't",
+    "havent": "haven't",
+    "hasnt": "hasn't",
+    "couldnt": "couldn't",
+    "shouldnt": "shouldn't",
+    "wouldnt": "wouldn't",
+    "whats": "what's",
+    "hows": "how's",
+    "wheres": "where's",
+    "thats": "that's",
+    "theres": "there's",
+    "im": "I'm",
+    "ive": "I've",
+    "youre": "you're",
+    "theyre": "they're",
 }
 MIN_LENGTH = 4  # shorter words have too many neighbours one edit away
 MAX_LENGTH = 20  # longer "words" are not typos of a shop word (and two edits of them cost a lot)
@@ -34,7 +52,7 @@ MAX_CORRECTIONS = 8  # per query: a long message is not worth more than this
 def _deletes(word: str, depth: int) -> set[str]:
     found, frontier = {word}, {word}
     for _ in range(depth):
-        frontier = {w[:i] + w[i + 1:] for w in frontier for i in range(len(w))}
+        frontier = {w[:i] + w[i + 1 :] for w in frontier for i in range(len(w))}
         found |= frontier
     return found
 
@@ -96,8 +114,12 @@ class Speller:
                 out.append(part)
             elif lower in CONTRACTIONS:
                 out.append(CONTRACTIONS[lower])
-            elif (not MIN_LENGTH <= len(lower) <= MAX_LENGTH or lower in self.frequency
-                  or lower in self.known or attempts >= MAX_CORRECTIONS):
+            elif (
+                not MIN_LENGTH <= len(lower) <= MAX_LENGTH
+                or lower in self.frequency
+                or lower in self.known
+                or attempts >= MAX_CORRECTIONS
+            ):
                 out.append(part)
             else:
                 attempts += 1

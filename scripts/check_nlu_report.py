@@ -20,11 +20,17 @@ def main() -> int:
     accuracy = float(report["accuracy"])
     macro_f1 = float(report["macro avg"]["f1-score"])
     worst = sorted(
-        ((name, row["f1-score"]) for name, row in report.items() if isinstance(row, dict) and "support" in row and name not in ("macro avg", "weighted avg", "micro avg")),
+        (
+            (name, row["f1-score"])
+            for name, row in report.items()
+            if isinstance(row, dict) and "support" in row and name not in ("macro avg", "weighted avg", "micro avg")
+        ),
         key=lambda pair: pair[1],
     )[:3]
-    print(f"held-out NLU: accuracy {accuracy:.3f}, macro F1 {macro_f1:.3f} (floor {args.min_accuracy:.2f}); weakest: "
-          + ", ".join(f"{n} {f:.2f}" for n, f in worst))
+    print(
+        f"held-out NLU: accuracy {accuracy:.3f}, macro F1 {macro_f1:.3f} (floor {args.min_accuracy:.2f}); weakest: "
+        + ", ".join(f"{n} {f:.2f}" for n, f in worst)
+    )
     if accuracy < args.min_accuracy:
         print(f"error: held-out accuracy {accuracy:.3f} is below {args.min_accuracy:.2f}", file=sys.stderr)
         return 1

@@ -1,8 +1,8 @@
 """`python -m shop generate|onboard|nlu-data`: the demo shop, a shop's own files, and the NLU data made from them.
 
-    python -m shop generate [--out data] [--seed 7] [--today YYYY-MM-DD] [--database-url URL]
-    python -m shop onboard --catalog FILE [--mapping FILE] --kb FOLDER [--nlu FOLDER]
-    python -m shop nlu-data --catalog data/catalog.jsonl --kb shop/kb --out build/nlu
+python -m shop generate [--out data] [--seed 7] [--today YYYY-MM-DD] [--database-url URL]
+python -m shop onboard --catalog FILE [--mapping FILE] --kb FOLDER [--nlu FOLDER]
+python -m shop nlu-data --catalog data/catalog.jsonl --kb shop/kb --out build/nlu
 """
 
 from __future__ import annotations
@@ -29,14 +29,22 @@ def main(argv: list[str] | None = None) -> int:
     gen = sub.add_parser("generate", help="write the seeded demo catalog and (re)create the shop DB")
     gen.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default: <repo>/data)")
     gen.add_argument("--seed", type=int, default=7, help="random seed (default: 7)")
-    gen.add_argument("--today", type=_day, default=None,
-                     help="reference date that order and interaction dates are relative to "
-                          "(default: the current UTC date)")
-    gen.add_argument("--database-url", default=None,
-                     help="shop DB to (re)create; default SHOP_DATABASE_URL, else sqlite:///<out>/shop.db. "
-                          "Every table is dropped and refilled.")
+    gen.add_argument(
+        "--today",
+        type=_day,
+        default=None,
+        help="reference date that order and interaction dates are relative to (default: the current UTC date)",
+    )
+    gen.add_argument(
+        "--database-url",
+        default=None,
+        help="shop DB to (re)create; default SHOP_DATABASE_URL, else sqlite:///<out>/shop.db. "
+        "Every table is dropped and refilled.",
+    )
     gen.add_argument("--no-progress", action="store_true", help="no progress bar")
-    own = sub.add_parser("onboard", help="use a shop's own catalog, documents and NLU examples (then: make index train)")
+    own = sub.add_parser(
+        "onboard", help="use a shop's own catalog, documents and NLU examples (then: make index train)"
+    )
     own.add_argument("--catalog", type=Path, required=True, help="the catalog, CSV or JSONL")
     own.add_argument("--mapping", type=Path, default=None, help='JSON mapping of your column names, e.g. {"id": "sku"}')
     own.add_argument("--kb", type=Path, required=True, help="the folder of policy and FAQ documents")
@@ -56,14 +64,17 @@ def main(argv: list[str] | None = None) -> int:
     today = args.today or datetime.now(timezone.utc).date()
     started = time.perf_counter()
     try:
-        summary = generate(args.out, seed=args.seed, today=today, database_url=args.database_url,
-                           progress=not args.no_progress)
+        summary = generate(
+            args.out, seed=args.seed, today=today, database_url=args.database_url, progress=not args.no_progress
+        )
     except Exception as exc:  # noqa: BLE001 - one clear line instead of a traceback for bad URLs etc.
         print(f"error: generation failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     counts = ", ".join(f"{n} {k}" for k, n in summary["counts"].items())
-    print(f"seed {args.seed}, today {today}: {counts} -> {args.out / 'catalog.jsonl'}, {summary['database']} "
-          f"({time.perf_counter() - started:.1f} s)")
+    print(
+        f"seed {args.seed}, today {today}: {counts} -> {args.out / 'catalog.jsonl'}, {summary['database']} "
+        f"({time.perf_counter() - started:.1f} s)"
+    )
     return 0
 
 

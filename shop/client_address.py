@@ -16,6 +16,4 @@ CLIENT_METADATA_KEY = "shop_client"
 
 
 def client_key(address: str, secret: str | None) -> str:
-    return hmac.new(
-        (secret or "shop-assistant").encode(), address.encode(), hashlib.sha256
-    ).hexdigest()[:24]
+    return hmac.new((secret or "shop-assistant").encode(), address.encode(), hashlib.sha256).hexdigest()[:24]

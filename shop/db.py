@@ -104,7 +104,7 @@ def find_order_id(text: str | None) -> str | None:
     matches = list(_ORDER_ID_IN_TEXT_RE.finditer(text))
     if len(matches) != 1:
         return None
-    rest = text[: matches[0].start()] + " " + text[matches[0].end():]
+    rest = text[: matches[0].start()] + " " + text[matches[0].end() :]
     if not _PLAIN_WORDS_RE.fullmatch(rest):
         return None
     return f"SO{matches[0].group(1)}"
@@ -153,14 +153,16 @@ _Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite autoincreme
 _Sender = sa.String(_MAX_SENDER_CHARS)
 
 customers = sa.Table(
-    "customers", metadata,
+    "customers",
+    metadata,
     sa.Column("id", sa.String(16), primary_key=True),
     sa.Column("name", sa.String(120), nullable=False),
     sa.Column("email", sa.String(_MAX_EMAIL_CHARS), nullable=False, unique=True),
     sa.Column("created_at", sa.DateTime, nullable=False),
 )
 products = sa.Table(
-    "products", metadata,
+    "products",
+    metadata,
     sa.Column("id", sa.String(16), primary_key=True),
     sa.Column("title", sa.String(200), nullable=False),
     sa.Column("category", sa.String(32), nullable=False, index=True),
@@ -176,7 +178,8 @@ products = sa.Table(
     sa.Column("image_url", sa.String(200)),
 )
 orders = sa.Table(
-    "orders", metadata,
+    "orders",
+    metadata,
     sa.Column("id", sa.String(16), primary_key=True),
     sa.Column("customer_id", sa.String(16), sa.ForeignKey("customers.id"), nullable=False, index=True),
     sa.Column("status", sa.String(16), nullable=False, index=True),
@@ -191,7 +194,8 @@ orders = sa.Table(
     sa.Column("total", _Money, nullable=False),
 )
 order_items = sa.Table(
-    "order_items", metadata,
+    "order_items",
+    metadata,
     sa.Column("id", _Id, primary_key=True, autoincrement=True),
     sa.Column("order_id", sa.String(16), sa.ForeignKey("orders.id"), nullable=False, index=True),
     sa.Column("product_id", sa.String(16), sa.ForeignKey("products.id"), nullable=False),
@@ -201,7 +205,8 @@ order_items = sa.Table(
 )
 # A log: no foreign keys, so recording feedback can never fail on a stale product id.
 interactions = sa.Table(
-    "interactions", metadata,
+    "interactions",
+    metadata,
     sa.Column("id", _Id, primary_key=True, autoincrement=True),
     sa.Column("customer_id", sa.String(64), index=True),
     sa.Column("product_id", sa.String(16), nullable=False, index=True),
@@ -211,7 +216,8 @@ interactions = sa.Table(
     sa.Column("sender_id", _Sender),
 )
 returns = sa.Table(
-    "returns", metadata,
+    "returns",
+    metadata,
     sa.Column("id", sa.String(16), primary_key=True),
     sa.Column("order_id", sa.String(16), sa.ForeignKey("orders.id"), nullable=False, index=True),
     sa.Column("reason", sa.Text),
@@ -219,7 +225,8 @@ returns = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),
 )
 handoffs = sa.Table(
-    "handoffs", metadata,
+    "handoffs",
+    metadata,
     sa.Column("id", _Id, primary_key=True, autoincrement=True),
     sa.Column("sender_id", _Sender, nullable=False, index=True),
     sa.Column("reason", sa.Text, nullable=False),
@@ -227,7 +234,8 @@ handoffs = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),
 )
 faq_log = sa.Table(
-    "faq_log", metadata,
+    "faq_log",
+    metadata,
     sa.Column("id", _Id, primary_key=True, autoincrement=True),
     sa.Column("sender_id", _Sender, nullable=False),
     sa.Column("query", sa.Text, nullable=False),
@@ -237,7 +245,8 @@ faq_log = sa.Table(
     sa.Column("helpful", sa.Boolean),
 )
 verification_failures = sa.Table(
-    "verification_failures", metadata,
+    "verification_failures",
+    metadata,
     sa.Column("id", _Id, primary_key=True, autoincrement=True),
     sa.Column("sender_id", _Sender, nullable=False),
     sa.Column("ts", sa.DateTime, nullable=False),
@@ -265,8 +274,12 @@ def _sender(sender_id: str | None) -> str:
 
 def _resolve_url(raw: str) -> URL:
     url = make_url(raw)
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:" \
-            and not url.database.startswith("file:"):
+    if (
+        url.get_backend_name() == "sqlite"
+        and url.database
+        and url.database != ":memory:"
+        and not url.database.startswith("file:")
+    ):
         path = Path(url.database)
         if not path.is_absolute():
             url = url.set(database=str(ROOT / path))
@@ -304,8 +317,9 @@ class ShopDB:
             return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
         if not url.database or url.database == ":memory:":
             # One shared connection, or every pooled connection would see its own empty DB.
-            engine = sa.create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False},
-                                     hide_parameters=True)
+            engine = sa.create_engine(
+                url, poolclass=StaticPool, connect_args={"check_same_thread": False}, hide_parameters=True
+            )
         else:
             if not url.database.startswith("file:"):
                 Path(url.database).parent.mkdir(parents=True, exist_ok=True)
@@ -336,7 +350,7 @@ class ShopDB:
             for table in metadata.sorted_tables:
                 data = rows.get(table.name) or []
                 for start in range(0, len(data), chunk):
-                    conn.execute(table.insert(), [dict(r) for r in data[start:start + chunk]])
+                    conn.execute(table.insert(), [dict(r) for r in data[start : start + chunk]])
 
     # ---- orders --------------------------------------------------------------------------
 
@@ -358,18 +372,29 @@ class ShopDB:
             )
             items: dict[str, list[OrderItem]] = {}
             for row in conn.execute(items_query).mappings():
-                items.setdefault(row["order_id"], []).append(OrderItem(
-                    product_id=row["product_id"], title=row["title"],
-                    quantity=int(row["quantity"]), unit_price=float(row["unit_price"]),
-                ))
+                items.setdefault(row["order_id"], []).append(
+                    OrderItem(
+                        product_id=row["product_id"],
+                        title=row["title"],
+                        quantity=int(row["quantity"]),
+                        unit_price=float(row["unit_price"]),
+                    )
+                )
         return [
             Order(
-                id=h["id"], customer_id=h["customer_id"], email=h["email"], status=h["status"],
+                id=h["id"],
+                customer_id=h["customer_id"],
+                email=h["email"],
+                status=h["status"],
                 placed_at=_utc(h["placed_at"]),  # type: ignore[arg-type]
-                shipped_at=_utc(h["shipped_at"]), delivered_at=_utc(h["delivered_at"]),
-                estimated_delivery=h["estimated_delivery"], carrier=h["carrier"],
-                tracking_number=h["tracking_number"], total=float(h["total"]),
-                items=tuple(items.get(h["id"], ())), paid_at=_utc(h["paid_at"]),
+                shipped_at=_utc(h["shipped_at"]),
+                delivered_at=_utc(h["delivered_at"]),
+                estimated_delivery=h["estimated_delivery"],
+                carrier=h["carrier"],
+                tracking_number=h["tracking_number"],
+                total=float(h["total"]),
+                items=tuple(items.get(h["id"], ())),
+                paid_at=_utc(h["paid_at"]),
             )
             for h in heads
         ]
@@ -422,10 +447,15 @@ class ShopDB:
             if existing is not None:
                 return str(existing[0])
             return_id = f"R-{secrets.token_hex(4).upper()}"
-            conn.execute(returns.insert().values(
-                id=return_id, order_id=normalized, reason=reason[:2000] if reason else None,
-                created_at=_now(), status="requested",
-            ))
+            conn.execute(
+                returns.insert().values(
+                    id=return_id,
+                    order_id=normalized,
+                    reason=reason[:2000] if reason else None,
+                    created_at=_now(),
+                    status="requested",
+                )
+            )
         return return_id
 
     # ---- customers and products ------------------------------------------------------------
@@ -454,8 +484,9 @@ class ShopDB:
         return int(key[0])
 
     def log_handoff(self, sender_id: str, reason: str) -> int:
-        return self._insert(handoffs, sender_id=_sender(sender_id), reason=str(reason or "")[:2000],
-                            created_at=_now(), status="open")
+        return self._insert(
+            handoffs, sender_id=_sender(sender_id), reason=str(reason or "")[:2000], created_at=_now(), status="open"
+        )
 
     def open_handoffs(self) -> list[dict[str, Any]]:
         query = sa.select(handoffs).where(handoffs.c.status == "open").order_by(handoffs.c.id)
@@ -464,9 +495,12 @@ class ShopDB:
 
     def log_faq_answer(self, sender_id: str, query: str, source: str | None, score: float | None) -> int:
         return self._insert(
-            faq_log, sender_id=_sender(sender_id), query=str(query or "")[:4000],
+            faq_log,
+            sender_id=_sender(sender_id),
+            query=str(query or "")[:4000],
             answer_source=source[:500] if source else None,
-            score=None if score is None else float(score), created_at=_now(),
+            score=None if score is None else float(score),
+            created_at=_now(),
         )
 
     def set_faq_helpful(self, log_id: int, helpful: bool) -> None:
@@ -475,8 +509,14 @@ class ShopDB:
 
     # ---- interactions ----------------------------------------------------------------------
 
-    def record_interaction(self, customer_id: str | None, product_id: str, event: str,
-                           value: float | None = None, sender_id: str | None = None) -> None:
+    def record_interaction(
+        self,
+        customer_id: str | None,
+        product_id: str,
+        event: str,
+        value: float | None = None,
+        sender_id: str | None = None,
+    ) -> None:
         if event not in INTERACTION_EVENTS:
             raise ValueError(f"unknown interaction event {event!r}; expected one of {INTERACTION_EVENTS}")
         if not isinstance(product_id, str) or not product_id or len(product_id) > 16:
@@ -484,16 +524,25 @@ class ShopDB:
         if customer_id is not None and len(str(customer_id)) > 64:
             raise ValueError("customer_id is too long")
         with self.engine.begin() as conn:
-            conn.execute(interactions.insert().values(
-                customer_id=customer_id or None, product_id=product_id, event=event,
-                value=None if value is None else float(value), ts=_now(),
-                sender_id=_sender(sender_id) or None,
-            ))
+            conn.execute(
+                interactions.insert().values(
+                    customer_id=customer_id or None,
+                    product_id=product_id,
+                    event=event,
+                    value=None if value is None else float(value),
+                    ts=_now(),
+                    sender_id=_sender(sender_id) or None,
+                )
+            )
 
     def interactions(self, since: datetime | None = None) -> list[dict[str, Any]]:
         query = sa.select(
-            interactions.c.customer_id, interactions.c.product_id, interactions.c.event,
-            interactions.c.value, interactions.c.ts, interactions.c.sender_id,
+            interactions.c.customer_id,
+            interactions.c.product_id,
+            interactions.c.event,
+            interactions.c.value,
+            interactions.c.ts,
+            interactions.c.sender_id,
         ).order_by(interactions.c.ts, interactions.c.id)
         if since is not None:
             query = query.where(interactions.c.ts >= _naive_utc(since))
@@ -508,8 +557,10 @@ class ShopDB:
 
     def recent_failed_verifications(self, sender_id: str, within_seconds: int = 900) -> int:
         cutoff = _now() - timedelta(seconds=max(0, int(within_seconds)))
-        query = sa.select(sa.func.count()).select_from(verification_failures).where(
-            verification_failures.c.sender_id == _sender(sender_id), verification_failures.c.ts >= cutoff,
+        query = (
+            sa.select(sa.func.count())
+            .select_from(verification_failures)
+            .where(verification_failures.c.sender_id == _sender(sender_id), verification_failures.c.ts >= cutoff)
         )
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())

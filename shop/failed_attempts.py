@@ -51,11 +51,7 @@ class RedisFailedAttempts:
     still throttled, and answered, rather than failing."""
 
     def __init__(
-        self,
-        client: redis.Redis,
-        keep_s: int,
-        fallback: FailedAttempts,
-        prefix: str = "shop:failed-verifications:",
+        self, client: redis.Redis, keep_s: int, fallback: FailedAttempts, prefix: str = "shop:failed-verifications:"
     ) -> None:
         self.client = client
         self.keep_s = max(1, int(keep_s))
@@ -73,22 +69,16 @@ class RedisFailedAttempts:
                 pipe.expire(name, self.keep_s)
                 pipe.execute()
         except redis.RedisError as exc:
-            logger.warning(
-                "Redis unreachable for the verification throttle (%s); counting in the shop DB", exc
-            )
+            logger.warning("Redis unreachable for the verification throttle (%s); counting in the shop DB", exc)
             self.fallback.record(key)
 
     def recent(self, key: str, within_s: int) -> int:
         import redis
 
         try:
-            in_redis = int(
-                self.client.zcount(self.prefix + key, time.time() - max(0, int(within_s)), "+inf")
-            )
+            in_redis = int(self.client.zcount(self.prefix + key, time.time() - max(0, int(within_s)), "+inf"))
         except redis.RedisError as exc:
-            logger.warning(
-                "Redis unreachable for the verification throttle (%s); reading the shop DB", exc
-            )
+            logger.warning("Redis unreachable for the verification throttle (%s); reading the shop DB", exc)
             in_redis = 0
         # Failures counted in the DB during a Redis outage still count once Redis is back.
         return in_redis + self.fallback.recent(key, within_s)

@@ -62,8 +62,22 @@ BRANDS = {
     "beauty": ("Glowra", "PureLeaf", "Velvetine", "Dermaluxe"),
     "sports": ("Peakform", "AquaDash", "IronPulse", "Rallypro"),
 }
-COLORS = ("black", "white", "red", "blue", "green", "grey", "navy", "brown", "pink", "beige",
-          "yellow", "purple", "orange", "silver")
+COLORS = (
+    "black",
+    "white",
+    "red",
+    "blue",
+    "green",
+    "grey",
+    "navy",
+    "brown",
+    "pink",
+    "beige",
+    "yellow",
+    "purple",
+    "orange",
+    "silver",
+)
 SHOE_SIZES = tuple(str(s) for s in range(36, 47))
 CLOTHING_SIZES = ("XS", "S", "M", "L", "XL", "XXL")
 CARRIERS = ("UPS", "FedEx", "USPS", "DHL")
@@ -83,6 +97,7 @@ CATALOG_VOCABULARY = Path(__file__).with_name("demo_catalog.yml")
 @dataclass(frozen=True)
 class Phrase:
     """Words for a product description, the tags they imply and (features) a title word."""
+
     text: str
     tags: tuple[str, ...] = ()
     title_word: str | None = None
@@ -112,11 +127,17 @@ def _phrase(entry: str | dict[str, Any]) -> Phrase:
 
 def _sub(category: str, row: dict[str, Any]) -> Sub:
     return Sub(
-        name=row["name"], category=category, count=row["count"],
-        price=(row["price"]["min"], row["price"]["max"]), title_nouns=tuple(row["title_nouns"]),
-        colors=tuple(row["colors"]), uses=tuple(map(_phrase, row["uses"])),
-        materials=tuple(map(_phrase, row["materials"])), features=tuple(map(_phrase, row["features"])),
-        tags=tuple(row["tags"]), goes_with=tuple(row["goes_with"]),
+        name=row["name"],
+        category=category,
+        count=row["count"],
+        price=(row["price"]["min"], row["price"]["max"]),
+        title_nouns=tuple(row["title_nouns"]),
+        colors=tuple(row["colors"]),
+        uses=tuple(map(_phrase, row["uses"])),
+        materials=tuple(map(_phrase, row["materials"])),
+        features=tuple(map(_phrase, row["features"])),
+        tags=tuple(row["tags"]),
+        goes_with=tuple(row["goes_with"]),
         specialist_brands=tuple(row["specialist_brands"]),
     )
 
@@ -139,8 +160,11 @@ def _load_vocabulary(path: Path) -> dict[str, Any]:
         for row in section["subcategories"]:
             where = f"{category} / {row['name']}"
             problems += [f"{where}: unknown goes_with {n!r}" for n in row["goes_with"] if n not in names]
-            problems += [f"{where}: {b!r} is not a {category} brand"
-                         for b in row["specialist_brands"] if b not in BRANDS.get(category, ())]
+            problems += [
+                f"{where}: {b!r} is not a {category} brand"
+                for b in row["specialist_brands"]
+                if b not in BRANDS.get(category, ())
+            ]
             problems += [f"{where}: unknown color {c!r}" for c in row["colors"] if c not in COLORS]
     if problems:
         raise ValueError(f"{path}: " + "; ".join(problems))
@@ -148,11 +172,11 @@ def _load_vocabulary(path: Path) -> dict[str, Any]:
 
 
 _VOCABULARY = _load_vocabulary(CATALOG_VOCABULARY)
-SUBCATEGORIES: list[Sub] = [_sub(category, row) for category, section in _VOCABULARY["categories"].items()
-                            for row in section["subcategories"]]
+SUBCATEGORIES: list[Sub] = [
+    _sub(category, row) for category, section in _VOCABULARY["categories"].items() for row in section["subcategories"]
+]
 SUB_BY_NAME = {s.name: s for s in SUBCATEGORIES}
-MODEL_NAMES = {category: tuple(section["model_names"])
-               for category, section in _VOCABULARY["categories"].items()}
+MODEL_NAMES = {category: tuple(section["model_names"]) for category, section in _VOCABULARY["categories"].items()}
 OPENERS = tuple(_VOCABULARY["product_openers"])
 # Brand quality shifts the mean rating, so brands differ the way real ones do.
 BRAND_QUALITY = {brand: b["rating_shift"] for brand, b in _VOCABULARY["brands"].items()}
@@ -162,10 +186,12 @@ BRAND_PRICE = {brand: b["price_factor"] for brand, b in _VOCABULARY["brands"].it
 
 # (positive, negative) remarks: ones that fit any product of the category, then ones that fit
 # only one subcategory, so a review never praises the noise cancelling of a phone charger.
-ASPECTS = {category: _remarks(section["review_remarks"])
-           for category, section in _VOCABULARY["categories"].items()}
-SUB_ASPECTS = {row["name"]: _remarks(row["review_remarks"])
-               for section in _VOCABULARY["categories"].values() for row in section["subcategories"]}
+ASPECTS = {category: _remarks(section["review_remarks"]) for category, section in _VOCABULARY["categories"].items()}
+SUB_ASPECTS = {
+    row["name"]: _remarks(row["review_remarks"])
+    for section in _VOCABULARY["categories"].values()
+    for row in section["subcategories"]
+}
 OPENERS_5 = tuple(_VOCABULARY["reviews"]["openers"]["five_stars"])
 OPENERS_4 = tuple(_VOCABULARY["reviews"]["openers"]["four_stars"])
 OPENERS_3 = tuple(_VOCABULARY["reviews"]["openers"]["three_stars"])
@@ -179,6 +205,7 @@ RETURN_REASONS = tuple(_VOCABULARY["return_reasons"])
 
 
 # ---- helpers -------------------------------------------------------------------------------
+
 
 def _an(word: str) -> str:
     return "an" if word[:1].lower() in "aeiou" else "a"
@@ -212,8 +239,11 @@ def _review(rng: random.Random, stars: int, sub: Sub, use: str) -> str:
         if rng.random() < 0.5:
             parts.append(rng.choice(CLOSERS_POS))
     elif stars == 4:
-        parts = [rng.choice(OPENERS_4), pos(),
-                 f"Perfect {use}." if rng.random() < 0.5 else "Only downside: " + _lower_first(neg())]
+        parts = [
+            rng.choice(OPENERS_4),
+            pos(),
+            f"Perfect {use}." if rng.random() < 0.5 else "Only downside: " + _lower_first(neg()),
+        ]
     elif stars == 3:
         parts = [rng.choice(OPENERS_3), pos(), "But " + _lower_first(neg())]
     else:
@@ -235,6 +265,7 @@ def _stars(rng: random.Random, mean: float, spread: float) -> int:
 
 # ---- catalog -------------------------------------------------------------------------------
 
+
 def build_catalog(seed: int) -> list[dict[str, Any]]:
     """360 products, ids P0001.. in category and subcategory order (stable across seeds)."""
     rng = random.Random(f"{seed}:catalog")
@@ -250,8 +281,9 @@ def build_catalog(seed: int) -> list[dict[str, Any]]:
                 material = rng.choice(sub.materials)
                 features = rng.sample(sub.features, min(len(sub.features), rng.choice((2, 2, 3))))
                 noun = rng.choice(sub.title_nouns)
-                adj = next((f.title_word for f in features
-                            if f.title_word and f.title_word.lower() not in noun.lower()), None)
+                adj = next(
+                    (f.title_word for f in features if f.title_word and f.title_word.lower() not in noun.lower()), None
+                )
                 title = ""
                 for _attempt in range(50):
                     model = rng.choice(MODEL_NAMES[category])
@@ -276,8 +308,11 @@ def build_catalog(seed: int) -> list[dict[str, Any]]:
                 plural = noun.endswith("s")
                 opener = rng.choice(OPENERS)
                 head = f"{opener} {noun.lower()}" if plural else f"{_an(opener)} {opener} {noun.lower()}"
-                sentences = [f"{head[:1].upper()}{head[1:]} {use_texts[0]}.", f"Made with {material.text}.",
-                             f"Features {_join(feature_texts)}."]
+                sentences = [
+                    f"{head[:1].upper()}{head[1:]} {use_texts[0]}.",
+                    f"Made with {material.text}.",
+                    f"Features {_join(feature_texts)}.",
+                ]
                 if len(use_texts) > 1:
                     sentences.append(f"Also great {use_texts[1]}.")
                 if category == "footwear":
@@ -288,11 +323,13 @@ def build_catalog(seed: int) -> list[dict[str, Any]]:
                 elif category == "clothing":
                     lo_i = rng.choice((0, 0, 1))
                     hi_i = rng.randint(max(lo_i + 3, 4), 5)
-                    sizes = list(CLOTHING_SIZES[lo_i:hi_i + 1])
+                    sizes = list(CLOTHING_SIZES[lo_i : hi_i + 1])
                     sentences.append(f"Available in sizes {sizes[0]}-{sizes[-1]}, in {color}.")
                 else:
                     sizes = ["one size"]
-                    sentences.append(f"Finished in {color}." if category != "beauty" else f"Comes in {color} packaging.")
+                    sentences.append(
+                        f"Finished in {color}." if category != "beauty" else f"Comes in {color} packaging."
+                    )
                 if "vegan" in tags:
                     sentences.append("Vegan: made without animal-derived materials.")
                 if "gift" in tags:
@@ -311,13 +348,28 @@ def build_catalog(seed: int) -> list[dict[str, Any]]:
                     reviews.append({"text": _review(rng, stars, sub, rng.choice(use_texts)), "rating": stars})
                 stock = 0 if rng.random() < 0.08 else min(500, int(rng.expovariate(1 / 60)) + 1)
 
-                products.append({
-                    "id": pid, "title": title, "description": " ".join(sentences), "category": category,
-                    "subcategory": sub.name, "brand": brand, "price": price, "currency": "USD", "color": color,
-                    "sizes": sizes, "stock": stock, "rating": rating, "rating_count": 0, "reviews": reviews,
-                    "tags": tags, "image_url": f"/img/{pid}.svg", "url": f"/product/{pid}",
-                    "_price_q": price_q,
-                })
+                products.append(
+                    {
+                        "id": pid,
+                        "title": title,
+                        "description": " ".join(sentences),
+                        "category": category,
+                        "subcategory": sub.name,
+                        "brand": brand,
+                        "price": price,
+                        "currency": "USD",
+                        "color": color,
+                        "sizes": sizes,
+                        "stock": stock,
+                        "rating": rating,
+                        "rating_count": 0,
+                        "reviews": reviews,
+                        "tags": tags,
+                        "image_url": f"/img/{pid}.svg",
+                        "url": f"/product/{pid}",
+                        "_price_q": price_q,
+                    }
+                )
     # Long-tailed popularity: Zipf over a random ranking, tilted towards well-rated items.
     ranking = list(range(len(products)))
     rng.shuffle(ranking)
@@ -345,9 +397,11 @@ def write_catalog(products: Sequence[dict[str, Any]], path: Path) -> None:
 
 # ---- customers, orders, interactions -------------------------------------------------------
 
+
 @dataclass
 class Profile:
     """What drives one customer's behaviour (kept for tests and analysis; not stored)."""
+
     customer_id: str
     start: datetime
     categories: dict[str, float]
@@ -374,14 +428,32 @@ class ShopData:
     trending: list[str]
 
     def db_rows(self) -> dict[str, list[dict[str, Any]]]:
-        products = [{
-            "id": p["id"], "title": p["title"], "category": p["category"], "subcategory": p["subcategory"],
-            "brand": p["brand"], "price": p["price"], "currency": p["currency"], "color": p["color"],
-            "stock": p["stock"], "rating": p["rating"], "rating_count": p["rating_count"], "url": p["url"],
-            "image_url": p["image_url"],
-        } for p in self.catalog]
-        return {"customers": self.customers, "products": products, "orders": self.orders,
-                "order_items": self.order_items, "returns": self.returns, "interactions": self.interactions}
+        products = [
+            {
+                "id": p["id"],
+                "title": p["title"],
+                "category": p["category"],
+                "subcategory": p["subcategory"],
+                "brand": p["brand"],
+                "price": p["price"],
+                "currency": p["currency"],
+                "color": p["color"],
+                "stock": p["stock"],
+                "rating": p["rating"],
+                "rating_count": p["rating_count"],
+                "url": p["url"],
+                "image_url": p["image_url"],
+            }
+            for p in self.catalog
+        ]
+        return {
+            "customers": self.customers,
+            "products": products,
+            "orders": self.orders,
+            "order_items": self.order_items,
+            "returns": self.returns,
+            "interactions": self.interactions,
+        }
 
     def counts(self) -> dict[str, int]:
         return {name: len(rows) for name, rows in self.db_rows().items()}
@@ -397,8 +469,18 @@ def _band_fit(band: str, q: float) -> float:
 
 def _customers(rng: random.Random, now: datetime) -> list[dict[str, Any]]:
     rows = [
-        {"id": "C0000", "name": "Ana Lopez", "email": "ana.lopez@example.com", "created_at": now - timedelta(days=420, hours=5)},
-        {"id": "C0001", "name": "Ben Okafor", "email": "ben.okafor@example.com", "created_at": now - timedelta(days=300, hours=9)},
+        {
+            "id": "C0000",
+            "name": "Ana Lopez",
+            "email": "ana.lopez@example.com",
+            "created_at": now - timedelta(days=420, hours=5),
+        },
+        {
+            "id": "C0001",
+            "name": "Ben Okafor",
+            "email": "ben.okafor@example.com",
+            "created_at": now - timedelta(days=300, hours=9),
+        },
     ]
     emails = {r["email"] for r in rows}
     while len(rows) < N_CUSTOMERS:
@@ -409,13 +491,24 @@ def _customers(rng: random.Random, now: datetime) -> list[dict[str, Any]]:
             email, n = f"{base}{n}@example.com", n + 1
         emails.add(email)
         created = now - timedelta(days=rng.uniform(20, 900))
-        rows.append({"id": f"C{len(rows):04d}", "name": f"{first} {last}", "email": email,
-                     "created_at": created.replace(microsecond=0)})
+        rows.append(
+            {
+                "id": f"C{len(rows):04d}",
+                "name": f"{first} {last}",
+                "email": email,
+                "created_at": created.replace(microsecond=0),
+            }
+        )
     return rows
 
 
-def _profiles(rng: random.Random, customers: list[dict[str, Any]], catalog: list[dict[str, Any]],
-              trending: set[int], now: datetime) -> dict[str, Profile]:
+def _profiles(
+    rng: random.Random,
+    customers: list[dict[str, Any]],
+    catalog: list[dict[str, Any]],
+    trending: set[int],
+    now: datetime,
+) -> dict[str, Profile]:
     cat_weight = {"footwear": 1.2, "clothing": 1.3, "electronics": 1.0, "home": 0.9, "beauty": 0.8, "sports": 0.8}
     profiles = {}
     year_ago = now - timedelta(days=365)
@@ -434,15 +527,17 @@ def _profiles(rng: random.Random, customers: list[dict[str, Any]], catalog: list
         tag_pool = [t for p in catalog if p["category"] in chosen for t in p["tags"]]
         tags = list(dict.fromkeys(rng.choice(tag_pool) for _ in range(rng.randint(1, 3))))
         band = rng.choices(("budget", "mid", "premium"), (0.35, 0.4, 0.25))[0]
-        profile = Profile(c["id"], max(c["created_at"], year_ago), cats, brands, tags, band,
-                          activity=rng.lognormvariate(0.0, 0.8))
+        profile = Profile(
+            c["id"], max(c["created_at"], year_ago), cats, brands, tags, band, activity=rng.lognormvariate(0.0, 0.8)
+        )
         for p in catalog:
             a = p["_pop"] ** 0.9 * cats[p["category"]] * (3.0 if p["brand"] in brands else 1.0)
             a *= (1 + 0.7 * len(set(tags) & set(p["tags"]))) * _band_fit(band, p["_price_q"])
             profile.affinity.append(a)
         profile.cum = list(itertools.accumulate(profile.affinity))
-        profile.cum_trending = list(itertools.accumulate(
-            a * (6.0 if i in trending else 1.0) for i, a in enumerate(profile.affinity)))
+        profile.cum_trending = list(
+            itertools.accumulate(a * (6.0 if i in trending else 1.0) for i, a in enumerate(profile.affinity))
+        )
         profiles[c["id"]] = profile
     return profiles
 
@@ -493,30 +588,103 @@ def _fixture_orders(catalog: list[dict[str, Any]], now: datetime) -> list[dict[s
     first: dict[str, list[int]] = {}
     for i, p in enumerate(catalog):
         first.setdefault(p["subcategory"], []).append(i)
-    d = lambda days, hours=0.0, minutes=0.0: now - timedelta(days=days) + timedelta(hours=hours, minutes=minutes)  # noqa: E731
+
+    def d(days: float, hours: float = 0.0, minutes: float = 0.0) -> datetime:
+        return now - timedelta(days=days) + timedelta(hours=hours, minutes=minutes)
+
     return [
-        {"id": "SO10001", "customer_id": "C0000", "status": "placed", "placed_at": d(1, 19, 12),
-         "items": [(first["running shoes"][0], 1)], "eta": 7},
-        {"id": "SO10002", "customer_id": "C0000", "status": "paid", "placed_at": d(1, 9, 40), "paid_at": d(1, 9, 50),
-         "items": [(first["bluetooth speaker"][0], 1), (first["phone charger"][0], 1)], "eta": 5},
-        {"id": "SO10003", "customer_id": "C0000", "status": "shipped", "placed_at": d(4, 10, 5), "paid_at": d(4, 10, 9),
-         "shipped_at": d(2, 8, 30), "carrier": "UPS", "tracking_number": "1Z999AA10123456784",
-         "items": [(first["trail running shoes"][0], 1), (first["running socks"][0], 2)], "eta": 6},
-        {"id": "SO10004", "customer_id": "C0000", "status": "delivered", "placed_at": d(11, 16, 20), "paid_at": d(11, 16, 22),
-         "shipped_at": d(9, 11), "delivered_at": d(5, 14, 30), "carrier": "FedEx", "tracking_number": "612999901234",
-         "items": [(first["rain jackets"][0], 1)], "eta": 6},
-        {"id": "SO10005", "customer_id": "C0000", "status": "delivered", "placed_at": d(66, 12), "paid_at": d(66, 12, 3),
-         "shipped_at": d(64, 9), "delivered_at": d(60, 15, 45), "carrier": "USPS",
-         "tracking_number": "9400111899223344556677", "items": [(first["yoga mats"][0], 1)], "eta": 6},
-        {"id": "SO10006", "customer_id": "C0000", "status": "cancelled", "placed_at": d(20, 18), "paid_at": d(20, 18, 5),
-         "cancelled_at": d(20, 20), "items": [(first["headphones"][0], 1)], "eta": 6},
-        {"id": "SO10007", "customer_id": "C0000", "status": "returned", "placed_at": d(46, 8, 15), "paid_at": d(46, 8, 20),
-         "shipped_at": d(44, 10), "delivered_at": d(40, 13), "carrier": "DHL", "tracking_number": "4012345678",
-         "items": [(first["hiking boots"][0], 1)], "eta": 6,
-         "return": {"id": "R-FIX10007", "reason": "Doesn't fit", "created_at": d(36, 9), "status": "refunded"}},
-        {"id": "SO10008", "customer_id": "C0001", "status": "delivered", "placed_at": d(15, 11), "paid_at": d(15, 11, 2),
-         "shipped_at": d(13, 9), "delivered_at": d(10, 12, 10), "carrier": "UPS", "tracking_number": "1Z999AA10987654321",
-         "items": [(first["ceramic mugs"][0], 4)], "eta": 6},
+        {
+            "id": "SO10001",
+            "customer_id": "C0000",
+            "status": "placed",
+            "placed_at": d(1, 19, 12),
+            "items": [(first["running shoes"][0], 1)],
+            "eta": 7,
+        },
+        {
+            "id": "SO10002",
+            "customer_id": "C0000",
+            "status": "paid",
+            "placed_at": d(1, 9, 40),
+            "paid_at": d(1, 9, 50),
+            "items": [(first["bluetooth speaker"][0], 1), (first["phone charger"][0], 1)],
+            "eta": 5,
+        },
+        {
+            "id": "SO10003",
+            "customer_id": "C0000",
+            "status": "shipped",
+            "placed_at": d(4, 10, 5),
+            "paid_at": d(4, 10, 9),
+            "shipped_at": d(2, 8, 30),
+            "carrier": "UPS",
+            "tracking_number": "1Z999AA10123456784",
+            "items": [(first["trail running shoes"][0], 1), (first["running socks"][0], 2)],
+            "eta": 6,
+        },
+        {
+            "id": "SO10004",
+            "customer_id": "C0000",
+            "status": "delivered",
+            "placed_at": d(11, 16, 20),
+            "paid_at": d(11, 16, 22),
+            "shipped_at": d(9, 11),
+            "delivered_at": d(5, 14, 30),
+            "carrier": "FedEx",
+            "tracking_number": "612999901234",
+            "items": [(first["rain jackets"][0], 1)],
+            "eta": 6,
+        },
+        {
+            "id": "SO10005",
+            "customer_id": "C0000",
+            "status": "delivered",
+            "placed_at": d(66, 12),
+            "paid_at": d(66, 12, 3),
+            "shipped_at": d(64, 9),
+            "delivered_at": d(60, 15, 45),
+            "carrier": "USPS",
+            "tracking_number": "9400111899223344556677",
+            "items": [(first["yoga mats"][0], 1)],
+            "eta": 6,
+        },
+        {
+            "id": "SO10006",
+            "customer_id": "C0000",
+            "status": "cancelled",
+            "placed_at": d(20, 18),
+            "paid_at": d(20, 18, 5),
+            "cancelled_at": d(20, 20),
+            "items": [(first["headphones"][0], 1)],
+            "eta": 6,
+        },
+        {
+            "id": "SO10007",
+            "customer_id": "C0000",
+            "status": "returned",
+            "placed_at": d(46, 8, 15),
+            "paid_at": d(46, 8, 20),
+            "shipped_at": d(44, 10),
+            "delivered_at": d(40, 13),
+            "carrier": "DHL",
+            "tracking_number": "4012345678",
+            "items": [(first["hiking boots"][0], 1)],
+            "eta": 6,
+            "return": {"id": "R-FIX10007", "reason": "Doesn't fit", "created_at": d(36, 9), "status": "refunded"},
+        },
+        {
+            "id": "SO10008",
+            "customer_id": "C0001",
+            "status": "delivered",
+            "placed_at": d(15, 11),
+            "paid_at": d(15, 11, 2),
+            "shipped_at": d(13, 9),
+            "delivered_at": d(10, 12, 10),
+            "carrier": "UPS",
+            "tracking_number": "1Z999AA10987654321",
+            "items": [(first["ceramic mugs"][0], 4)],
+            "eta": 6,
+        },
     ]
 
 
@@ -572,8 +740,14 @@ def build(seed: int = 7, today: date | None = None, progress: bool = False) -> S
     events: list[tuple[datetime, int, dict[str, Any]]] = []
 
     def emit(ts: datetime, customer_id: str, i: int, event: str, value: float | None = None) -> None:
-        row = {"customer_id": customer_id, "product_id": catalog[i]["id"], "event": event, "value": value,
-               "ts": ts.replace(microsecond=0), "sender_id": None}
+        row = {
+            "customer_id": customer_id,
+            "product_id": catalog[i]["id"],
+            "event": event,
+            "value": value,
+            "ts": ts.replace(microsecond=0),
+            "sender_id": None,
+        }
         events.append((row["ts"], len(events), row))
 
     # -- orders: fixtures, then ~1200 in total from the customers' preferences ---------------
@@ -589,13 +763,14 @@ def build(seed: int = 7, today: date | None = None, progress: bool = False) -> S
         first = sampler.any(profile, placed)
         items = [first]
         for _extra in range(rng.choices((0, 1, 2, 3), (0.58, 0.29, 0.10, 0.03))[0]):
-            nxt = (sampler.complement(profile, items[-1], placed, items) if rng.random() < 0.6 else None)
+            nxt = sampler.complement(profile, items[-1], placed, items) if rng.random() < 0.6 else None
             nxt = nxt if nxt is not None else sampler.any(profile, placed)
             if nxt not in items:
                 items.append(nxt)
         quantities = [(i, 2 if catalog[i]["price"] < 40 and rng.random() < 0.15 else 1) for i in items]
-        generated.append({"customer_id": cid, "items": quantities, "eta": rng.randint(4, 7),
-                          **_simulate_order(rng, placed, now)})
+        generated.append(
+            {"customer_id": cid, "items": quantities, "eta": rng.randint(4, 7), **_simulate_order(rng, placed, now)}
+        )
     generated.sort(key=lambda o: o["placed_at"])
     for n, o in enumerate(generated):
         o["id"] = f"SO{10009 + n}"
@@ -606,21 +781,45 @@ def build(seed: int = 7, today: date | None = None, progress: bool = False) -> S
             unit = catalog[i]["price"]
             if "fixture" not in o and rng.random() < 0.12:  # a sale price now and then
                 unit = round(unit * rng.choice((0.8, 0.85, 0.9)), 2)
-            lines.append({"order_id": o["id"], "product_id": catalog[i]["id"], "title": catalog[i]["title"],
-                          "quantity": qty, "unit_price": unit})
+            lines.append(
+                {
+                    "order_id": o["id"],
+                    "product_id": catalog[i]["id"],
+                    "title": catalog[i]["title"],
+                    "quantity": qty,
+                    "unit_price": unit,
+                }
+            )
         order_items += lines
-        orders.append({
-            "id": o["id"], "customer_id": o["customer_id"], "status": o["status"], "placed_at": o["placed_at"],
-            "paid_at": o.get("paid_at"), "shipped_at": o.get("shipped_at"), "delivered_at": o.get("delivered_at"),
-            "cancelled_at": o.get("cancelled_at"), "carrier": o.get("carrier"),
-            "tracking_number": o.get("tracking_number"),
-            "estimated_delivery": None if o["status"] == "cancelled" else (o["placed_at"] + timedelta(days=o["eta"])).date(),
-            "total": round(sum(x["unit_price"] * x["quantity"] for x in lines), 2),
-        })
+        orders.append(
+            {
+                "id": o["id"],
+                "customer_id": o["customer_id"],
+                "status": o["status"],
+                "placed_at": o["placed_at"],
+                "paid_at": o.get("paid_at"),
+                "shipped_at": o.get("shipped_at"),
+                "delivered_at": o.get("delivered_at"),
+                "cancelled_at": o.get("cancelled_at"),
+                "carrier": o.get("carrier"),
+                "tracking_number": o.get("tracking_number"),
+                "estimated_delivery": None
+                if o["status"] == "cancelled"
+                else (o["placed_at"] + timedelta(days=o["eta"])).date(),
+                "total": round(sum(x["unit_price"] * x["quantity"] for x in lines), 2),
+            }
+        )
         if "return" in o:
             ret = o["return"]
-            returns.append({"id": ret.get("id") or f"R-{rng.getrandbits(32):08X}", "order_id": o["id"],
-                            "reason": ret["reason"], "created_at": ret["created_at"], "status": ret["status"]})
+            returns.append(
+                {
+                    "id": ret.get("id") or f"R-{rng.getrandbits(32):08X}",
+                    "order_id": o["id"],
+                    "reason": ret["reason"],
+                    "created_at": ret["created_at"],
+                    "status": ret["status"],
+                }
+            )
         # The purchase funnel around the order: views and carts just before, ratings after delivery.
         profile, placed = profiles[o["customer_id"]], o["placed_at"]
         for i, _qty in o["items"]:
@@ -666,12 +865,27 @@ def build(seed: int = 7, today: date | None = None, progress: bool = False) -> S
                     emit(ts + timedelta(seconds=rng.uniform(5, 60)), c["id"], i, "cart")
     events.sort(key=lambda e: (e[0], e[1]))
     interactions = [e[2] for e in events if e[0] < now]
-    return ShopData(seed, today, catalog, customers, orders, order_items, returns, interactions, profiles,
-                    sorted(catalog[i]["id"] for i in trending))
+    return ShopData(
+        seed,
+        today,
+        catalog,
+        customers,
+        orders,
+        order_items,
+        returns,
+        interactions,
+        profiles,
+        sorted(catalog[i]["id"] for i in trending),
+    )
 
 
-def generate(out: Path | str = DEFAULT_OUT, seed: int = 7, today: date | None = None,
-             database_url: str | None = None, progress: bool = True) -> dict[str, Any]:
+def generate(
+    out: Path | str = DEFAULT_OUT,
+    seed: int = 7,
+    today: date | None = None,
+    database_url: str | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
     """Writes the catalog and meta files into ``out`` and fills the shop DB; returns the summary."""
     from shop.db import ShopDB
     from shop.settings import configured_database_url

@@ -39,19 +39,44 @@ MIN_TITLE_TYPE_COUNT = 3
 MAX_LOOKUP_TYPES = 400
 
 SEARCH_TEMPLATES = (
-    "{noun}", "{noun}", "{noun}?", "do you have {noun}", "do you have any {noun}?", "do you sell {noun}",
-    "do you carry {noun}", "have you got {noun}", "i'm looking for {noun}", "looking for {noun}",
-    "i need {noun}", "i want to buy {noun}", "show me {noun}", "show me your {noun}", "find me {noun}",
-    "any {noun} in stock?", "where can i find {noun}", "i'd like some {noun}", "got any {noun}",
-    "search for {noun}", "what {noun} do you have", "can i get {noun}", "need {noun} please",
+    "{noun}",
+    "{noun}",
+    "{noun}?",
+    "do you have {noun}",
+    "do you have any {noun}?",
+    "do you sell {noun}",
+    "do you carry {noun}",
+    "have you got {noun}",
+    "i'm looking for {noun}",
+    "looking for {noun}",
+    "i need {noun}",
+    "i want to buy {noun}",
+    "show me {noun}",
+    "show me your {noun}",
+    "find me {noun}",
+    "any {noun} in stock?",
+    "where can i find {noun}",
+    "i'd like some {noun}",
+    "got any {noun}",
+    "search for {noun}",
+    "what {noun} do you have",
+    "can i get {noun}",
+    "need {noun} please",
 )
 BRAND_TEMPLATES = ("{brand} {noun}", "do you have {brand} {noun}", "{noun} from {brand}", "any {brand} {noun}?")
 COLOR_TEMPLATES = ("{color} {noun}", "do you have {noun} in {color}", "{noun} in {color} please")
 PRICE_TEMPLATES = ("{noun} under {price}", "cheap {noun}", "{noun} under ${price}", "{noun} below {price} dollars")
 ATTRIBUTE_TEMPLATES = ("{attribute} {noun}", "i'm looking for {attribute} {noun}")
 FAQ_TEMPLATES = (
-    "{topic}?", "what about {topic}?", "i have a question about {topic}", "can you tell me about {topic}",
-    "info on {topic} please", "what is your policy on {topic}", "question about {topic}", "tell me about {topic}", "what do i need to know about {topic}",
+    "{topic}?",
+    "what about {topic}?",
+    "i have a question about {topic}",
+    "can you tell me about {topic}",
+    "info on {topic} please",
+    "what is your policy on {topic}",
+    "question about {topic}",
+    "tell me about {topic}",
+    "what do i need to know about {topic}",
 )
 
 
@@ -82,8 +107,10 @@ class NluDataReport:
     kb_problems: dict[str, str] = field(default_factory=dict)
 
     def summary(self) -> str:
-        lines = ["lookups: " + ", ".join(f"{name} {n}" for name, n in self.lookups.items()),
-                 "examples: " + ", ".join(f"{name} {n}" for name, n in self.examples.items())]
+        lines = [
+            "lookups: " + ", ".join(f"{name} {n}" for name, n in self.lookups.items()),
+            "examples: " + ", ".join(f"{name} {n}" for name, n in self.examples.items()),
+        ]
         for name, samples in self.samples.items():
             lines.append(f"samples of {name}:")
             lines += [f"  - {s}" for s in samples]
@@ -139,15 +166,28 @@ def catalog_vocabulary(products: Sequence[dict[str, Any]]) -> ShopVocabulary:
     )
     texts = [f" {' '.join(words(_clean(p.get('title'))))} {_clean(p.get('subcategory')).lower()} " for p in products]
     for noun in product_types[:MAX_SEARCH_EXAMPLES]:
-        of_type = [p for p, text in zip(products, texts, strict=True) if f" {noun} " in text
-                   or _clean(p.get("category")).lower() == noun]
+        of_type = [
+            p
+            for p, text in zip(products, texts, strict=True)
+            if f" {noun} " in text or _clean(p.get("category")).lower() == noun
+        ]
         vocabulary.brands_of[noun] = sorted({b for p in of_type if (b := _clean(p.get("brand"))) in vocabulary.brands})
-        vocabulary.attributes_of[noun] = sorted({t for p in of_type for tag in p.get("tags") or []
-                                                 if (t := _clean(tag).lower()) in vocabulary.attributes and t not in noun})
-        vocabulary.colors_of[noun] = sorted({c for p in of_type if (c := _clean(p.get("color")).lower()) in vocabulary.colors})
+        vocabulary.attributes_of[noun] = sorted(
+            {
+                t
+                for p in of_type
+                for tag in p.get("tags") or []
+                if (t := _clean(tag).lower()) in vocabulary.attributes and t not in noun
+            }
+        )
+        vocabulary.colors_of[noun] = sorted(
+            {c for p in of_type if (c := _clean(p.get("color")).lower()) in vocabulary.colors}
+        )
         prices = sorted(float(p["price"]) for p in of_type if isinstance(p.get("price"), (int, float)))
         # Round limits a shopper would type, around the type's own price range.
-        vocabulary.prices_of[noun] = sorted({_round_price(prices[int(len(prices) * q)]) for q in (0.3, 0.7)}) if prices else []
+        vocabulary.prices_of[noun] = (
+            sorted({_round_price(prices[int(len(prices) * q)]) for q in (0.3, 0.7)}) if prices else []
+        )
     return vocabulary
 
 
@@ -213,8 +253,11 @@ def search_examples(vocabulary: ShopVocabulary, rng: random.Random, limit: int =
         marked = _entity(noun, "product_category")
         examples.append(rng.choice(SEARCH_TEMPLATES).format(noun=marked))
         choice = rng.random()
-        brands, colors, prices = (vocabulary.brands_of.get(noun, []), vocabulary.colors_of.get(noun, []),
-                                  vocabulary.prices_of.get(noun, []))
+        brands, colors, prices = (
+            vocabulary.brands_of.get(noun, []),
+            vocabulary.colors_of.get(noun, []),
+            vocabulary.prices_of.get(noun, []),
+        )
         if brands and choice < 0.2:
             brand = rng.choice(brands)
             examples.append(rng.choice(BRAND_TEMPLATES).format(brand=_entity(brand, "brand"), noun=marked))
@@ -231,8 +274,9 @@ def search_examples(vocabulary: ShopVocabulary, rng: random.Random, limit: int =
     return unique[:limit]
 
 
-def faq_examples(headings: Iterable[str], questions: Iterable[str], rng: random.Random,
-                 limit: int = MAX_FAQ_EXAMPLES) -> list[str]:
+def faq_examples(
+    headings: Iterable[str], questions: Iterable[str], rng: random.Random, limit: int = MAX_FAQ_EXAMPLES
+) -> list[str]:
     """`ask_faq` examples: the FAQ's own questions, and each section heading asked about in two
     phrasings ("Paying in instalments" -> "what is your policy on paying in instalments")."""
     examples = [q.lower() if rng.random() < 0.5 else q for q in questions]
@@ -265,13 +309,16 @@ def _examples_yaml(intent: str, examples: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
-HEADER = ('# Generated by `python -m shop nlu-data` from the shop\'s catalog and knowledge base.\n'
-          '# Not committed: `make train` regenerates it when the catalog or the KB changes.\n'
-          'version: "3.1"\nnlu:\n')
+HEADER = (
+    "# Generated by `python -m shop nlu-data` from the shop's catalog and knowledge base.\n"
+    "# Not committed: `make train` regenerates it when the catalog or the KB changes.\n"
+    'version: "3.1"\nnlu:\n'
+)
 
 
-def write_nlu_data(products: Sequence[dict[str, Any]], kb_folder: Path | None, out: Path,
-                   extra_nlu: Path | None = None, seed: int = 13) -> NluDataReport:
+def write_nlu_data(
+    products: Sequence[dict[str, Any]], kb_folder: Path | None, out: Path, extra_nlu: Path | None = None, seed: int = 13
+) -> NluDataReport:
     """Writes `out/shop_lookups.yml` and `out/shop_examples.yml` (and copies a shop's own NLU
     files from `extra_nlu`), and reports what was generated."""
     rng = random.Random(seed)
@@ -285,7 +332,9 @@ def write_nlu_data(products: Sequence[dict[str, Any]], kb_folder: Path | None, o
     types = list(dict.fromkeys(v for t in vocabulary.product_types for v in number_variants(t)))
     lookups = {"product_category": types, "brand": vocabulary.brands, "color": vocabulary.colors}
     files = [out / "shop_lookups.yml", out / "shop_examples.yml"]
-    files[0].write_text(HEADER + "\n".join(_lookup_yaml(n, v) for n, v in lookups.items() if v) + "\n", encoding="utf-8")
+    files[0].write_text(
+        HEADER + "\n".join(_lookup_yaml(n, v) for n, v in lookups.items() if v) + "\n", encoding="utf-8"
+    )
     blocks = [_examples_yaml(i, e) for i, e in (("search_product", searches), ("ask_faq", faqs)) if e]
     files[1].write_text(HEADER + "\n".join(blocks) + "\n", encoding="utf-8")
     if extra_nlu:
@@ -297,7 +346,10 @@ def write_nlu_data(products: Sequence[dict[str, Any]], kb_folder: Path | None, o
     return NluDataReport(
         lookups={n: len(v) for n, v in lookups.items()},
         examples={"search_product": len(searches), "ask_faq": len(faqs)},
-        samples={"search_product": sample_rng.sample(searches, min(6, len(searches))),
-                 "ask_faq": sample_rng.sample(faqs, min(6, len(faqs)))},
-        files=files, kb_problems=problems,
+        samples={
+            "search_product": sample_rng.sample(searches, min(6, len(searches))),
+            "ask_faq": sample_rng.sample(faqs, min(6, len(faqs))),
+        },
+        files=files,
+        kb_problems=problems,
     )

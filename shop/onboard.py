@@ -54,9 +54,15 @@ class OnboardReport:
         return "\n".join([*lines, self.nlu.summary()])
 
 
-def onboard(catalog: Path, kb: Path, mapping: Path | None = None, extra_nlu: Path | None = None,
-            data_dir: Path = ROOT / "data", nlu_dir: Path = ROOT / "build" / "nlu",
-            database_url: str | None = None) -> OnboardReport:
+def onboard(
+    catalog: Path,
+    kb: Path,
+    mapping: Path | None = None,
+    extra_nlu: Path | None = None,
+    data_dir: Path = ROOT / "data",
+    nlu_dir: Path = ROOT / "build" / "nlu",
+    database_url: str | None = None,
+) -> OnboardReport:
     if not catalog.is_file():
         raise OnboardError(f"catalog {catalog} not found")
     if not kb.is_dir():
@@ -90,11 +96,21 @@ def onboard(catalog: Path, kb: Path, mapping: Path | None = None, extra_nlu: Pat
     if extra_nlu is not None:
         shutil.copytree(extra_nlu, own_nlu, ignore=shutil.ignore_patterns(".*"))
     nlu = write_nlu_data(report.products, kb_copy, nlu_dir, own_nlu if extra_nlu is not None else None)
-    (data_dir / MARKER).write_text(json.dumps({
-        "catalog": str(catalog.resolve()), "mapping": str(mapping.resolve()) if mapping else None,
-        "kb": str(kb.resolve()), "nlu": str(extra_nlu.resolve()) if extra_nlu else None,
-        "products": len(report.products), "onboarded_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }, indent=1) + "\n", encoding="utf-8")
+    (data_dir / MARKER).write_text(
+        json.dumps(
+            {
+                "catalog": str(catalog.resolve()),
+                "mapping": str(mapping.resolve()) if mapping else None,
+                "kb": str(kb.resolve()),
+                "nlu": str(extra_nlu.resolve()) if extra_nlu else None,
+                "products": len(report.products),
+                "onboarded_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            },
+            indent=1,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     return OnboardReport(len(report.products), report.skipped, len(documents), nlu, data_dir)
 
 

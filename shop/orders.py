@@ -43,22 +43,28 @@ class OrderDesk:
     The client limit is the higher one because shoppers behind one address (an office, a
     carrier's NAT) share it."""
 
-    def __init__(self, db: ShopDB, return_window_days: int | None = None,
-                 max_failed_verifications: int | None = None,
-                 failed_verification_window_s: int | None = None,
-                 max_failed_verifications_per_client: int | None = None,
-                 failed_attempts: FailedAttempts | None = None) -> None:
+    def __init__(
+        self,
+        db: ShopDB,
+        return_window_days: int | None = None,
+        max_failed_verifications: int | None = None,
+        failed_verification_window_s: int | None = None,
+        max_failed_verifications_per_client: int | None = None,
+        failed_attempts: FailedAttempts | None = None,
+    ) -> None:
         settings = current()
         self.db = db
         self.return_window_days = return_window_days or settings.return_window_days
         self.max_failed_verifications = max_failed_verifications or settings.max_failed_verifications
         self.failed_verification_window_s = failed_verification_window_s or settings.failed_verification_window_s
-        self.max_failed_verifications_per_client = (max_failed_verifications_per_client
-                                                    or settings.max_failed_verifications_per_client)
+        self.max_failed_verifications_per_client = (
+            max_failed_verifications_per_client or settings.max_failed_verifications_per_client
+        )
         self.failed_attempts = failed_attempts or ShopDBFailedAttempts(db)
 
-    def verify(self, sender_id: str, order_id: str | None, email: str | None,
-               client: str | None = None) -> Verification:
+    def verify(
+        self, sender_id: str, order_id: str | None, email: str | None, client: str | None = None
+    ) -> Verification:
         limits = {f"sender:{sender_id}": self.max_failed_verifications}
         if client:
             limits[f"client:{client}"] = self.max_failed_verifications_per_client

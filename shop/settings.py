@@ -33,51 +33,113 @@ class Variable:
 
 
 SETTINGS: tuple[Variable, ...] = (
-    Variable("SHOP_DATABASE_URL", "database_url", "sqlite:///data/shop.db",
-             "the shop DB (any SQLAlchemy URL, e.g. `postgresql+psycopg2://user@host/db`); a relative SQLite path is relative to the project"),
-    Variable("SHOP_CATALOG_PATH", "catalog_path", "data/catalog.jsonl", "the catalog the product index and the page read"),
+    Variable(
+        "SHOP_DATABASE_URL",
+        "database_url",
+        "sqlite:///data/shop.db",
+        "the shop DB (any SQLAlchemy URL, e.g. `postgresql+psycopg2://user@host/db`); a relative "
+        "SQLite path is relative to the project",
+    ),
+    Variable(
+        "SHOP_CATALOG_PATH", "catalog_path", "data/catalog.jsonl", "the catalog the product index and the page read"
+    ),
     Variable("SHOP_KB_PATH", "kb_path", "models/kb", "the knowledge-base Chroma folder"),
     Variable("SHOP_KB_COLLECTION", "kb_collection", "shop_kb", "the knowledge-base Chroma collection"),
-    Variable("SHOP_KB_ENCODER_PATH", "kb_encoder_path", "models/kb_encoder",
-             "the fine-tuned KB question encoder (the plain MiniLM when absent)"),
-    Variable("SHOP_KB_MIN_CONFIDENCE", "kb_min_confidence", "",
-             "at or above it an FAQ passage is given as the answer (unset: 0.487, or 0.52 with the plain MiniLM, chosen by `make bench-retrieval`)"),
-    Variable("SHOP_KB_SUGGEST_CONFIDENCE", "kb_suggest_confidence", "",
-             "between this and the answer cut-off the passage is a hedged suggestion; below it the assistant says it is not sure (unset: 0.416, or 0.42 with the plain MiniLM)"),
+    Variable(
+        "SHOP_KB_ENCODER_PATH",
+        "kb_encoder_path",
+        "models/kb_encoder",
+        "the fine-tuned KB question encoder (the plain MiniLM when absent)",
+    ),
+    Variable(
+        "SHOP_KB_MIN_CONFIDENCE",
+        "kb_min_confidence",
+        "",
+        "at or above it an FAQ passage is given as the answer (unset: 0.487, or 0.52 with the "
+        "plain MiniLM, chosen by `make bench-retrieval`)",
+    ),
+    Variable(
+        "SHOP_KB_SUGGEST_CONFIDENCE",
+        "kb_suggest_confidence",
+        "",
+        "between this and the answer cut-off the passage is a hedged suggestion; below it the "
+        "assistant says it is not sure (unset: 0.416, or 0.42 with the plain MiniLM)",
+    ),
     Variable("SHOP_PRODUCT_INDEX_PATH", "product_index_path", "models/products", "the product Chroma folder"),
     Variable("SHOP_PRODUCT_COLLECTION", "product_collection", "products", "the product Chroma collection"),
     Variable("SHOP_RECOMMENDER_PATH", "recommender_path", "models/recommender", "the recommender model folder"),
-    Variable("SHOP_EMBEDDING_MODEL", "embedding_model", "",
-             "a sentence-transformers folder to use instead of the packaged all-MiniLM-L6-v2"),
+    Variable(
+        "SHOP_EMBEDDING_MODEL",
+        "embedding_model",
+        "",
+        "a sentence-transformers folder to use instead of the packaged all-MiniLM-L6-v2",
+    ),
     Variable("SHOP_MAX_MESSAGE_CHARS", "max_message_chars", "2000", "longer messages are refused politely"),
     Variable("SHOP_ACTION_TIMEOUT_S", "action_timeout_s", "10", "how long Rasa waits for the action server"),
     Variable("SHOP_RETURN_WINDOW_DAYS", "return_window_days", "30", "return window after delivery"),
-    Variable("SHOP_MAX_FAILED_VERIFICATIONS", "max_failed_verifications", "5",
-             "failed order look-ups allowed per sender within the window"),
-    Variable("SHOP_FAILED_VERIFICATION_WINDOW_S", "failed_verification_window_s", "900",
-             "the window of the failed look-up throttle, in seconds"),
-    Variable("SHOP_MAX_FAILED_VERIFICATIONS_PER_CLIENT", "max_failed_verifications_per_client", "10",
-             "failed order look-ups from one client address (any sender id) before it is paused; "
-             "counted in Redis with `SHOP_STORE=postgres`, else in the shop DB"),
-    Variable("SHOP_ALLOWED_ORIGINS", "allowed_origins", "",
-             "CORS / socket.io origins, space-separated (unset: the shop page's origin)"),
+    Variable(
+        "SHOP_MAX_FAILED_VERIFICATIONS",
+        "max_failed_verifications",
+        "5",
+        "failed order look-ups allowed per sender within the window",
+    ),
+    Variable(
+        "SHOP_FAILED_VERIFICATION_WINDOW_S",
+        "failed_verification_window_s",
+        "900",
+        "the window of the failed look-up throttle, in seconds",
+    ),
+    Variable(
+        "SHOP_MAX_FAILED_VERIFICATIONS_PER_CLIENT",
+        "max_failed_verifications_per_client",
+        "10",
+        "failed order look-ups from one client address (any sender id) before it is paused; "
+        "counted in Redis with `SHOP_STORE=postgres`, else in the shop DB",
+    ),
+    Variable(
+        "SHOP_ALLOWED_ORIGINS",
+        "allowed_origins",
+        "",
+        "CORS / socket.io origins, space-separated (unset: the shop page's origin)",
+    ),
     Variable("SHOP_HOST", "host", "127.0.0.1", "where the servers listen"),
     Variable("SHOP_RASA_PORT", "rasa_port", "5005", "the Rasa server's port"),
     Variable("SHOP_ACTIONS_PORT", "actions_port", "5055", "the action server's port"),
     Variable("SHOP_WEB_PORT", "web_port", "8080", "the shop page's port"),
-    Variable("SHOP_RASA_URL", "rasa_url", "http://127.0.0.1:5005", "where the shop page's widget finds the Rasa server"),
-    Variable("RASA_AUTH_TOKEN", "rasa_auth_token", "",
-             "token for Rasa's HTTP API (`?token=…` on every call); only the channel webhooks are public (unset: random per start, printed)",
-             secret=True),
-    Variable("SHOP_ACTION_SECRET", "action_secret", "",
-             "shared secret the Rasa server sends the action server (`Authorization: Bearer …`); calls without it get 401 (unset: `make run` generates one into `data/action-secret`)",
-             secret=True),
-    Variable("SHOP_REST_SECRET", "rest_secret", "",
-             "signs REST senders: each request carries `X-Shop-Signature`, the hex HMAC-SHA256 of `sender` with it (unset: the REST channel answers this machine only)",
-             secret=True),
+    Variable(
+        "SHOP_RASA_URL", "rasa_url", "http://127.0.0.1:5005", "where the shop page's widget finds the Rasa server"
+    ),
+    Variable(
+        "RASA_AUTH_TOKEN",
+        "rasa_auth_token",
+        "",
+        "token for Rasa's HTTP API (`?token=…` on every call); only the channel webhooks are "
+        "public (unset: random per start, printed)",
+        secret=True,
+    ),
+    Variable(
+        "SHOP_ACTION_SECRET",
+        "action_secret",
+        "",
+        "shared secret the Rasa server sends the action server (`Authorization: Bearer …`); calls "
+        "without it get 401 (unset: `make run` generates one into `data/action-secret`)",
+        secret=True,
+    ),
+    Variable(
+        "SHOP_REST_SECRET",
+        "rest_secret",
+        "",
+        "signs REST senders: each request carries `X-Shop-Signature`, the hex HMAC-SHA256 of "
+        "`sender` with it (unset: the REST channel answers this machine only)",
+        secret=True,
+    ),
     Variable("SHOP_LOG_LEVEL", "log_level", "info", "`debug` runs both servers with `--debug` (still redacted)"),
-    Variable("SHOP_STORE", "store", "sqlite",
-             "`postgres`: Postgres tracker store + Redis lock store + Postgres shop DB (`SHOP_PG_*`, `SHOP_REDIS_*`)"),
+    Variable(
+        "SHOP_STORE",
+        "store",
+        "sqlite",
+        "`postgres`: Postgres tracker store + Redis lock store + Postgres shop DB (`SHOP_PG_*`, `SHOP_REDIS_*`)",
+    ),
     Variable("SHOP_PG_HOST", "pg_host", "127.0.0.1", "Postgres host with `SHOP_STORE=postgres`"),
     Variable("SHOP_PG_PORT", "pg_port", "5432", "Postgres port"),
     Variable("SHOP_PG_DB", "pg_db", "shop_assistant", "Postgres database (created when missing)"),
@@ -87,12 +149,31 @@ SETTINGS: tuple[Variable, ...] = (
     Variable("SHOP_REDIS_HOST", "redis_host", "127.0.0.1", "Redis host (lock store) with `SHOP_STORE=postgres`"),
     Variable("SHOP_REDIS_PORT", "redis_port", "6379", "Redis port"),
     Variable("SHOP_REDIS_DB", "redis_db", "0", "Redis database number"),
-    Variable("SHOP_PRELOAD", "preload", "", "`1` loads models and indexes when the actions are imported, outside the action server too"),
-    Variable("SHOP_TEST_POSTGRES_URL", "test_postgres_url", "",
-             "tests only: the Postgres server the Postgres tests use (unset: the local one, skipped when absent)"),
+    Variable(
+        "SHOP_PRELOAD",
+        "preload",
+        "",
+        "`1` loads models and indexes when the actions are imported, outside the action server too",
+    ),
+    Variable(
+        "SHOP_TEST_POSTGRES_URL",
+        "test_postgres_url",
+        "",
+        "tests only: the Postgres server the Postgres tests use (unset: the local one, skipped when absent)",
+    ),
     # Read by Rasa itself through endpoints.yml; listed so the table is whole.
-    Variable("ACTION_SERVER_URL", "action_server_url", "http://127.0.0.1:5055/webhook", "where Rasa calls the actions (endpoints.yml)"),
-    Variable("RASA_TRACKER_DB", "rasa_tracker_db", "data/tracker.db", "the SQLite tracker store (conversations survive restarts)"),
+    Variable(
+        "ACTION_SERVER_URL",
+        "action_server_url",
+        "http://127.0.0.1:5055/webhook",
+        "where Rasa calls the actions (endpoints.yml)",
+    ),
+    Variable(
+        "RASA_TRACKER_DB",
+        "rasa_tracker_db",
+        "data/tracker.db",
+        "the SQLite tracker store (conversations survive restarts)",
+    ),
 )
 
 _BY_ATTRIBUTE = {variable.attribute: variable for variable in SETTINGS}
@@ -189,8 +270,11 @@ def _parse(variable: Variable, raw: str, annotation: str) -> object:
 
 # No model or data set is ever fetched from a hub: the libraries are told so before they load.
 OFFLINE = {
-    "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
-    "ANONYMIZED_TELEMETRY": "False", "RASA_TELEMETRY_ENABLED": "false",
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+    "ANONYMIZED_TELEMETRY": "False",
+    "RASA_TELEMETRY_ENABLED": "false",
 }
 
 

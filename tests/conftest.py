@@ -112,7 +112,9 @@ def generated_shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("shop")
     subprocess.run(
         [sys.executable, "-m", "shop", "generate", "--out", str(out), "--database-url", f"sqlite:///{out / 'shop.db'}"],
-        cwd=ROOT, check=True, capture_output=True,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
     )
     return out
 

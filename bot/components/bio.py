@@ -21,7 +21,7 @@ Span = tuple[int, int, str]
 
 
 def entity_tags(types: Sequence[str]) -> list[str]:
-    """"O", then B-/I- per entity type (sorted, so the tag order survives a retrain); empty when
+    """ "O", then B-/I- per entity type (sorted, so the tag order survives a retrain); empty when
     there are no types, which means no entity head at all."""
     kinds = sorted(set(types))
     return [OUTSIDE, *[f"{p}-{t}" for t in kinds for p in ("B", "I")]] if kinds else []
@@ -30,6 +30,7 @@ def entity_tags(types: Sequence[str]) -> list[str]:
 def inside_word(text: str, i: int) -> bool:
     """Whether position i lies inside one word joined by a hyphen or apostrophe between letters
     ("t-shirt", "women's"), where the tokenizer splits; "50-100" stays two numbers."""
+
     def letter(j: int) -> bool:
         return 0 <= j < len(text) and text[j].isalpha()
 
@@ -38,8 +39,9 @@ def inside_word(text: str, i: int) -> bool:
     return 1 < i < len(text) and text[i - 1] in _JOINERS and letter(i - 2) and letter(i)
 
 
-def word_tag_targets(word_ids: Sequence[Optional[int]], offsets: Sequence[tuple[int, int]],
-                     spans: Sequence[Span], tags: Sequence[str]) -> list[int]:
+def word_tag_targets(
+    word_ids: Sequence[Optional[int]], offsets: Sequence[tuple[int, int]], spans: Sequence[Span], tags: Sequence[str]
+) -> list[int]:
     """One BIO target per word piece: the first piece of each word carries the word's tag,
     the other pieces and the special tokens are masked out of the loss."""
     targets: list[int] = []
@@ -60,10 +62,15 @@ def word_tag_targets(word_ids: Sequence[Optional[int]], offsets: Sequence[tuple[
     return targets
 
 
-def decode_entities(text: str, word_ids: Sequence[Optional[int]],
-                    offsets: Sequence[tuple[int, int]], tag_probs: np.ndarray,
-                    tags: Sequence[str], extractor: str,
-                    taken: Sequence[tuple[int, int]] = ()) -> list[dict[str, Any]]:
+def decode_entities(
+    text: str,
+    word_ids: Sequence[Optional[int]],
+    offsets: Sequence[tuple[int, int]],
+    tag_probs: np.ndarray,
+    tags: Sequence[str],
+    extractor: str,
+    taken: Sequence[tuple[int, int]] = (),
+) -> list[dict[str, Any]]:
     """Spans from the BIO tags of each word's first piece. A word, hyphenated ones included,
     is never split. Adjacent words of one type make one entity even when the second is
     tagged B- ("wireless" + "earbuds"): two same-type entities back to back are rarer in
@@ -97,8 +104,13 @@ def decode_entities(text: str, word_ids: Sequence[Optional[int]],
             current = {"entity": kind, "start": start, "end": end, "p": [probability]}
             spans.append(current)
     return [
-        {"entity": span["entity"], "start": span["start"], "end": span["end"],
-         "value": text[span["start"]:span["end"]],
-         "confidence_entity": float(np.mean(span["p"])), "extractor": extractor}
+        {
+            "entity": span["entity"],
+            "start": span["start"],
+            "end": span["end"],
+            "value": text[span["start"] : span["end"]],
+            "confidence_entity": float(np.mean(span["p"])),
+            "extractor": extractor,
+        }
         for span in spans
     ]

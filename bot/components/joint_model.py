@@ -21,13 +21,7 @@ import torch
 from torch import nn
 
 # Only what the tokenizer and the encoder's architecture need; the weights are ours.
-ENCODER_FILES = (
-    "config.json",
-    "vocab.txt",
-    "tokenizer.json",
-    "tokenizer_config.json",
-    "special_tokens_map.json",
-)
+ENCODER_FILES = ("config.json", "vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
 
 
 def default_encoder_path() -> str:
@@ -65,8 +59,15 @@ class JointModel(nn.Module):
     `pretrained=False` builds the architecture only, for weights that are loaded next.
     """
 
-    def __init__(self, encoder_dir: str, n_intents: int, n_sentiments: int, dropout: float,
-                 pretrained: bool, n_entity_tags: int = 0) -> None:
+    def __init__(
+        self,
+        encoder_dir: str,
+        n_intents: int,
+        n_sentiments: int,
+        dropout: float,
+        pretrained: bool,
+        n_entity_tags: int = 0,
+    ) -> None:
         from transformers import AutoConfig, AutoModel
 
         super().__init__()
@@ -80,31 +81,24 @@ class JointModel(nn.Module):
                 )
             else:
                 config = AutoConfig.from_pretrained(encoder_dir)
-                self.encoder = AutoModel.from_config(
-                    config, add_pooling_layer=False, attn_implementation="sdpa"
-                )
+                self.encoder = AutoModel.from_config(config, add_pooling_layer=False, attn_implementation="sdpa")
         hidden = self.encoder.config.hidden_size
         self.dropout = nn.Dropout(dropout)
         self.intent_head = nn.Linear(hidden, n_intents)
         self.sentiment_head = nn.Linear(hidden, n_sentiments)
         # BIO tags per word piece, read off the same encoder pass as the intent: the
         # entities cost one small matrix product, not a second model.
-        self.entity_head: Optional[nn.Linear] = (
-            nn.Linear(hidden, n_entity_tags) if n_entity_tags else None
-        )
+        self.entity_head: Optional[nn.Linear] = nn.Linear(hidden, n_entity_tags) if n_entity_tags else None
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor
-                ) -> tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
-        hidden = self.encoder(
-            input_ids=input_ids, attention_mask=attention_mask
-        ).last_hidden_state
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         # Mean pooling is how all-MiniLM-L6-v2 was trained to embed sentences.
         mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
         pooled = self.dropout(pooled)
-        entity_logits = (
-            self.entity_head(self.dropout(hidden)) if self.entity_head is not None else None
-        )
+        entity_logits = self.entity_head(self.dropout(hidden)) if self.entity_head is not None else None
         return self.intent_head(pooled), self.sentiment_head(pooled), entity_logits
 
 

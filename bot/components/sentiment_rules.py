@@ -57,12 +57,7 @@ def angry_twin(rule: dict[str, Any]) -> dict[str, Any] | None:
     twin: dict[str, Any] = {"rule": f"angry shopper: {rule['rule']}"}
     if rule.get("condition"):
         twin["condition"] = rule["condition"]
-    twin["steps"] = [
-        steps[0],
-        {"slot_was_set": [{SLOT: "negative"}]},
-        {"action": APOLOGY},
-        *steps[1:],
-    ]
+    twin["steps"] = [steps[0], {"slot_was_set": [{SLOT: "negative"}]}, {"action": APOLOGY}, *steps[1:]]
     return twin
 
 
@@ -88,8 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     text = generate(args.rules_dir, output)
     if args.check:
         if not output.exists() or output.read_text() != text:
-            print(f"{output} is stale: run `python -m bot.components.sentiment_rules`",
-                  file=sys.stderr)
+            print(f"{output} is stale: run `python -m bot.components.sentiment_rules`", file=sys.stderr)
             return 1
         return 0
     output.write_text(text)

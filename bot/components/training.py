@@ -52,24 +52,35 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def length_bucketed_batches(encoded: Sequence[Sequence[int]], batch_size: int,
-                            rng: np.random.RandomState) -> list[np.ndarray]:
+def length_bucketed_batches(
+    encoded: Sequence[Sequence[int]], batch_size: int, rng: np.random.RandomState
+) -> list[np.ndarray]:
     """Shuffled batches of similar length, so little time goes into padding."""
     order = rng.permutation(len(encoded))
     chunk = batch_size * 50
     batches: list[np.ndarray] = []
     for start in range(0, len(order), chunk):
-        part = order[start:start + chunk]
+        part = order[start : start + chunk]
         part = part[np.argsort([len(encoded[i]) for i in part], kind="stable")]
-        batches.extend(part[i:i + batch_size] for i in range(0, len(part), batch_size))
+        batches.extend(part[i : i + batch_size] for i in range(0, len(part), batch_size))
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
-def fit(model: JointModel, encoded: Sequence[Sequence[int]], intent_ids: Sequence[int],
-        sentiment_ids: Sequence[int], tag_targets: Sequence[Sequence[int]],
-        settings: FitSettings, *, pad_id: int, device: str, train_sentiment: bool,
-        name: str = "JointModel", started: Optional[float] = None,
-        epoch_callbacks: Sequence[ModelEpochCallback] = ()) -> list[dict[str, float]]:
+def fit(
+    model: JointModel,
+    encoded: Sequence[Sequence[int]],
+    intent_ids: Sequence[int],
+    sentiment_ids: Sequence[int],
+    tag_targets: Sequence[Sequence[int]],
+    settings: FitSettings,
+    *,
+    pad_id: int,
+    device: str,
+    train_sentiment: bool,
+    name: str = "JointModel",
+    started: Optional[float] = None,
+    epoch_callbacks: Sequence[ModelEpochCallback] = (),
+) -> list[dict[str, float]]:
     """Trains `model` in place on `device` and returns the per-epoch stats.
 
     `sentiment_ids` and `tag_targets` hold `IGNORED` where an example (or word piece) has no
@@ -92,8 +103,7 @@ def fit(model: JointModel, encoded: Sequence[Sequence[int]], intent_ids: Sequenc
             continue
         (no_decay if param.ndim < 2 or "LayerNorm" in param_name else decay).append(param)
     optimizer = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": settings.weight_decay},
-         {"params": no_decay, "weight_decay": 0.0}],
+        [{"params": decay, "weight_decay": settings.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
         lr=settings.learning_rate,
     )
     warmup = int(total_steps * settings.warmup_ratio)
@@ -105,17 +115,14 @@ def fit(model: JointModel, encoded: Sequence[Sequence[int]], intent_ids: Sequenc
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
     intent_loss_fn = nn.CrossEntropyLoss(label_smoothing=settings.label_smoothing)
-    sentiment_loss_fn = nn.CrossEntropyLoss(
-        ignore_index=IGNORED, label_smoothing=settings.label_smoothing
-    )
+    sentiment_loss_fn = nn.CrossEntropyLoss(ignore_index=IGNORED, label_smoothing=settings.label_smoothing)
     entity_loss_fn = nn.CrossEntropyLoss(ignore_index=IGNORED)
     history: list[dict[str, float]] = []
     model.train()
     for epoch in range(settings.epochs):
         batches = length_bucketed_batches(encoded, settings.batch_size, rng)
         totals = {"loss": 0.0, "intent_acc": 0.0, "n": 0}
-        progress = tqdm(batches, desc=f"{name} epoch {epoch + 1}/{settings.epochs}",
-                        leave=False, disable=None)
+        progress = tqdm(batches, desc=f"{name} epoch {epoch + 1}/{settings.epochs}", leave=False, disable=None)
         for batch in progress:
             input_ids, attention = pad([encoded[i] for i in batch], pad_id)
             input_ids, attention = input_ids.to(device), attention.to(device)
@@ -124,14 +131,11 @@ def fit(model: JointModel, encoded: Sequence[Sequence[int]], intent_ids: Sequenc
             intent_logits, sentiment_logits, entity_logits = model(input_ids, attention)
             loss = intent_loss_fn(intent_logits, y_intent)
             if train_sentiment and bool((y_sentiment >= 0).any()):
-                loss = loss + settings.sentiment_loss_weight * sentiment_loss_fn(
-                    sentiment_logits, y_sentiment
-                )
+                loss = loss + settings.sentiment_loss_weight * sentiment_loss_fn(sentiment_logits, y_sentiment)
             if entity_logits is not None:
                 y_tags, _ = pad([tag_targets[i] for i in batch], IGNORED)
                 loss = loss + settings.entity_loss_weight * entity_loss_fn(
-                    entity_logits.reshape(-1, entity_logits.shape[-1]),
-                    y_tags.to(device).reshape(-1),
+                    entity_logits.reshape(-1, entity_logits.shape[-1]), y_tags.to(device).reshape(-1)
                 )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -148,8 +152,10 @@ def fit(model: JointModel, encoded: Sequence[Sequence[int]], intent_ids: Sequenc
             "seconds": time.perf_counter() - started,
         }
         history.append(stats)
-        logger.info(f"{name} epoch {epoch + 1}: loss {stats['loss']:.4f}, "
-                    f"train intent accuracy {stats['train_intent_accuracy']:.3f}")
+        logger.info(
+            f"{name} epoch {epoch + 1}: loss {stats['loss']:.4f}, "
+            f"train intent accuracy {stats['train_intent_accuracy']:.3f}"
+        )
         if epoch_callbacks:
             # Callbacks predict; dropout must be off while they do.
             model.eval()

@@ -94,8 +94,7 @@ def sentiment_label_of(message: Message) -> Optional[str]:
 
 
 @DefaultV1Recipe.register(
-    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR],
-    is_trainable=True,
+    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=True
 )
 class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtractorMixin):
     """Fine-tunes all-MiniLM-L6-v2 for intents, sentiment and entities; predicts all three."""
@@ -179,8 +178,9 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> TransformerIntentClassifier:
-        return cls(config, execution_context.node_name, model_storage, resource,
-                   epoch_callbacks=cls._epoch_callbacks_on_create)
+        return cls(
+            config, execution_context.node_name, model_storage, resource, epoch_callbacks=cls._epoch_callbacks_on_create
+        )
 
     # Rasa builds the component itself, through `create(config, ...)`, so code that trains
     # through `rasa.model_training` can hand over callbacks only around that call.
@@ -216,24 +216,18 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
         for key in ("dropout", "label_smoothing", "warmup_ratio", "negative_threshold"):
             value = config.get(key)
             if not isinstance(value, (int, float)) or not 0.0 <= value < 1.0 + 1e-9:
-                raise InvalidConfigException(
-                    f"{cls.__name__}: '{key}' must be between 0 and 1, got {value!r}."
-                )
+                raise InvalidConfigException(f"{cls.__name__}: '{key}' must be between 0 and 1, got {value!r}.")
         device = str(config.get("device") or "auto").lower()
         if not (device in DEVICES or device.startswith("cuda:")):
             raise InvalidConfigException(
                 f"{cls.__name__}: 'device' must be one of auto, cpu, cuda, cuda:N; got {device!r}."
             )
         if config.get("max_length", 0) > 512:
-            raise InvalidConfigException(
-                f"{cls.__name__}: 'max_length' can be at most 512 (the encoder's positions)."
-            )
+            raise InvalidConfigException(f"{cls.__name__}: 'max_length' can be at most 512 (the encoder's positions).")
 
     def train(self, training_data: TrainingData) -> Resource:
         """Fine-tunes the encoder and both heads, then persists them."""
-        examples = [
-            e for e in training_data.intent_examples if e.get(INTENT) and (e.get(TEXT) or "").strip()
-        ]
+        examples = [e for e in training_data.intent_examples if e.get(INTENT) and (e.get(TEXT) or "").strip()]
         if not examples:
             logger.debug(f"{self.__class__.__name__}: no intent examples, nothing to train.")
             return self._resource
@@ -261,10 +255,14 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
             return [[] for _ in examples]
         skip = self.component_config["sentiment_entity"]
         spans = [
-            [(int(e["start"]), int(e["end"]), str(e["entity"]))
-             for e in example.get(ENTITIES, [])
-             if e.get("entity") and e.get("entity") != skip
-             and e.get("start") is not None and e.get("end") is not None]
+            [
+                (int(e["start"]), int(e["end"]), str(e["entity"]))
+                for e in example.get(ENTITIES, [])
+                if e.get("entity")
+                and e.get("entity") != skip
+                and e.get("start") is not None
+                and e.get("end") is not None
+            ]
             for example in self.filter_trainable_entities(list(examples))
         ]
         self.entity_tags = bio.entity_tags([kind for example in spans for _, _, kind in example])
@@ -292,8 +290,13 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
         return targets
 
     # ---- training ----------------------------------------------------------------------
-    def _fit(self, texts: list[str], intent_ids: list[int], sentiment_ids: list[int],
-             entity_spans: Sequence[Sequence[bio.Span]]) -> None:
+    def _fit(
+        self,
+        texts: list[str],
+        intent_ids: list[int],
+        sentiment_ids: list[int],
+        entity_spans: Sequence[Sequence[bio.Span]],
+    ) -> None:
         from bot.components.joint_model import JointModel, default_encoder_path
         from bot.components.training import FitSettings, fit, seed_everything
 
@@ -306,28 +309,46 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
         self._encoder_dir = cfg["model_path"] or default_encoder_path()
         self._load_tokenizer(self._encoder_dir)
         model = JointModel(
-            self._encoder_dir, len(self.intent_labels), len(self.sentiment_labels),
-            cfg["dropout"], pretrained=True, n_entity_tags=len(self.entity_tags),
+            self._encoder_dir,
+            len(self.intent_labels),
+            len(self.sentiment_labels),
+            cfg["dropout"],
+            pretrained=True,
+            n_entity_tags=len(self.entity_tags),
         )
         if cfg["freeze_embeddings"]:
             model.encoder.embeddings.word_embeddings.weight.requires_grad_(False)
         model.to(self.device)
 
         tokenized = self._tokenizer(
-            texts, truncation=True, max_length=cfg["max_length"], add_special_tokens=True,
+            texts,
+            truncation=True,
+            max_length=cfg["max_length"],
+            add_special_tokens=True,
             return_offsets_mapping=bool(self.entity_tags),
         )
         tag_targets = (
-            [bio.word_tag_targets(tokenized.word_ids(i), tokenized["offset_mapping"][i],
-                                  entity_spans[i], self.entity_tags)
-             for i in range(len(texts))]
-            if self.entity_tags else []
+            [
+                bio.word_tag_targets(
+                    tokenized.word_ids(i), tokenized["offset_mapping"][i], entity_spans[i], self.entity_tags
+                )
+                for i in range(len(texts))
+            ]
+            if self.entity_tags
+            else []
         )
         history = fit(
-            model, tokenized["input_ids"], intent_ids, sentiment_ids, tag_targets,
-            FitSettings.from_config(cfg), pad_id=self._tokenizer.pad_token_id,
-            device=self.device, train_sentiment=self.has_sentiment,
-            name=self.__class__.__name__, started=started,
+            model,
+            tokenized["input_ids"],
+            intent_ids,
+            sentiment_ids,
+            tag_targets,
+            FitSettings.from_config(cfg),
+            pad_id=self._tokenizer.pad_token_id,
+            device=self.device,
+            train_sentiment=self.has_sentiment,
+            name=self.__class__.__name__,
+            started=started,
             epoch_callbacks=[self._on_epoch] if self.epoch_callbacks else (),
         )
         self._model = model
@@ -341,8 +362,10 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
             "device": self.device,
             "history": history,
         }
-        logger.info(f"{self.__class__.__name__}: trained on {len(texts)} examples in "
-                    f"{self.training_stats['train_seconds']:.1f}s on {self.device}.")
+        logger.info(
+            f"{self.__class__.__name__}: trained on {len(texts)} examples in "
+            f"{self.training_stats['train_seconds']:.1f}s on {self.device}."
+        )
 
     def _on_epoch(self, model: JointModel, epoch: int, stats: dict[str, float]) -> None:
         # Callbacks predict through the component, so it serves this epoch's weights, unquantized.
@@ -375,15 +398,18 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
     def is_trained(self) -> bool:
         return self._infer_model is not None and bool(self.intent_labels)
 
-    def predict_probabilities(self, texts: Sequence[str], quantized: bool = True
-                              ) -> tuple[np.ndarray, np.ndarray]:
+    def predict_probabilities(self, texts: Sequence[str], quantized: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Intent and sentiment probabilities for non-empty texts, in batches."""
         intent_probs, sentiment_probs, _ = self.predict(texts, quantized, entities=False)
         return intent_probs, sentiment_probs
 
-    def predict(self, texts: Sequence[str], quantized: bool = True, entities: bool = True,
-                taken: Optional[Sequence[Sequence[tuple[int, int]]]] = None,
-                ) -> tuple[np.ndarray, np.ndarray, list[list[dict[str, Any]]]]:
+    def predict(
+        self,
+        texts: Sequence[str],
+        quantized: bool = True,
+        entities: bool = True,
+        taken: Optional[Sequence[Sequence[tuple[int, int]]]] = None,
+    ) -> tuple[np.ndarray, np.ndarray, list[list[dict[str, Any]]]]:
         """Intent and sentiment probabilities and the entities of non-empty texts, in batches.
         Entity offsets are into the texts as given. `taken`: per text, character spans that
         other extractors already claimed; no entity of ours covers a word inside one."""
@@ -395,8 +421,7 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
         cfg = self.component_config
         want_entities = entities and bool(self.entity_tags)
         tokenized = self._tokenizer(
-            list(texts), truncation=True, max_length=cfg["max_length"],
-            return_offsets_mapping=want_entities,
+            list(texts), truncation=True, max_length=cfg["max_length"], return_offsets_mapping=want_entities
         )
         encoded = tokenized["input_ids"]
         # Similar lengths per batch; results go back in the original order.
@@ -407,20 +432,22 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
         step = cfg["inference_batch_size"]
         with torch.inference_mode():
             for start in range(0, len(order), step):
-                rows = order[start:start + step]
+                rows = order[start : start + step]
                 ids, mask = pad([encoded[i] for i in rows], self._tokenizer.pad_token_id)
-                intent_logits, sentiment_logits, entity_logits = model(
-                    ids.to(self.device), mask.to(self.device)
-                )
+                intent_logits, sentiment_logits, entity_logits = model(ids.to(self.device), mask.to(self.device))
                 intent_probs[rows] = torch.softmax(intent_logits.float(), -1).cpu().numpy()
                 sentiment_probs[rows] = torch.softmax(sentiment_logits.float(), -1).cpu().numpy()
                 if want_entities and entity_logits is not None:
                     tag_probs = torch.softmax(entity_logits.float(), -1).cpu().numpy()
                     for row, i in enumerate(rows):
                         found[i] = bio.decode_entities(
-                            texts[i], tokenized.word_ids(int(i)),
-                            tokenized["offset_mapping"][int(i)], tag_probs[row],
-                            self.entity_tags, self.name, taken[i] if taken else (),
+                            texts[i],
+                            tokenized.word_ids(int(i)),
+                            tokenized["offset_mapping"][int(i)],
+                            tag_probs[row],
+                            self.entity_tags,
+                            self.name,
+                            taken[i] if taken else (),
                         )
         return intent_probs, sentiment_probs, found
 
@@ -439,9 +466,11 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
         # owner's own word lists: where one of them matched, the model's guess on the same
         # words (a new brand read as a product category) gives way.
         taken = [
-            [(int(e["start"]), int(e["end"])) for e in messages[i].get(ENTITIES, [])
-             if e.get("start") is not None and e.get("end") is not None
-             and e.get("extractor") != self.name]
+            [
+                (int(e["start"]), int(e["end"]))
+                for e in messages[i].get(ENTITIES, [])
+                if e.get("start") is not None and e.get("end") is not None and e.get("extractor") != self.name
+            ]
             for i in live
         ]
         intent_probs, sentiment_probs, entities = self.predict([texts[i] for i in live], taken=taken)
@@ -458,14 +487,16 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
         message.set(INTENT, {"name": None, "confidence": 0.0}, add_to_output=True)
         message.set("intent_ranking", [], add_to_output=True)
 
-    def _set_prediction(self, message: Message, intent_probs: np.ndarray,
-                        sentiment_probs: np.ndarray,
-                        entities: Sequence[dict[str, Any]] = ()) -> None:
+    def _set_prediction(
+        self,
+        message: Message,
+        intent_probs: np.ndarray,
+        sentiment_probs: np.ndarray,
+        entities: Sequence[dict[str, Any]] = (),
+    ) -> None:
         ranking_length = self.component_config["ranking_length"]
         order = np.argsort(-intent_probs, kind="stable")
-        ranking = [
-            {"name": self.intent_labels[j], "confidence": float(intent_probs[j])} for j in order
-        ]
+        ranking = [{"name": self.intent_labels[j], "confidence": float(intent_probs[j])} for j in order]
         message.set(INTENT, ranking[0], add_to_output=True)
         if ranking_length and ranking_length > 0:
             ranking = ranking[:ranking_length]
@@ -478,9 +509,7 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
         sentiment = {
             "name": label,
             "confidence": confidence,
-            "ranking": {
-                name: float(p) for name, p in zip(self.sentiment_labels, sentiment_probs, strict=False)
-            },
+            "ranking": {name: float(p) for name, p in zip(self.sentiment_labels, sentiment_probs, strict=False)},
         }
         message.set(SENTIMENT_KEY, sentiment, add_to_output=True)
         entity_name = self.component_config["sentiment_entity"]
@@ -501,10 +530,7 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
     def decide_sentiment(self, probs: np.ndarray) -> tuple[str, float]:
         order = [int(j) for j in np.argsort(-probs, kind="stable")]
         best = order[0]
-        if (
-            self.sentiment_labels[best] == "negative"
-            and probs[best] < self.component_config["negative_threshold"]
-        ):
+        if self.sentiment_labels[best] == "negative" and probs[best] < self.component_config["negative_threshold"]:
             best = order[1]
         return self.sentiment_labels[best], float(probs[best])
 
@@ -525,15 +551,26 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
                 source = Path(self._encoder_dir) / file_name
                 if source.exists():
                     shutil.copyfile(source, encoder_dir / file_name)
-            (model_dir / LABELS_FILE).write_text(json.dumps(
-                {"intents": self.intent_labels, "sentiments": self.sentiment_labels,
-                 "entity_tags": self.entity_tags}, indent=1
-            ))
-            (model_dir / META_FILE).write_text(json.dumps({
-                "format_version": FORMAT_VERSION,
-                "has_sentiment": self.has_sentiment,
-                "training": self.training_stats,
-            }, indent=1))
+            (model_dir / LABELS_FILE).write_text(
+                json.dumps(
+                    {
+                        "intents": self.intent_labels,
+                        "sentiments": self.sentiment_labels,
+                        "entity_tags": self.entity_tags,
+                    },
+                    indent=1,
+                )
+            )
+            (model_dir / META_FILE).write_text(
+                json.dumps(
+                    {
+                        "format_version": FORMAT_VERSION,
+                        "has_sentiment": self.has_sentiment,
+                        "training": self.training_stats,
+                    },
+                    indent=1,
+                )
+            )
 
     @classmethod
     def load(
@@ -552,10 +589,7 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
         except ValueError:
             # Rasa's storage raises ValueError when the resource does not exist, e.g. the
             # component was not trained because there was no NLU data.
-            logger.debug(
-                f"{cls.__name__}: resource '{resource.name}' not found, creating an untrained "
-                f"component."
-            )
+            logger.debug(f"{cls.__name__}: resource '{resource.name}' not found, creating an untrained component.")
             return cls.create(config, model_storage, resource, execution_context)
 
     def _restore(self, model_dir: Path) -> None:
@@ -581,8 +615,7 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
         intents, sentiments = labels.get("intents"), labels.get("sentiments")
         state = load_file(str(weights))
         self._check_labels("intent", intents, None, state.get("intent_head.weight"))
-        self._check_labels("sentiment", sentiments, SENTIMENT_LABELS,
-                           state.get("sentiment_head.weight"))
+        self._check_labels("sentiment", sentiments, SENTIMENT_LABELS, state.get("sentiment_head.weight"))
         entity_tags = labels.get("entity_tags") or []
         if entity_tags or "entity_head.weight" in state:
             self._check_labels("entity tag", entity_tags, None, state.get("entity_head.weight"))
@@ -600,9 +633,14 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
         self.device = pick_device(self.component_config["device"])
         self._encoder_dir = str(model_dir / ENCODER_DIR)
         self._load_tokenizer(self._encoder_dir)
-        model = JointModel(self._encoder_dir, len(intents), len(sentiments),
-                           self.component_config["dropout"], pretrained=False,
-                           n_entity_tags=len(self.entity_tags))
+        model = JointModel(
+            self._encoder_dir,
+            len(intents),
+            len(sentiments),
+            self.component_config["dropout"],
+            pretrained=False,
+            n_entity_tags=len(self.entity_tags),
+        )
         missing, unexpected = model.load_state_dict(state, strict=False)
         if missing or unexpected:
             raise InvalidTransformerModel(
@@ -612,11 +650,9 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
         self._model = model.to(self.device)
         self._prepare_for_inference()
 
-    def _check_labels(self, kind: str, labels: Any, allowed: Optional[Iterable[str]],
-                      head_weight: Any) -> None:
+    def _check_labels(self, kind: str, labels: Any, allowed: Optional[Iterable[str]], head_weight: Any) -> None:
         where = f"{self.__class__.__name__} ({self._resource.name})"
-        if (not isinstance(labels, list) or not labels
-                or not all(isinstance(x, str) and x for x in labels)):
+        if not isinstance(labels, list) or not labels or not all(isinstance(x, str) and x for x in labels):
             raise InvalidTransformerModel(
                 f"{where}: the {kind} label map must be a non-empty list of names, got {labels!r}."
             )
@@ -637,6 +673,10 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
             )
 
 
-__all__ = ["TransformerIntentClassifier", "InvalidTransformerModel", "EpochCallback",
-           "SENTIMENT_LABELS", "sentiment_label_of"]
-
+__all__ = [
+    "TransformerIntentClassifier",
+    "InvalidTransformerModel",
+    "EpochCallback",
+    "SENTIMENT_LABELS",
+    "sentiment_label_of",
+]

@@ -27,9 +27,22 @@ ROOT = HERE.parent.parent
 STATIC = HERE / "static"
 VENDOR = HERE / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js"
 TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
-PALETTE = {"black": "#222", "white": "#f4f4f4", "grey": "#9aa0a6", "navy": "#1f2f5a", "blue": "#3b6fd8",
-           "red": "#c8453b", "green": "#3f8f5a", "brown": "#7a5230", "beige": "#d9c7a5", "pink": "#e58fb4",
-           "purple": "#7d57b8", "yellow": "#e8c547", "orange": "#e8873a", "silver": "#c0c4c8"}
+PALETTE = {
+    "black": "#222",
+    "white": "#f4f4f4",
+    "grey": "#9aa0a6",
+    "navy": "#1f2f5a",
+    "blue": "#3b6fd8",
+    "red": "#c8453b",
+    "green": "#3f8f5a",
+    "brown": "#7a5230",
+    "beige": "#d9c7a5",
+    "pink": "#e58fb4",
+    "purple": "#7d57b8",
+    "yellow": "#e8c547",
+    "orange": "#e8873a",
+    "silver": "#c0c4c8",
+}
 
 
 def catalog_path() -> Path:
@@ -50,14 +63,17 @@ def placeholder(product: dict[str, Any]) -> str:
     colour = PALETTE.get(str(product.get("color", "")).lower(), "#bbb")
     ink = "#333" if colour in ("#f4f4f4", "#d9c7a5", "#c0c4c8", "#e8c547") else "#fff"
     label = esc(str(product.get("subcategory") or product.get("category") or "")[:18])
-    return (f'<svg class="ph" viewBox="0 0 160 120" role="img" aria-label="{esc(product["title"])}">'
-            f'<rect width="160" height="120" rx="8" fill="{colour}" opacity="0.85"/>'
-            f'<text x="80" y="66" text-anchor="middle" font-size="13" fill="{ink}">{label}</text></svg>')
+    return (
+        f'<svg class="ph" viewBox="0 0 160 120" role="img" aria-label="{esc(product["title"])}">'
+        f'<rect width="160" height="120" rx="8" fill="{colour}" opacity="0.85"/>'
+        f'<text x="80" y="66" text-anchor="middle" font-size="13" fill="{ink}">{label}</text></svg>'
+    )
 
 
 def stars(rating: Any) -> str:
     value = float(rating or 0)
-    return f'<span class="stars" aria-label="rated {value:.1f} out of 5">{"★" * round(value)}{"☆" * (5 - round(value))} {value:.1f}</span>'
+    shown = "★" * round(value) + "☆" * (5 - round(value))
+    return f'<span class="stars" aria-label="rated {value:.1f} out of 5">{shown} {value:.1f}</span>'
 
 
 def render_page(products: tuple[dict[str, Any], ...], rasa_url: str) -> str:
@@ -71,7 +87,7 @@ def render_page(products: tuple[dict[str, Any], ...], rasa_url: str) -> str:
         )
         details.append(
             f'<section class="detail" id="{pid}" aria-labelledby="h-{pid}"><h2 id="h-{pid}">{esc(p["title"])}</h2>'
-            f'{placeholder(p)}<p>{esc(p.get("description", ""))}</p>'
+            f"{placeholder(p)}<p>{esc(p.get('description', ''))}</p>"
             f'<p class="price">${float(p["price"]):.2f} · {esc(p.get("brand", ""))} · {esc(p.get("color", ""))}</p>'
             f'{stars(p.get("rating"))}<p><a href="#top">Back to all products</a></p></section>'
         )
@@ -80,7 +96,7 @@ def render_page(products: tuple[dict[str, Any], ...], rasa_url: str) -> str:
 <title>Northstar Goods</title><link rel="stylesheet" href="/static/widget.css"></head>
 <body data-rasa-url="{esc(rasa_url)}"><a id="top"></a>
 <header class="site"><h1>Northstar Goods</h1><p>Shoes, clothing, electronics, home, beauty and sports gear.</p></header>
-<main><h2 class="visually-hidden">Products</h2><ul class="grid">{''.join(cards)}</ul>{''.join(details)}</main>
+<main><h2 class="visually-hidden">Products</h2><ul class="grid">{"".join(cards)}</ul>{"".join(details)}</main>
 <script src="/vendor/socket.io.min.js"></script><script src="/static/widget.js"></script>
 </body></html>"""
 
@@ -93,9 +109,12 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("X-Content-Type-Options", "nosniff")
-        self.send_header("Content-Security-Policy",
-                         f"default-src 'self'; connect-src 'self' {self.server.rasa_url} "  # type: ignore[attr-defined]
-                         f"{self.server.rasa_url.replace('http', 'ws', 1)}; img-src 'self' data:; style-src 'self'")  # type: ignore[attr-defined]
+        rasa_url: str = self.server.rasa_url  # type: ignore[attr-defined]
+        self.send_header(
+            "Content-Security-Policy",
+            f"default-src 'self'; connect-src 'self' {rasa_url} "
+            f"{rasa_url.replace('http', 'ws', 1)}; img-src 'self' data:; style-src 'self'",
+        )
         self.end_headers()
         self.wfile.write(body)
 
@@ -116,7 +135,7 @@ class Handler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.OK, VENDOR.read_bytes(), TYPES[".js"])
             return
         if path.startswith("/static/"):
-            file = (STATIC / path[len("/static/"):]).resolve()
+            file = (STATIC / path[len("/static/") :]).resolve()
             if file.is_file() and STATIC in file.parents and file.suffix in TYPES:
                 self._send(HTTPStatus.OK, file.read_bytes(), TYPES[file.suffix])
                 return

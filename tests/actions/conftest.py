@@ -33,9 +33,14 @@ def services(shop_db_url: str, embedder: Any) -> ServiceRegistry:
     return ServiceRegistry(shop_db=ShopDB(shop_db_url), embedder=embedder)
 
 
-def load_tracker(name: str, slots: dict[str, Any] | None = None, text: str | None = None,
-                 intent: str | None = None, sender_id: str | None = None,
-                 metadata: dict[str, Any] | None = None) -> Tracker:
+def load_tracker(
+    name: str,
+    slots: dict[str, Any] | None = None,
+    text: str | None = None,
+    intent: str | None = None,
+    sender_id: str | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Tracker:
     state = json.loads((TRACKERS / f"{name}.json").read_text())
     state["slots"].update(slots or {})
     if text is not None:

@@ -25,10 +25,14 @@ def services(shop_db_url, kb, embedder):
 
 def faq_rows(services: ServiceRegistry, sender: str) -> list[tuple]:
     with services.shop_db.engine.connect() as connection:
-        return list(connection.execute(
-            sqlalchemy.text("SELECT id, query, answer_source, score, helpful FROM faq_log WHERE sender_id = :s ORDER BY id"),
-            {"s": sender},
-        ).all())
+        return list(
+            connection.execute(
+                sqlalchemy.text(
+                    "SELECT id, query, answer_source, score, helpful FROM faq_log WHERE sender_id = :s ORDER BY id"
+                ),
+                {"s": sender},
+            ).all()
+        )
 
 
 @pytest.mark.parametrize(
@@ -40,7 +44,9 @@ def faq_rows(services: ServiceRegistry, sender: str) -> list[tuple]:
         ("I forgot my pasword, how do I reset it", "Forgot password", "Account"),
     ],
 )
-async def test_faq_answers_with_the_passage_its_source_and_helpful_buttons(shop_db_url, kb, question, fact, source, services):
+async def test_faq_answers_with_the_passage_its_source_and_helpful_buttons(
+    shop_db_url, kb, question, fact, source, services
+):
     dispatcher = CollectingDispatcher()
     # the tracker is mid-form: the answer does not depend on or touch the form
     events = await ActionAnswerFaq(services).run(
@@ -56,25 +62,37 @@ async def test_faq_answers_with_the_passage_its_source_and_helpful_buttons(shop_
     assert f'"faq_log_id": "{row[0]}"' in message["buttons"][0]["payload"]
 
 
-@pytest.mark.parametrize("question", ["", "x" * 5000, "zzz qqq", "'; DROP TABLE faq_log;--", "who won the world cup in 1998"])
+@pytest.mark.parametrize(
+    "question", ["", "x" * 5000, "zzz qqq", "'; DROP TABLE faq_log;--", "who won the world cup in 1998"]
+)
 async def test_unsure_or_bad_input_gets_the_not_sure_reply_and_a_human(shop_db_url, kb, question, services):
     dispatcher = CollectingDispatcher()
-    await ActionAnswerFaq(services).run(dispatcher, load_tracker("order_form_filled", text=question, intent="ask_faq", sender_id="odd"), {})
+    await ActionAnswerFaq(services).run(
+        dispatcher, load_tracker("order_form_filled", text=question, intent="ask_faq", sender_id="odd"), {}
+    )
     [message] = dispatcher.messages
     assert message["text"].startswith(NOT_SURE)
     assert message["buttons"] == [{"title": "Talk to a human", "payload": "/human_handoff"}]
     assert faq_rows(services, "odd")[-1][2] is None  # logged as unanswered
 
 
-async def test_between_the_two_cut_offs_the_passage_is_a_hedged_suggestion_with_a_human(shop_db_url, kb, monkeypatch, services):
+async def test_between_the_two_cut_offs_the_passage_is_a_hedged_suggestion_with_a_human(
+    shop_db_url, kb, monkeypatch, services
+):
     question = "how many days do I have to send something back"
     confidence = kb.search(question, k=1)[0].confidence
     monkeypatch.setattr(kb, "min_confidence", confidence + 0.01)
     monkeypatch.setattr(kb, "suggest_confidence", confidence - 0.01)
     dispatcher = CollectingDispatcher()
-    await ActionAnswerFaq(services).run(dispatcher, load_tracker("order_form_filled", text=question, intent="ask_faq", sender_id="hedge"), {})
+    await ActionAnswerFaq(services).run(
+        dispatcher, load_tracker("order_form_filled", text=question, intent="ask_faq", sender_id="hedge"), {}
+    )
     [message] = dispatcher.messages
-    assert message["text"].startswith(SUGGESTION) and "30 days" in message["text"] and "_Source: Returns" in message["text"]
+    assert (
+        message["text"].startswith(SUGGESTION)
+        and "30 days" in message["text"]
+        and "_Source: Returns" in message["text"]
+    )
     assert [b["title"] for b in message["buttons"]] == ["Yes, thanks", "No", "Talk to a human"]
     [row] = faq_rows(services, "hedge")
     assert row[2] and f'"faq_log_id": "{row[0]}"' in message["buttons"][0]["payload"]
@@ -91,21 +109,28 @@ def test_the_cut_offs_come_from_the_environment_and_bad_values_are_named(embedde
 
 
 async def test_a_missing_index_is_an_apology_not_a_crash(shop_db_url, tmp_path, embedder):
-    services = ServiceRegistry(shop_db=ShopDB(shop_db_url),
-                               knowledge_base=knowledge_base.KnowledgeBase(index_path=tmp_path / "none", embedder=embedder))
+    services = ServiceRegistry(
+        shop_db=ShopDB(shop_db_url),
+        knowledge_base=knowledge_base.KnowledgeBase(index_path=tmp_path / "none", embedder=embedder),
+    )
     dispatcher = CollectingDispatcher()
-    await ActionAnswerFaq(services).run(dispatcher, load_tracker("order_form_filled", text="refund?", intent="ask_faq"), {})
+    await ActionAnswerFaq(services).run(
+        dispatcher, load_tracker("order_form_filled", text="refund?", intent="ask_faq"), {}
+    )
     assert texts(dispatcher)[0].startswith(NOT_SURE)
 
 
 @pytest.mark.parametrize(("helpful", "stored"), [("yes", True), ("no", False)])
 async def test_feedback_is_stored_on_the_logged_answer(shop_db_url, kb, helpful, stored, services):
     dispatcher = CollectingDispatcher()
-    await ActionAnswerFaq(services).run(dispatcher, load_tracker("order_form_filled", text="do you ship abroad?", intent="ask_faq", sender_id="fb"), {})
+    await ActionAnswerFaq(services).run(
+        dispatcher, load_tracker("order_form_filled", text="do you ship abroad?", intent="ask_faq", sender_id="fb"), {}
+    )
     log_id = faq_rows(services, "fb")[-1][0]
     tracker = load_tracker("order_form_filled", intent="faq_feedback", sender_id="fb")
     tracker.latest_message["entities"] = [
-        {"entity": "faq_log_id", "value": str(log_id)}, {"entity": "helpful", "value": helpful},
+        {"entity": "faq_log_id", "value": str(log_id)},
+        {"entity": "helpful", "value": helpful},
     ]
     dispatcher = CollectingDispatcher()
     await ActionFaqFeedback(services).run(dispatcher, tracker, {})

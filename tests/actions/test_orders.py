@@ -31,8 +31,13 @@ async def test_order_status_happy_path_reveals_status_and_tracking(services):
 
 
 async def test_unknown_order_and_wrong_email_get_the_same_reply(services):
-    unknown, ev1 = await run(orders.ActionCheckOrderStatus(services), load_tracker("order_form_filled", {"order_id": "SO99999"}, sender_id="a"))
-    mismatch, ev2 = await run(orders.ActionCheckOrderStatus(services), load_tracker("order_form_filled", {"email": BEN}, sender_id="b"))
+    unknown, ev1 = await run(
+        orders.ActionCheckOrderStatus(services),
+        load_tracker("order_form_filled", {"order_id": "SO99999"}, sender_id="a"),
+    )
+    mismatch, ev2 = await run(
+        orders.ActionCheckOrderStatus(services), load_tracker("order_form_filled", {"email": BEN}, sender_id="b")
+    )
     assert texts(unknown) == texts(mismatch) == [orders.NOT_FOUND]
     for events in (ev1, ev2):
         assert slot_events(events) == {"order_id": None, "email": None}
@@ -40,17 +45,27 @@ async def test_unknown_order_and_wrong_email_get_the_same_reply(services):
 
 
 async def test_email_is_compared_case_insensitively(services):
-    dispatcher, _ = await run(orders.ActionCheckOrderStatus(services), load_tracker("order_form_filled", {"email": "  Ana.Lopez@Example.COM "}))
+    dispatcher, _ = await run(
+        orders.ActionCheckOrderStatus(services),
+        load_tracker("order_form_filled", {"email": "  Ana.Lopez@Example.COM "}),
+    )
     assert "SO10003" in texts(dispatcher)[0]
 
 
 async def test_repeated_failures_are_throttled(services):
     for _ in range(services.orders.max_failed_verifications):
-        await run(orders.ActionCheckOrderStatus(services), load_tracker("order_form_filled", {"order_id": "SO99999"}, sender_id="prober"))
+        await run(
+            orders.ActionCheckOrderStatus(services),
+            load_tracker("order_form_filled", {"order_id": "SO99999"}, sender_id="prober"),
+        )
     # Even the right details are refused while throttled, so guessing gains nothing.
-    dispatcher, _ = await run(orders.ActionCheckOrderStatus(services), load_tracker("order_form_filled", sender_id="prober"))
+    dispatcher, _ = await run(
+        orders.ActionCheckOrderStatus(services), load_tracker("order_form_filled", sender_id="prober")
+    )
     assert texts(dispatcher) == [orders.THROTTLED]
-    other, _ = await run(orders.ActionCheckOrderStatus(services), load_tracker("order_form_filled", sender_id="someone-else"))
+    other, _ = await run(
+        orders.ActionCheckOrderStatus(services), load_tracker("order_form_filled", sender_id="someone-else")
+    )
     assert "SO10003" in texts(other)[0]
 
 
@@ -59,26 +74,33 @@ async def test_a_new_sender_id_for_each_guess_is_throttled_by_the_channels_clien
 
     same_client = {CLIENT_METADATA_KEY: "k-prober"}
     for attempt in range(services.orders.max_failed_verifications_per_client):
-        tracker = load_tracker("order_form_filled", {"order_id": "SO99999"}, sender_id=f"rotating-{attempt}",
-                               metadata=same_client)
+        tracker = load_tracker(
+            "order_form_filled", {"order_id": "SO99999"}, sender_id=f"rotating-{attempt}", metadata=same_client
+        )
         dispatcher, _ = await run(orders.ActionCheckOrderStatus(services), tracker)
         assert texts(dispatcher) == [orders.NOT_FOUND]
     fresh_sender = load_tracker("order_form_filled", sender_id="rotating-new", metadata=same_client)
     dispatcher, _ = await run(orders.ActionCheckOrderStatus(services), fresh_sender)
     assert texts(dispatcher) == [orders.THROTTLED]
-    other_client = load_tracker("order_form_filled", sender_id="rotating-new", metadata={CLIENT_METADATA_KEY: "k-shopper"})
+    other_client = load_tracker(
+        "order_form_filled", sender_id="rotating-new", metadata={CLIENT_METADATA_KEY: "k-shopper"}
+    )
     dispatcher, _ = await run(orders.ActionCheckOrderStatus(services), other_client)
     assert "SO10003" in texts(dispatcher)[0]
 
 
 async def test_cancel_asks_for_confirmation_then_cancels(services):
-    dispatcher, events = await run(orders.ActionCancelOrder(services), load_tracker("order_form_filled", {"order_id": "SO10001"}))
+    dispatcher, events = await run(
+        orders.ActionCancelOrder(services), load_tracker("order_form_filled", {"order_id": "SO10001"})
+    )
     assert "cancel" in texts(dispatcher)[0].lower()
     assert [b["payload"] for b in dispatcher.messages[0]["buttons"]] == ["/affirm", "/deny"]
     assert slot_events(events)["awaiting_cancel_confirmation"] is True
     assert services.shop_db.get_order("SO10001").status == "placed"  # nothing changes before confirmation
 
-    dispatcher, events = await run(orders.ActionConfirmCancelOrder(services), load_tracker("cancel_awaiting_confirmation"))
+    dispatcher, events = await run(
+        orders.ActionConfirmCancelOrder(services), load_tracker("cancel_awaiting_confirmation")
+    )
     assert "cancelled" in texts(dispatcher)[0]
     assert services.shop_db.get_order("SO10001").status == "cancelled"
     assert slot_events(events)["awaiting_cancel_confirmation"] is False
@@ -92,7 +114,9 @@ async def test_cancel_declined_keeps_the_order(services):
 
 
 async def test_cancel_refused_once_shipped(services):
-    dispatcher, events = await run(orders.ActionCancelOrder(services), load_tracker("order_form_filled", {"order_id": "SO10003"}))
+    dispatcher, events = await run(
+        orders.ActionCancelOrder(services), load_tracker("order_form_filled", {"order_id": "SO10003"})
+    )
     assert "already shipped" in texts(dispatcher)[0]
     assert slot_events(events)["awaiting_cancel_confirmation"] is False
     assert services.shop_db.get_order("SO10003").status == "shipped"
@@ -108,44 +132,44 @@ async def test_confirm_without_pending_cancellation_changes_nothing(services):
 @pytest.mark.parametrize(
     ("order_id", "expected"),
     [
-        ("SO10004", "return"),           # delivered 5 days ago: inside the window
+        ("SO10004", "return"),  # delivered 5 days ago: inside the window
         ("SO10005", "outside our 30-day"),  # delivered 60 days ago
-        ("SO10002", "cancel it instead"),   # paid, not shipped
-        ("SO10003", "still on its way"),    # shipped
+        ("SO10002", "cancel it instead"),  # paid, not shipped
+        ("SO10003", "still on its way"),  # shipped
         ("SO10007", "already been returned"),
     ],
 )
 async def test_return_checks_the_window_and_status(order_id, expected, services):
-    dispatcher, _ = await run(orders.ActionRequestReturn(services), load_tracker("order_form_filled", {"order_id": order_id}))
+    dispatcher, _ = await run(
+        orders.ActionRequestReturn(services), load_tracker("order_form_filled", {"order_id": order_id})
+    )
     assert expected in texts(dispatcher)[0]
 
 
 async def test_return_inside_window_is_recorded(services):
-    dispatcher, _ = await run(orders.ActionRequestReturn(services), load_tracker("order_form_filled", {"order_id": "SO10004"}))
+    dispatcher, _ = await run(
+        orders.ActionRequestReturn(services), load_tracker("order_form_filled", {"order_id": "SO10004"})
+    )
     reply = texts(dispatcher)[0]
     assert "started" in reply and "a***@example.com" in reply
 
 
-HOSTILE = [
-    "",
-    " ",
-    "x" * 5000,
-    "SO10001' OR '1'='1",
-    "'; DROP TABLE orders;--",
-    "SO1000\x00",
-    "ＳＯ１０００１",
-]
+HOSTILE = ["", " ", "x" * 5000, "SO10001' OR '1'='1", "'; DROP TABLE orders;--", "SO1000\x00", "ＳＯ１０００１"]
 
 
 @pytest.mark.parametrize("value", HOSTILE)
 async def test_order_id_validation_rejects_bad_input(value):
     dispatcher = CollectingDispatcher()
-    result = orders.ValidateOrderStatusForm().validate_order_id(value, dispatcher, load_tracker("order_form_filled"), {})
+    result = orders.ValidateOrderStatusForm().validate_order_id(
+        value, dispatcher, load_tracker("order_form_filled"), {}
+    )
     assert result == {"order_id": None}
     assert texts(dispatcher) == [orders.BAD_ORDER_ID]
 
 
-@pytest.mark.parametrize("value", ["", "not an email", "a@b", "x" * 5000 + "@example.com", "' OR 1=1 --@x.com", None, 42])
+@pytest.mark.parametrize(
+    "value", ["", "not an email", "a@b", "x" * 5000 + "@example.com", "' OR 1=1 --@x.com", None, 42]
+)
 async def test_email_validation_rejects_bad_input(value):
     dispatcher = CollectingDispatcher()
     result = orders.ValidateCancelOrderForm().validate_email(value, dispatcher, load_tracker("order_form_filled"), {})
@@ -155,14 +179,22 @@ async def test_email_validation_rejects_bad_input(value):
 
 async def test_order_id_validation_normalises_what_people_type():
     for typed in ("so-10003", "#SO10003", " SO10003 ", "10003"):
-        result = orders.ValidateReturnForm().validate_order_id(typed, CollectingDispatcher(), load_tracker("order_form_filled"), {})
+        result = orders.ValidateReturnForm().validate_order_id(
+            typed, CollectingDispatcher(), load_tracker("order_form_filled"), {}
+        )
         assert result == {"order_id": "SO10003"}
 
 
 @pytest.mark.parametrize("value", HOSTILE)
 async def test_hostile_slot_values_reveal_nothing_and_break_nothing(value, services):
-    for action in (orders.ActionCheckOrderStatus(services), orders.ActionCancelOrder(services), orders.ActionRequestReturn(services)):
-        dispatcher, _ = await run(action, load_tracker("order_form_filled", {"order_id": value}, sender_id=f"h{hash(value)}"))
+    for action in (
+        orders.ActionCheckOrderStatus(services),
+        orders.ActionCancelOrder(services),
+        orders.ActionRequestReturn(services),
+    ):
+        dispatcher, _ = await run(
+            action, load_tracker("order_form_filled", {"order_id": value}, sender_id=f"h{hash(value)}")
+        )
         assert texts(dispatcher) == [orders.NOT_FOUND]
     assert services.shop_db.get_order("SO10001") is not None  # the orders table survived
 
@@ -182,7 +214,9 @@ async def test_a_misread_value_for_a_slot_not_asked_for_is_dropped_silently():
 async def test_the_order_number_is_found_in_a_short_reply():
     tracker = load_tracker("order_form_filled", {"requested_slot": "order_id"})
     for typed in ("my order is 10003", "it's SO10003.", "the number is so-10003 please"):
-        assert orders.ValidateCancelOrderForm().validate_order_id(typed, CollectingDispatcher(), tracker, {}) == {"order_id": "SO10003"}
+        assert orders.ValidateCancelOrderForm().validate_order_id(typed, CollectingDispatcher(), tracker, {}) == {
+            "order_id": "SO10003"
+        }
     for typed in ("10003 or maybe 10004", "call 555-10003", "ORD-10003"):
         dispatcher = CollectingDispatcher()
         assert orders.ValidateCancelOrderForm().validate_order_id(typed, dispatcher, tracker, {}) == {"order_id": None}

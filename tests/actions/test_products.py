@@ -10,12 +10,7 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.products import (
-    ActionProductFeedback,
-    ActionRecommendProducts,
-    ActionSearchProducts,
-    ActionUnclearMessage,
-)
+from actions.products import ActionProductFeedback, ActionRecommendProducts, ActionSearchProducts, ActionUnclearMessage
 from retrieval import product_index
 from retrieval.services import ServiceRegistry
 from shop.db import ShopDB
@@ -42,14 +37,28 @@ def recommender(trained_recommender, services):
 
 def replace_settings(services: ServiceRegistry, **changed: Any) -> ServiceRegistry:
     """A registry like `services` (same DB and index) whose settings differ, as a shop would configure them."""
-    return ServiceRegistry(settings=dataclasses.replace(services.settings, **changed), shop_db=services.shop_db,
-                           product_index=services.product_index, embedder=services.embedder)
+    return ServiceRegistry(
+        settings=dataclasses.replace(services.settings, **changed),
+        shop_db=services.shop_db,
+        product_index=services.product_index,
+        embedder=services.embedder,
+    )
 
 
-def turn(text: str, intent: str, entities: dict[str, Any] | None = None, slots: dict[str, Any] | None = None,
-         metadata: dict[str, Any] | None = None) -> Tracker:
-    tracker = load_tracker("order_form_filled", {"order_id": None, "email": None, **(slots or {})},
-                           text=text, intent=intent, sender_id="shopper")
+def turn(
+    text: str,
+    intent: str,
+    entities: dict[str, Any] | None = None,
+    slots: dict[str, Any] | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Tracker:
+    tracker = load_tracker(
+        "order_form_filled",
+        {"order_id": None, "email": None, **(slots or {})},
+        text=text,
+        intent=intent,
+        sender_id="shopper",
+    )
     tracker.latest_message["entities"] = [{"entity": k, "value": v} for k, v in (entities or {}).items()]
     tracker.latest_message["metadata"] = metadata or {}
     return tracker
@@ -68,19 +77,25 @@ def cards(dispatcher: CollectingDispatcher) -> list[dict[str, Any]]:
 
 
 async def test_search_cards_honour_brand_and_price_and_carry_a_reason(products, services):
-    dispatcher, slots = await run(ActionSearchProducts(services), turn(
-        "TrailForge trail running shoes under 150", "search_product",
-        {"brand": "TrailForge", "product_category": "trail running shoes", "price_max": "150"},
-    ))
+    dispatcher, slots = await run(
+        ActionSearchProducts(services),
+        turn(
+            "TrailForge trail running shoes under 150",
+            "search_product",
+            {"brand": "TrailForge", "product_category": "trail running shoes", "price_max": "150"},
+        ),
+    )
     found = cards(dispatcher)
     assert found and all(c["price"] <= 150 and c["title"].startswith("TrailForge") for c in found)
     assert all(c["reason"] and c["url"].startswith("/product/") and c["image_url"] for c in found)
     # Few products match everything, so near matches of another product type follow them, saying so
     exact = [c for c in found if products.product(c["id"])["subcategory"] == "trail running shoes"]
-    near = found[len(exact):]
-    assert exact == found[:len(exact)] and len(exact) == 3 and len(found) == 5
+    near = found[len(exact) :]
+    assert exact == found[: len(exact)] and len(exact) == 3 and len(found) == 5
     assert all(c["reason"].startswith("matches") for c in exact)
-    assert all(c["reason"] == f"{products.product(c['id'])['subcategory']} rather than trail running shoes" for c in near)
+    assert all(
+        c["reason"] == f"{products.product(c['id'])['subcategory']} rather than trail running shoes" for c in near
+    )
     # the plain-text fallback lists them too
     assert texts(dispatcher)[0].startswith("Only 3 match everything; after them, some alternatives:")
     assert all(c["title"] in texts(dispatcher)[0] for c in found)
@@ -88,58 +103,77 @@ async def test_search_cards_honour_brand_and_price_and_carry_a_reason(products, 
 
 
 async def test_other_colours_follow_the_few_in_the_colour_asked_for(products, services):
-    dispatcher, _ = await run(ActionSearchProducts(services), turn(
-        "grey yoga mat", "search_product", {"color": "grey", "product_category": "yoga mat"}))
+    dispatcher, _ = await run(
+        ActionSearchProducts(services),
+        turn("grey yoga mat", "search_product", {"color": "grey", "product_category": "yoga mat"}),
+    )
     found = [(c, products.product(c["id"])) for c in cards(dispatcher)]
     grey = [c for c, p in found if p["color"] == "grey"]
-    assert grey and len(found) == 5 and [c for c, _ in found[:len(grey)]] == grey
+    assert grey and len(found) == 5 and [c for c, _ in found[: len(grey)]] == grey
     assert texts(dispatcher)[0].startswith(f"Only {len(grey)} match everything; after them, some in other colours:")
-    assert all(c["reason"] == f"in {p['color']}, not grey" and p["subcategory"] == "yoga mats" for c, p in found[len(grey):])
+    assert all(
+        c["reason"] == f"in {p['color']}, not grey" and p["subcategory"] == "yoga mats" for c, p in found[len(grey) :]
+    )
 
 
 async def test_a_new_search_clears_the_earlier_constraints(products, services):
-    _, slots = await run(ActionSearchProducts(services), turn(
-        "show me headphones", "search_product", {"product_category": "headphones"},
-        slots={"color": "pink", "price_max": "20", "search_query": "pink sneakers"},
-    ))
+    _, slots = await run(
+        ActionSearchProducts(services),
+        turn(
+            "show me headphones",
+            "search_product",
+            {"product_category": "headphones"},
+            slots={"color": "pink", "price_max": "20", "search_query": "pink sneakers"},
+        ),
+    )
     assert slots["color"] is None and slots["price_max"] is None and slots["product_category"] == "headphones"
 
 
 async def test_several_product_words_are_one_description(products, services):
     tracker = turn("high rise leggings with pockets for yoga", "search_product")
     # three product_category spans, as the NLU tags this message: the last alone ("yoga") would mean yoga mats
-    tracker.latest_message["entities"] = [{"entity": "product_category", "value": v} for v in ("rise leggings", "pockets", "yoga")]
+    tracker.latest_message["entities"] = [
+        {"entity": "product_category", "value": v} for v in ("rise leggings", "pockets", "yoga")
+    ]
     dispatcher, slots = await run(ActionSearchProducts(services), tracker)
     assert slots["product_category"] == "rise leggings pockets yoga"
     assert all(products.product(c["id"])["subcategory"] == "leggings" for c in cards(dispatcher))
 
 
 async def test_follow_ups_keep_the_earlier_constraints(products, services):
-    first, slots = await run(ActionSearchProducts(services), turn(
-        "hoodies under 90", "search_product", {"product_category": "hoodies", "price_max": "90"},
-    ))
+    first, slots = await run(
+        ActionSearchProducts(services),
+        turn("hoodies under 90", "search_product", {"product_category": "hoodies", "price_max": "90"}),
+    )
     # "in navy": the NLU fills the colour slot; the query and the price limit stay
-    blue, slots2 = await run(ActionSearchProducts(services), turn(
-        "in navy", "inform", {"color": "navy"}, slots={**slots, "color": "navy"},
-    ))
+    blue, slots2 = await run(
+        ActionSearchProducts(services), turn("in navy", "inform", {"color": "navy"}, slots={**slots, "color": "navy"})
+    )
     assert all(c["price"] <= 90 and "Hood" in c["title"] for c in cards(blue))
     assert slots2["search_query"] == "hoodies under 90" and slots2["color"] == "navy"
     # "cheaper": below the cheapest product shown so far, still hoodies, or says there is none
     shown = cards(first)
     limit = min(c["price"] for c in shown)
-    cheaper, slots3 = await run(ActionSearchProducts(services), turn("something cheaper", "cheaper_products", slots=slots))
+    cheaper, slots3 = await run(
+        ActionSearchProducts(services), turn("something cheaper", "cheaper_products", slots=slots)
+    )
     exists = any(p["subcategory"] == "hoodies" and p["price"] < limit and p["stock"] for p in products.products)
     if exists:
         assert all(c["price"] < limit and "Hood" in c["title"] for c in cards(cheaper))
         assert texts(cheaper)[0].startswith(f"Cheaper than ${limit:.2f}")
     else:
-        assert texts(cheaper) == [f"${limit:.2f} is already the lowest price I have for that. "
-                                  "Want to change something else, like the brand or the colour?"]
+        assert texts(cheaper) == [
+            f"${limit:.2f} is already the lowest price I have for that. "
+            "Want to change something else, like the brand or the colour?"
+        ]
     # and from a search whose cheapest match was not shown, "cheaper" finds cheaper ones
-    page, slots5 = await run(ActionSearchProducts(services), turn(
-        "hiking boots", "search_product", {"product_category": "hiking boots"}))
+    page, slots5 = await run(
+        ActionSearchProducts(services), turn("hiking boots", "search_product", {"product_category": "hiking boots"})
+    )
     shown_limit = min(c["price"] for c in cards(page))
-    assert any(p["subcategory"] == "hiking boots" and p["price"] < shown_limit and p["stock"] for p in products.products)
+    assert any(
+        p["subcategory"] == "hiking boots" and p["price"] < shown_limit and p["stock"] for p in products.products
+    )
     cheaper, slots6 = await run(ActionSearchProducts(services), turn("cheaper?", "cheaper_products", slots=slots5))
     assert cards(cheaper) and all(c["price"] < shown_limit and "Boots" in c["title"] for c in cards(cheaper))
     assert float(slots6["price_max"]) < shown_limit
@@ -150,8 +184,10 @@ async def test_follow_ups_keep_the_earlier_constraints(products, services):
 
 
 async def test_a_follow_up_in_the_shoppers_own_words_narrows_the_search(products, services):
-    first, slots = await run(ActionSearchProducts(services), turn(
-        "show me cheap headphones", "search_product", {"product_category": "headphones"}))
+    first, slots = await run(
+        ActionSearchProducts(services),
+        turn("show me cheap headphones", "search_product", {"product_category": "headphones"}),
+    )
     assert texts(first)[0].startswith("Here's what I found, cheapest first:")
     prices = [c["price"] for c in cards(first)]
     assert prices == sorted(prices)
@@ -163,32 +199,53 @@ async def test_a_follow_up_in_the_shoppers_own_words_narrows_the_search(products
     assert exact and all("wireless" in c["reason"] for c in exact)
     assert all(products.product(c["id"])["subcategory"] == "headphones" for c in exact)
     # then "in black": the word stays required, the colour joins it
-    black, slots3 = await run(ActionSearchProducts(services), turn("in black", "inform", {"color": "black"},
-                                                           slots={**slots2, "color": "black"}))
+    black, slots3 = await run(
+        ActionSearchProducts(services),
+        turn("in black", "inform", {"color": "black"}, slots={**slots2, "color": "black"}),
+    )
     assert slots3["search_terms"] == ["wireless"] and slots3["color"] == "black"
     black_exact = [products.product(c["id"]) for c in cards(black) if "not black" not in c["reason"]]
     assert black_exact and all(p["color"] == "black" for p in black_exact)
     # a new search starts over
-    _, slots4 = await run(ActionSearchProducts(services), turn("running shoes", "search_product",
-                                                       {"product_category": "running shoes"}, slots=slots3))
+    _, slots4 = await run(
+        ActionSearchProducts(services),
+        turn("running shoes", "search_product", {"product_category": "running shoes"}, slots=slots3),
+    )
     assert slots4["search_terms"] == []
     # and so does a follow-up naming another product, whatever the NLU called it
-    hoodie, slots5 = await run(ActionSearchProducts(services), turn(
-        "purple hoodie", "inform", {"color": "purple", "product_category": "hoodie"},
-        slots={**slots3, "color": "purple", "product_category": "hoodie"}))
+    hoodie, slots5 = await run(
+        ActionSearchProducts(services),
+        turn(
+            "purple hoodie",
+            "inform",
+            {"color": "purple", "product_category": "hoodie"},
+            slots={**slots3, "color": "purple", "product_category": "hoodie"},
+        ),
+    )
     assert slots5["search_terms"] == [] and slots5["search_query"] == "purple hoodie"
     assert all("Hoodie" in c["title"] for c in cards(hoodie))
     # while the same product word refines
-    _, slots6 = await run(ActionSearchProducts(services), turn(
-        "wireless headphones in black", "inform", {"color": "black", "product_category": "headphones"},
-        slots={**slots2, "color": "black"}))
+    _, slots6 = await run(
+        ActionSearchProducts(services),
+        turn(
+            "wireless headphones in black",
+            "inform",
+            {"color": "black", "product_category": "headphones"},
+            slots={**slots2, "color": "black"},
+        ),
+    )
     assert slots6["search_terms"] == ["wireless"] and slots6["search_query"].startswith("show me cheap headphones")
 
 
 async def test_no_match_relaxes_one_constraint_and_says_which(products, services):
-    dispatcher, _ = await run(ActionSearchProducts(services), turn(
-        "pink sneakers under 20", "search_product", {"color": "pink", "product_category": "sneakers", "price_max": "20"},
-    ))
+    dispatcher, _ = await run(
+        ActionSearchProducts(services),
+        turn(
+            "pink sneakers under 20",
+            "search_product",
+            {"color": "pink", "product_category": "sneakers", "price_max": "20"},
+        ),
+    )
     assert texts(dispatcher)[0].startswith("Nothing matched all of that, so I left out the price limit (under $20)")
     assert all("Sneakers" in c["title"] for c in cards(dispatcher))
 
@@ -200,45 +257,77 @@ async def test_odd_input_never_crashes(products, text, services):
 
 
 async def test_a_missing_index_is_an_apology(tmp_path, embedder, shop_db_url):
-    services = ServiceRegistry(shop_db=ShopDB(shop_db_url), embedder=embedder,
-                               product_index=product_index.ProductIndex(index_path=tmp_path / "none", embedder=embedder))
+    services = ServiceRegistry(
+        shop_db=ShopDB(shop_db_url),
+        embedder=embedder,
+        product_index=product_index.ProductIndex(index_path=tmp_path / "none", embedder=embedder),
+    )
     dispatcher, _ = await run(ActionSearchProducts(services), turn("shoes", "search_product"))
     assert texts(dispatcher) == ["Sorry, product search isn't available right now. Please try again in a little while."]
 
 
 async def test_thumbs_are_stored_for_the_recommender(shop_db_url, products, services):
 
-    dispatcher, slots = await run(ActionProductFeedback(services), turn(
-        '/product_feedback{"product_id": "P0015", "feedback": "up"}', "product_feedback",
-        {"product_id": "P0015", "feedback": "up"}, slots={"verified_customer_id": "C0000"},
-    ))
+    dispatcher, slots = await run(
+        ActionProductFeedback(services),
+        turn(
+            '/product_feedback{"product_id": "P0015", "feedback": "up"}',
+            "product_feedback",
+            {"product_id": "P0015", "feedback": "up"},
+            slots={"verified_customer_id": "C0000"},
+        ),
+    )
     assert slots["liked_product_ids"] == ["P0015"] and "Thanks" in texts(dispatcher)[0]
-    await run(ActionProductFeedback(services), turn("", "product_feedback", {"product_id": "P0016", "feedback": "down"}))
-    stored = [(i["customer_id"], i["product_id"], i["event"]) for i in services.shop_db.interactions() if i["event"].startswith("feedback")]
+    await run(
+        ActionProductFeedback(services), turn("", "product_feedback", {"product_id": "P0016", "feedback": "down"})
+    )
+    stored = [
+        (i["customer_id"], i["product_id"], i["event"])
+        for i in services.shop_db.interactions()
+        if i["event"].startswith("feedback")
+    ]
     assert stored[-2:] == [("C0000", "P0015", "feedback_up"), (None, "P0016", "feedback_down")]
 
 
-@pytest.mark.parametrize("entities", [{"product_id": "P9999", "feedback": "up"}, {"product_id": "P0001", "feedback": "meh"},
-                                      {"product_id": "x" * 500, "feedback": "up"}, {}])
+@pytest.mark.parametrize(
+    "entities",
+    [
+        {"product_id": "P9999", "feedback": "up"},
+        {"product_id": "P0001", "feedback": "meh"},
+        {"product_id": "x" * 500, "feedback": "up"},
+        {},
+    ],
+)
 async def test_bad_feedback_is_refused_politely(shop_db_url, products, entities, services):
     dispatcher, slots = await run(ActionProductFeedback(services), turn("", "product_feedback", entities))
     assert texts(dispatcher) == ["Sorry, I didn't catch which product that was about."] and slots == {}
 
 
 async def test_recommendations_come_with_a_reason_for_each_card(recommender):
-    dispatcher, slots = await run(ActionRecommendProducts(recommender), turn("what would you recommend?", "recommend_product"))
+    dispatcher, slots = await run(
+        ActionRecommendProducts(recommender), turn("what would you recommend?", "recommend_product")
+    )
     found = cards(dispatcher)
     assert len(found) == 5 and all(c["reason"] for c in found)
     assert slots["shown_product_ids"] == [c["id"] for c in found]
 
 
 async def test_recommendations_follow_the_product_words_and_the_conversation(recommender, products):
-    dispatcher, _ = await run(ActionRecommendProducts(recommender), turn(
-        "recommend me some headphones", "recommend_product", {"product_category": "headphones"}))
+    dispatcher, _ = await run(
+        ActionRecommendProducts(recommender),
+        turn("recommend me some headphones", "recommend_product", {"product_category": "headphones"}),
+    )
     assert all(products.product(c["id"])["subcategory"] == "headphones" for c in cards(dispatcher))
     cold, _ = await run(ActionRecommendProducts(recommender), turn("recommend something", "recommend_product"))
-    liked, _ = await run(ActionRecommendProducts(recommender), turn(
-        "recommend something", "recommend_product", slots={"liked_product_ids": ["P0015"]}, metadata={"product_id": "P0016"}))
+    liked, _ = await run(
+        ActionRecommendProducts(recommender),
+        turn(
+            "recommend something",
+            "recommend_product",
+            slots={"liked_product_ids": ["P0015"]},
+            metadata={"product_id": "P0016"},
+        ),
+    )
     assert [c["id"] for c in cards(liked)] != [c["id"] for c in cards(cold)]
     assert not {"P0015", "P0016"} & {c["id"] for c in cards(liked)}
 
@@ -250,8 +339,10 @@ async def test_recommendations_after_a_search_lean_towards_what_was_searched(rec
         return sum(products.product(c["id"])["category"] == "clothing" for c in cards(dispatcher))
 
     cold, _ = await run(ActionRecommendProducts(recommender), turn("recommend something for me", "recommend_product"))
-    after, _ = await run(ActionRecommendProducts(recommender), turn(
-        "recommend something for me", "recommend_product", slots={"search_query": "organic cotton t-shirt"}))
+    after, _ = await run(
+        ActionRecommendProducts(recommender),
+        turn("recommend something for me", "recommend_product", slots={"search_query": "organic cotton t-shirt"}),
+    )
     assert clothing(after) > clothing(cold)
     assert len(cards(after)) == 5
 
@@ -259,7 +350,9 @@ async def test_recommendations_after_a_search_lean_towards_what_was_searched(rec
 async def test_a_situation_instead_of_a_product_gets_products_for_that_use(recommender, products):
     # "I'm going skiing in January" names no product, and every product is far from it: the
     # recommendations were the shop's overall favourites (sneakers).
-    dispatcher, _ = await run(ActionRecommendProducts(recommender), turn("I'm going skiing in January", "recommend_product"))
+    dispatcher, _ = await run(
+        ActionRecommendProducts(recommender), turn("I'm going skiing in January", "recommend_product")
+    )
     found = cards(dispatcher)
     assert found and all({"ski", "winter"} & set(products.product(c["id"])["tags"]) for c in found)
     assert all(c["reason"].startswith(("for ski: ", "for winter: ")) for c in found)
@@ -268,18 +361,25 @@ async def test_a_situation_instead_of_a_product_gets_products_for_that_use(recom
     # A word the NLU tagged as a product that the catalog has no product for changes nothing
     # (it once made every loosely related product a candidate: slippers for muddy hikes).
     text = "something to keep my feet dry on muddy hikes"
-    tagged, _ = await run(ActionRecommendProducts(recommender), turn(text, "recommend_product", {"product_category": "muddy"}))
+    tagged, _ = await run(
+        ActionRecommendProducts(recommender), turn(text, "recommend_product", {"product_category": "muddy"})
+    )
     untagged, _ = await run(ActionRecommendProducts(recommender), turn(text, "recommend_product"))
     assert cards(tagged) == cards(untagged)
     assert any(c["reason"].startswith("for hiking: ") for c in cards(tagged))
-    assert all("hiking" in products.product(c["id"])["tags"]
-               or products.product(c["id"])["subcategory"] in ("trail running shoes", "hiking boots") for c in cards(tagged))
+    assert all(
+        "hiking" in products.product(c["id"])["tags"]
+        or products.product(c["id"])["subcategory"] in ("trail running shoes", "hiking boots")
+        for c in cards(tagged)
+    )
 
 
 async def test_a_known_customer_gets_personal_recommendations(recommender):
     anonymous, _ = await run(ActionRecommendProducts(recommender), turn("any suggestions?", "recommend_product"))
-    known, _ = await run(ActionRecommendProducts(recommender), turn("any suggestions?", "recommend_product",
-                                                         slots={"verified_customer_id": "C0001"}))
+    known, _ = await run(
+        ActionRecommendProducts(recommender),
+        turn("any suggestions?", "recommend_product", slots={"verified_customer_id": "C0001"}),
+    )
     assert [c["id"] for c in cards(known)] != [c["id"] for c in cards(anonymous)]
 
 
@@ -290,13 +390,17 @@ async def test_a_missing_recommender_is_an_apology(tmp_path, services):
 
 
 async def test_a_product_the_shop_does_not_carry_is_said_so_with_the_closest(services):
-    dispatcher, _ = await run(ActionSearchProducts(services), turn(
-        "do you have pizza ovens?", "search_product", {"product_category": "pizza ovens"}))
+    dispatcher, _ = await run(
+        ActionSearchProducts(services),
+        turn("do you have pizza ovens?", "search_product", {"product_category": "pizza ovens"}),
+    )
     [message] = dispatcher.messages
     assert message["text"].startswith("Sorry, we don't carry pizza ovens. The closest I have:")
     assert cards(dispatcher)
-    carried, _ = await run(ActionSearchProducts(services), turn(
-        "do you have hiking boots?", "search_product", {"product_category": "hiking boots"}))
+    carried, _ = await run(
+        ActionSearchProducts(services),
+        turn("do you have hiking boots?", "search_product", {"product_category": "hiking boots"}),
+    )
     assert "don't carry" not in texts(carried)[0]
 
 
@@ -316,13 +420,21 @@ async def test_another_shops_products_are_searched_and_what_it_lacks_is_named(tm
     from shop.onboard import onboard
 
     garden = Path(__file__).resolve().parents[1] / "shop" / "data" / "garden-shop"
-    report = onboard(garden / "catalog.csv", garden / "kb", garden / "mapping.json", data_dir=tmp_path / "data",
-                     nlu_dir=tmp_path / "nlu", database_url=shop_db_url)
+    report = onboard(
+        garden / "catalog.csv",
+        garden / "kb",
+        garden / "mapping.json",
+        data_dir=tmp_path / "data",
+        nlu_dir=tmp_path / "nlu",
+        database_url=shop_db_url,
+    )
     index = ProductIndex(index_path=tmp_path / "index", embedder=embedder)
     index.ingest(report.data_dir / "catalog.jsonl", progress=False)
     services = ServiceRegistry(shop_db=ShopDB(shop_db_url), product_index=index, embedder=embedder)
     shears, _ = await run(ActionUnclearMessage(services), turn("pruning shears", "nlu_fallback"))
     assert {c["id"] for c in cards(shears)} >= {"G001", "G002", "G003"}
-    mower, _ = await run(ActionSearchProducts(services), turn(
-        "do you sell lawn mowers", "search_product", {"product_category": "lawn mowers"}))
+    mower, _ = await run(
+        ActionSearchProducts(services),
+        turn("do you sell lawn mowers", "search_product", {"product_category": "lawn mowers"}),
+    )
     assert texts(mower)[0].startswith("Sorry, we don't carry lawn mowers.")

@@ -9,7 +9,9 @@ from tests.actions.conftest import load_tracker, slot_events, texts
 pytestmark = pytest.mark.usefixtures("shop_db_url")
 
 
-@pytest.mark.parametrize("text", ["I want a real person now", "", "x" * 5000, "my email is ana.lopez@example.com, order SO10003"])
+@pytest.mark.parametrize(
+    "text", ["I want a real person now", "", "x" * 5000, "my email is ana.lopez@example.com, order SO10003"]
+)
 async def test_handoff_marks_the_conversation_for_an_agent(text, services):
     dispatcher = CollectingDispatcher()
     tracker = load_tracker("order_form_filled", text=text, intent="human_handoff", sender_id="needs-help")

@@ -14,8 +14,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 DATA_DIR = Path(__file__).parent / "data"
 # A few seconds on two CPU cores: enough to learn the four tiny intents, not to be good.
-TINY_CONFIG: dict[str, Any] = {"epochs": 3, "batch_size": 8, "max_length": 32,
-                               "learning_rate": 2e-4}
+TINY_CONFIG: dict[str, Any] = {"epochs": 3, "batch_size": 8, "max_length": 32, "learning_rate": 2e-4}
 
 
 @pytest.fixture(scope="session")
@@ -34,14 +33,15 @@ def make_component(tmp_path_factory) -> Callable[..., Any]:
 
     from bot.components.transformer_classifier import TransformerIntentClassifier
 
-    def make(config: dict[str, Any] | None = None, storage_dir: Path | None = None,
-             resource_name: str = "transformer_classifier"):
+    def make(
+        config: dict[str, Any] | None = None,
+        storage_dir: Path | None = None,
+        resource_name: str = "transformer_classifier",
+    ):
         storage = LocalModelStorage(storage_dir or tmp_path_factory.mktemp("storage"))
         resource = Resource(resource_name)
         context = ExecutionContext(GraphSchema({}), node_name=resource_name)
-        component = TransformerIntentClassifier.create(
-            {**TINY_CONFIG, **(config or {})}, storage, resource, context
-        )
+        component = TransformerIntentClassifier.create({**TINY_CONFIG, **(config or {})}, storage, resource, context)
         return component, storage, resource, context
 
     return make

@@ -19,7 +19,8 @@ def turn(on_message) -> list[str]:
 def test_a_failed_action_gets_the_outage_apology():
     async def failing(message: UserMessage) -> None:
         logging.getLogger("rasa.core.processor").error(
-            "Encountered an exception while running action 'order_status_form'.Bot will continue")
+            "Encountered an exception while running action 'order_status_form'.Bot will continue"
+        )
 
     assert turn(failing) == [UNAVAILABLE]
 

@@ -10,10 +10,7 @@ from rasa.shared.nlu.training_data.message import Message
 from safetensors import safe_open
 
 from bot.components import bio
-from bot.components.transformer_classifier import (
-    InvalidTransformerModel,
-    TransformerIntentClassifier,
-)
+from bot.components.transformer_classifier import InvalidTransformerModel, TransformerIntentClassifier
 from tests.bot.conftest import DATA_DIR
 
 # Enough passes over the tiny entity set for the head to learn it; a few seconds on two cores.
@@ -44,17 +41,22 @@ def test_tags_are_built_from_the_annotated_entity_types(with_entities):
     assert component.entity_tags == ["O", "B-color", "I-color", "B-product_category", "I-product_category"]
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("show me red jackets", [("color", "red"), ("product_category", "jackets")]),
-    # A new combination of known words, and a two-word value kept as one entity.
-    ("do you have black wireless earbuds", [("color", "black"), ("product_category", "wireless earbuds")]),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("show me red jackets", [("color", "red"), ("product_category", "jackets")]),
+        # A new combination of known words, and a two-word value kept as one entity.
+        ("do you have black wireless earbuds", [("color", "black"), ("product_category", "wireless earbuds")]),
+    ],
+)
 def test_entities_are_found_with_offsets_into_the_message(with_entities, text, expected):
     component, *_ = with_entities
     message = parse(component, text)
     assert spans(message) == expected
     for entity in message.get("entities"):
-        assert message.get("text")[entity["start"]:entity["end"]] == entity["value"] or entity["entity"] == "sentiment"
+        assert (
+            message.get("text")[entity["start"] : entity["end"]] == entity["value"] or entity["entity"] == "sentiment"
+        )
         assert entity["extractor"] == "TransformerIntentClassifier"
         assert 0.0 < entity["confidence_entity"] <= 1.0
     assert message.get("intent")["name"] == "search_product"
@@ -71,8 +73,11 @@ def test_words_an_earlier_extractor_claimed_are_left_to_it(with_entities):
     component, *_ = with_entities
     lookup = {"entity": "color", "value": "red", "start": 8, "end": 11, "extractor": "RegexEntityExtractor"}
     message = parse(component, "show me red jackets", [lookup])
-    ours = [e for e in message.get("entities") if e["extractor"] == "TransformerIntentClassifier"
-            and e["entity"] != "sentiment"]
+    ours = [
+        e
+        for e in message.get("entities")
+        if e["extractor"] == "TransformerIntentClassifier" and e["entity"] != "sentiment"
+    ]
     assert [(e["entity"], e["value"]) for e in ours] == [("product_category", "jackets")]
     assert lookup in message.get("entities")
 
@@ -104,10 +109,13 @@ def test_no_annotations_or_switched_off_means_no_entity_head(trained, make_compo
     assert spans(parse(off, "show me red jackets")) == []
 
 
-@pytest.mark.parametrize("tags, message", [
-    (["O", "B-color"], r"2 entity tag labels but the entity tag head has 5 outputs"),
-    (["O", "color", "I-color", "B-product_category", "I-product_category"], r"must be 'O' and B-/I- tags"),
-])
+@pytest.mark.parametrize(
+    "tags, message",
+    [
+        (["O", "B-color"], r"2 entity tag labels but the entity tag head has 5 outputs"),
+        (["O", "color", "I-color", "B-product_category", "I-product_category"], r"must be 'O' and B-/I- tags"),
+    ],
+)
 def test_bad_entity_tags_at_load_time_are_a_clear_error(with_entities, tmp_path, tags, message):
     from rasa.engine.storage.local_model_storage import LocalModelStorage
 
@@ -119,19 +127,33 @@ def test_bad_entity_tags_at_load_time_are_a_clear_error(with_entities, tmp_path,
     labels["entity_tags"] = tags
     labels_path.write_text(json.dumps(labels))
     with pytest.raises(InvalidTransformerModel, match=message):
-        TransformerIntentClassifier.load(component.component_config, LocalModelStorage(tmp_path / "storage"),
-                                         resource, context)
+        TransformerIntentClassifier.load(
+            component.component_config, LocalModelStorage(tmp_path / "storage"), resource, context
+        )
 
 
-@pytest.mark.parametrize("text, tagged, expected", [
-    # The tokenizer splits "t-shirt" into "t", "-", "shirt"; a word is tagged by its first piece.
-    ("organic cotton t-shirt", {"cotton": "B-product_category", "t": "I-product_category"},
-     [("product_category", "cotton t-shirt")]),
-    ("red women's jackets", {"red": "B-color", "women": "B-product_category", "jackets": "I-product_category"},
-     [("color", "red"), ("product_category", "women's jackets")]),
-    # Numbers around a hyphen stay apart: a price range is two entities.
-    ("between 50-100", {"50": "B-color", "100": "B-product_category"}, [("color", "50"), ("product_category", "100")]),
-])
+@pytest.mark.parametrize(
+    "text, tagged, expected",
+    [
+        # The tokenizer splits "t-shirt" into "t", "-", "shirt"; a word is tagged by its first piece.
+        (
+            "organic cotton t-shirt",
+            {"cotton": "B-product_category", "t": "I-product_category"},
+            [("product_category", "cotton t-shirt")],
+        ),
+        (
+            "red women's jackets",
+            {"red": "B-color", "women": "B-product_category", "jackets": "I-product_category"},
+            [("color", "red"), ("product_category", "women's jackets")],
+        ),
+        # Numbers around a hyphen stay apart: a price range is two entities.
+        (
+            "between 50-100",
+            {"50": "B-color", "100": "B-product_category"},
+            [("color", "50"), ("product_category", "100")],
+        ),
+    ],
+)
 def test_hyphenated_words_are_never_split(with_entities, text, tagged, expected):
     import numpy as np
 
@@ -142,8 +164,7 @@ def test_hyphenated_words_are_never_split(with_entities, text, tagged, expected)
     for k, (start, end) in enumerate(offsets):
         tag = tagged.get(text[start:end], "O")
         probs[k, component.entity_tags.index(tag)] = 1.0
-    found = bio.decode_entities(text, tokenized.word_ids(0), offsets, probs, component.entity_tags,
-                                component.name)
+    found = bio.decode_entities(text, tokenized.word_ids(0), offsets, probs, component.entity_tags, component.name)
     assert [(e["entity"], e["value"]) for e in found] == expected
 
 
@@ -155,6 +176,11 @@ def test_bio_targets_tag_the_first_piece_of_each_word_and_mask_the_rest():
     offsets = [(0, 0), (0, 3), (4, 12), (13, 16), (16, 20), (0, 0)]
     spans = [(0, 3, "color"), (4, 20, "product_category")]
     assert bio.word_tag_targets(word_ids, offsets, spans, tags) == [
-        bio.IGNORED, tags.index("B-color"), tags.index("B-product_category"),
-        tags.index("I-product_category"), bio.IGNORED, bio.IGNORED]
+        bio.IGNORED,
+        tags.index("B-color"),
+        tags.index("B-product_category"),
+        tags.index("I-product_category"),
+        bio.IGNORED,
+        bio.IGNORED,
+    ]
     assert bio.entity_tags([]) == []

@@ -35,8 +35,7 @@ def model_path(tmp_path_factory) -> str:
     }
     config_path = root / "config.yml"
     config_path.write_text(yaml.safe_dump(config))
-    path = train_nlu(str(config_path), str(DATA_DIR / "nlu.yml"), str(root / "models"),
-                     fixed_model_name="tiny")
+    path = train_nlu(str(config_path), str(DATA_DIR / "nlu.yml"), str(root / "models"), fixed_model_name="tiny")
     assert path and Path(path).exists()
     return path
 

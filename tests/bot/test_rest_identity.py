@@ -10,8 +10,10 @@ from bot.channels import rest_access_problem, sender_signature
 
 
 def test_the_signature_is_the_hmac_of_the_sender_a_bridge_can_compute():
-    assert sender_signature("s3cret", "whatsapp:+15551234") == hmac.new(
-        b"s3cret", b"whatsapp:+15551234", hashlib.sha256).hexdigest()
+    assert (
+        sender_signature("s3cret", "whatsapp:+15551234")
+        == hmac.new(b"s3cret", b"whatsapp:+15551234", hashlib.sha256).hexdigest()
+    )
 
 
 def test_with_a_secret_only_a_signed_sender_gets_through_from_anywhere():
@@ -38,8 +40,10 @@ def test_the_client_key_replaces_whatever_the_caller_put_under_its_name(monkeypa
 
     monkeypatch.setenv("SHOP_ACTION_SECRET", "s3cret")
     spoofed = {CLIENT_METADATA_KEY: "a-new-one-each-guess", "page": "/shoes"}
-    assert with_client(spoofed, "203.0.113.9") == {CLIENT_METADATA_KEY: client_key("203.0.113.9", "s3cret"),
-                                                   "page": "/shoes"}
+    assert with_client(spoofed, "203.0.113.9") == {
+        CLIENT_METADATA_KEY: client_key("203.0.113.9", "s3cret"),
+        "page": "/shoes",
+    }
     # No address (a signed bridge): the caller's value is dropped, not kept.
     assert with_client(spoofed, None) == {"page": "/shoes"}
     # Keyed: the store never holds the address, and the key differs per shop secret.
@@ -66,6 +70,14 @@ def test_socketio_messages_carry_the_connections_client_key_not_the_widgets(monk
     request = SimpleNamespace(remote_addr="", ip="198.51.100.7")
     monkeypatch.setattr(channel.sio, "get_environ", lambda sid, namespace=None: {"sanic.request": request})
     handler = channel.sio.handlers["/"]["user_uttered"]
-    asyncio.run(handler("sid-1", {"message": "where is my order", "session_id": "s1",
-                            "customData": {CLIENT_METADATA_KEY: "spoofed", "language": "en"}}))
+    asyncio.run(
+        handler(
+            "sid-1",
+            {
+                "message": "where is my order",
+                "session_id": "s1",
+                "customData": {CLIENT_METADATA_KEY: "spoofed", "language": "en"},
+            },
+        )
+    )
     assert received[0].metadata == {CLIENT_METADATA_KEY: client_key("198.51.100.7", "s3cret"), "language": "en"}

@@ -20,13 +20,16 @@ def test_generated_rules_are_up_to_date():
 
 
 def test_twin_apologises_first_then_keeps_the_original_steps():
-    rule = {"rule": "order_status starts the form",
-            "steps": [{"intent": "order_status"}, {"action": "order_status_form"},
-                      {"active_loop": "order_status_form"}]}
+    rule = {
+        "rule": "order_status starts the form",
+        "steps": [{"intent": "order_status"}, {"action": "order_status_form"}, {"active_loop": "order_status_form"}],
+    }
     twin = sentiment_rules.angry_twin(rule)
-    assert twin["steps"][:3] == [{"intent": "order_status"},
-                                 {"slot_was_set": [{"sentiment": "negative"}]},
-                                 {"action": "utter_sentiment_apology"}]
+    assert twin["steps"][:3] == [
+        {"intent": "order_status"},
+        {"slot_was_set": [{"sentiment": "negative"}]},
+        {"action": "utter_sentiment_apology"},
+    ]
     assert twin["steps"][3:] == rule["steps"][1:]
 
 

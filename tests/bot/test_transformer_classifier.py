@@ -13,10 +13,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.components import transformer_classifier as tc
-from bot.components.transformer_classifier import (
-    InvalidTransformerModel,
-    TransformerIntentClassifier,
-)
+from bot.components.transformer_classifier import InvalidTransformerModel, TransformerIntentClassifier
 from shop.device import pick_device
 
 PROBES = [
@@ -36,10 +33,7 @@ def parse(component, texts):
 
 
 def outputs(messages):
-    return [
-        (m.get("intent"), m.get("intent_ranking"), m.get("entities"), m.get("sentiment"))
-        for m in messages
-    ]
+    return [(m.get("intent"), m.get("intent_ranking"), m.get("entities"), m.get("sentiment")) for m in messages]
 
 
 def test_config_is_defaults_merged_with_user_settings(make_component):
@@ -51,9 +45,17 @@ def test_config_is_defaults_merged_with_user_settings(make_component):
         assert component.component_config[key] == defaults[key]
 
 
-@pytest.mark.parametrize("bad", [{"epochs": 0}, {"batch_size": -1}, {"device": "tpu"},
-                                 {"learning_rate": 0}, {"max_length": 1000},
-                                 {"dropout": 1.5}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"epochs": 0},
+        {"batch_size": -1},
+        {"device": "tpu"},
+        {"learning_rate": 0},
+        {"max_length": 1000},
+        {"dropout": 1.5},
+    ],
+)
 def test_invalid_config_is_a_clear_error(make_component, bad):
     with pytest.raises(InvalidConfigException, match=list(bad)[0]):
         make_component(bad)
@@ -93,9 +95,14 @@ def test_sentiment_is_an_entity_and_a_parse_field_on_every_message(trained):
 
 def test_existing_entities_are_kept(trained):
     component, *_ = trained
-    message = Message({"text": "where is SO10042",
-                       "entities": [{"entity": "order_id", "value": "SO10042", "start": 9,
-                                     "end": 16, "extractor": "RegexEntityExtractor"}]})
+    message = Message(
+        {
+            "text": "where is SO10042",
+            "entities": [
+                {"entity": "order_id", "value": "SO10042", "start": 9, "end": 16, "extractor": "RegexEntityExtractor"}
+            ],
+        }
+    )
     component.process([message])
     assert [e["entity"] for e in message.get("entities")] == ["order_id", "sentiment"]
 
@@ -128,8 +135,7 @@ def test_message_without_text_and_empty_batch(trained):
 def test_persist_load_gives_identical_predictions(trained):
     component, storage, resource, context = trained
     before = outputs(parse(component, PROBES))
-    loaded = TransformerIntentClassifier.load(component.component_config, storage, resource,
-                                              context)
+    loaded = TransformerIntentClassifier.load(component.component_config, storage, resource, context)
     assert loaded.intent_labels == component.intent_labels
     assert outputs(parse(loaded, PROBES)) == before
     # Batched and one-by-one inference agree on the decisions.
@@ -165,10 +171,8 @@ def _tampered_copy(trained, tmp_path, edit):
 @pytest.mark.parametrize(
     "edit, message",
     [
-        (lambda labels: labels["sentiments"].__setitem__(0, "furious"),
-         r"unknown sentiment label\(s\) \['furious'\]"),
-        (lambda labels: labels["intents"].append("track_parcel"),
-         r"5 intent labels but the intent head has 4 outputs"),
+        (lambda labels: labels["sentiments"].__setitem__(0, "furious"), r"unknown sentiment label\(s\) \['furious'\]"),
+        (lambda labels: labels["intents"].append("track_parcel"), r"5 intent labels but the intent head has 4 outputs"),
         (lambda labels: labels.__setitem__("intents", []), r"non-empty list"),
         (lambda labels: labels["intents"].__setitem__(1, "complaint"), r"duplicate intent"),
     ],
@@ -176,16 +180,14 @@ def _tampered_copy(trained, tmp_path, edit):
 def test_unknown_labels_at_load_time_are_a_clear_error(trained, tmp_path, edit, message):
     storage, resource, context = _tampered_copy(trained, tmp_path, edit)
     with pytest.raises(InvalidTransformerModel, match=message):
-        TransformerIntentClassifier.load(trained[0].component_config, storage, resource,
-                                         context)
+        TransformerIntentClassifier.load(trained[0].component_config, storage, resource, context)
 
 
 def test_missing_resource_falls_back_to_create(make_component):
     from rasa.engine.storage.resource import Resource
 
     component, storage, _, context = make_component()
-    loaded = TransformerIntentClassifier.load(component.component_config, storage,
-                                              Resource("never_trained"), context)
+    loaded = TransformerIntentClassifier.load(component.component_config, storage, Resource("never_trained"), context)
     assert not loaded.is_trained
     (message,) = parse(loaded, ["hello"])
     assert message.get("intent") == {"name": None, "confidence": 0.0}
@@ -193,18 +195,22 @@ def test_missing_resource_falls_back_to_create(make_component):
 
 def test_unknown_sentiment_label_in_training_data_is_a_clear_error(make_component):
     component, *_ = make_component()
-    data = TrainingData([
-        Message({"text": "hello", "intent": "greet"}),
-        Message({"text": "where is my order", "intent": "order_status",
-                 "metadata": {"example": {"sentiment": "livid"}}}),
-    ])
+    data = TrainingData(
+        [
+            Message({"text": "hello", "intent": "greet"}),
+            Message(
+                {"text": "where is my order", "intent": "order_status", "metadata": {"example": {"sentiment": "livid"}}}
+            ),
+        ]
+    )
     with pytest.raises(RasaException, match=r"unknown sentiment label.*'livid'.*where is my order"):
         component.train(data)
 
 
 def test_sentiment_metadata_on_example_or_intent():
-    example = Message({"text": "x", "metadata": {"example": {"sentiment": " Negative "},
-                                                 "intent": {"sentiment": "neutral"}}})
+    example = Message(
+        {"text": "x", "metadata": {"example": {"sentiment": " Negative "}, "intent": {"sentiment": "neutral"}}}
+    )
     intent_level = Message({"text": "x", "metadata": {"intent": {"sentiment": "positive"}}})
     assert tc.sentiment_label_of(example) == "negative"
     assert tc.sentiment_label_of(intent_level) == "positive"
@@ -213,11 +219,17 @@ def test_sentiment_metadata_on_example_or_intent():
 
 def test_without_sentiment_labels_no_sentiment_is_emitted(make_component, caplog):
     component, *_ = make_component({"epochs": 1})
-    data = TrainingData([
-        Message({"text": t, "intent": i})
-        for t, i in [("hello", "greet"), ("hi there", "greet"), ("where is my order",
-                     "order_status"), ("track my parcel", "order_status")]
-    ])
+    data = TrainingData(
+        [
+            Message({"text": t, "intent": i})
+            for t, i in [
+                ("hello", "greet"),
+                ("hi there", "greet"),
+                ("where is my order", "order_status"),
+                ("track my parcel", "order_status"),
+            ]
+        ]
+    )
     with caplog.at_level(logging.WARNING):
         component.train(data)
     assert "sentiment head is not trained" in caplog.text

@@ -43,8 +43,14 @@ def stack(e2e_dir: Path) -> Iterator[Stack]:
         "SHOP_MAX_FAILED_VERIFICATIONS_PER_CLIENT": "1000",
     }
     # A token that begins with "-", as one in 64 random ones does: `rasa run` once took it for an option.
-    stack = Stack(rasa_port=free_port(), actions_port=free_port(), web_port=None, log_dir=e2e_dir / "logs", env=env,
-                  auth_token=f"-{secrets.token_urlsafe(24)}")
+    stack = Stack(
+        rasa_port=free_port(),
+        actions_port=free_port(),
+        web_port=None,
+        log_dir=e2e_dir / "logs",
+        env=env,
+        auth_token=f"-{secrets.token_urlsafe(24)}",
+    )
     stack.start()
     yield stack
     stack.stop()

@@ -27,10 +27,25 @@ def call(stack, body: bytes, secret: str | None) -> tuple[int, Any]:
 
 
 def handoff_call(sender: str) -> bytes:
-    tracker = {"sender_id": sender, "slots": {}, "latest_message": {"text": "a human please", "intent": {"name": "human_handoff"}},
-               "events": [], "paused": False, "followup_action": None, "active_loop": {}, "latest_action_name": None}
-    return json.dumps({"next_action": "action_human_handoff", "sender_id": sender, "tracker": tracker,
-                       "domain": {}, "version": "3.6.0"}).encode()
+    tracker = {
+        "sender_id": sender,
+        "slots": {},
+        "latest_message": {"text": "a human please", "intent": {"name": "human_handoff"}},
+        "events": [],
+        "paused": False,
+        "followup_action": None,
+        "active_loop": {},
+        "latest_action_name": None,
+    }
+    return json.dumps(
+        {
+            "next_action": "action_human_handoff",
+            "sender_id": sender,
+            "tracker": tracker,
+            "domain": {},
+            "version": "3.6.0",
+        }
+    ).encode()
 
 
 def queued(e2e_dir, sender: str) -> int:
@@ -70,9 +85,15 @@ json_values = st.recursive(
 bodies = st.one_of(
     st.binary(max_size=200),
     json_values.map(lambda v: json.dumps(v).encode()),
-    st.fixed_dictionaries({"next_action": st.sampled_from(["action_search_products", "action_human_handoff", "nope", ""]),
-                           "tracker": json_values, "domain": json_values, "sender_id": json_values,
-                           "version": st.sampled_from(["3.6.0", "", "x"])}).map(lambda v: json.dumps(v).encode()),
+    st.fixed_dictionaries(
+        {
+            "next_action": st.sampled_from(["action_search_products", "action_human_handoff", "nope", ""]),
+            "tracker": json_values,
+            "domain": json_values,
+            "sender_id": json_values,
+            "version": st.sampled_from(["3.6.0", "", "x"]),
+        }
+    ).map(lambda v: json.dumps(v).encode()),
 )
 
 

@@ -32,8 +32,18 @@ def garden_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
         (project / env).symlink_to(ROOT / env)
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("SHOP_", "RASA_TRACKER"))}
     run = subprocess.run(
-        ["make", "shop", f"CATALOG={GARDEN / 'catalog.csv'}", f"MAPPING={GARDEN / 'mapping.json'}", f"KB={GARDEN / 'kb'}"],
-        cwd=project, env=environment, capture_output=True, text=True, timeout=1200,
+        [
+            "make",
+            "shop",
+            f"CATALOG={GARDEN / 'catalog.csv'}",
+            f"MAPPING={GARDEN / 'mapping.json'}",
+            f"KB={GARDEN / 'kb'}",
+        ],
+        cwd=project,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=1200,
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert "lookups: product_category" in run.stdout and "samples of search_product" in run.stdout
@@ -45,22 +55,33 @@ def test_make_shop_builds_a_bot_for_that_shop(garden_project: Path):
     # The demo is never generated over an onboarded shop.
     make_data = subprocess.run(["make", "data"], cwd=garden_project, capture_output=True, text=True, timeout=300)
     assert make_data.returncode == 0
-    assert [json.loads(line)["id"] for line in (garden_project / "data" / "catalog.jsonl").read_text().splitlines()][0] == "G001"
-    stack = Stack(rasa_port=free_port(), actions_port=free_port(), web_port=None,
-                  log_dir=garden_project / "data" / "logs", model=garden_project / "models" / "rasa" / "shop.tar.gz",
-                  env={"SHOP_DATABASE_URL": f"sqlite:///{garden_project / 'data' / 'shop.db'}",
-                       "RASA_TRACKER_DB": str(garden_project / "data" / "tracker.db"),
-                       "SHOP_KB_PATH": str(garden_project / "models" / "kb"),
-                       "SHOP_KB_ENCODER_PATH": str(garden_project / "models" / "kb_encoder"),
-                       "SHOP_PRODUCT_INDEX_PATH": str(garden_project / "models" / "products"),
-                       "SHOP_RECOMMENDER_PATH": str(garden_project / "models" / "recommender"),
-                       "SHOP_CATALOG_PATH": str(garden_project / "data" / "catalog.jsonl")})
+    assert [json.loads(line)["id"] for line in (garden_project / "data" / "catalog.jsonl").read_text().splitlines()][
+        0
+    ] == "G001"
+    stack = Stack(
+        rasa_port=free_port(),
+        actions_port=free_port(),
+        web_port=None,
+        log_dir=garden_project / "data" / "logs",
+        model=garden_project / "models" / "rasa" / "shop.tar.gz",
+        env={
+            "SHOP_DATABASE_URL": f"sqlite:///{garden_project / 'data' / 'shop.db'}",
+            "RASA_TRACKER_DB": str(garden_project / "data" / "tracker.db"),
+            "SHOP_KB_PATH": str(garden_project / "models" / "kb"),
+            "SHOP_KB_ENCODER_PATH": str(garden_project / "models" / "kb_encoder"),
+            "SHOP_PRODUCT_INDEX_PATH": str(garden_project / "models" / "products"),
+            "SHOP_RECOMMENDER_PATH": str(garden_project / "models" / "recommender"),
+            "SHOP_CATALOG_PATH": str(garden_project / "data" / "catalog.jsonl"),
+        },
+    )
     stack.start()
     try:
+
         def say(sender: str, text: str) -> str:
             body = json.dumps({"sender": sender, "message": text}).encode()
-            request = urllib.request.Request(f"{stack.rasa_url}/webhooks/rest/webhook", data=body,
-                                             headers={"Content-Type": "application/json"})
+            request = urllib.request.Request(
+                f"{stack.rasa_url}/webhooks/rest/webhook", data=body, headers={"Content-Type": "application/json"}
+            )
             with urllib.request.urlopen(request, timeout=60) as response:
                 return "\n".join(m.get("text") or "" for m in json.loads(response.read()))
 

@@ -6,65 +6,35 @@ ids meets one count."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from bot.stack import DEFAULT_MODEL, ROOT, Stack
-from tests.e2e.conftest import free_port
+from bot.stack import DEFAULT_MODEL, Stack
+from bot.two_servers import two_rasa_servers
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
 
-PG_ADMIN = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 CLIENT_LIMIT = 4
-
-
-def _admin(sql: str) -> None:
-    import sqlalchemy
-
-    engine = sqlalchemy.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(sqlalchemy.text(sql))
-    engine.dispose()
 
 
 @pytest.fixture(scope="module")
 def two_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, str, str]]:
     if not DEFAULT_MODEL.exists():
         pytest.fail(f"no trained model at {DEFAULT_MODEL}: run `make train` first")
-    tag = uuid.uuid4().hex[:8]
-    shop_db, tracker_db = f"shop_e2e_{tag}", f"rasa_e2e_{tag}"
-    _admin(f'CREATE DATABASE "{shop_db}"')
-    shop_url = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{shop_db}"
-    out: Path = tmp_path_factory.mktemp("scale")
-    subprocess.run([sys.executable, "-m", "shop", "generate", "--out", str(out), "--database-url", shop_url],
-                   cwd=ROOT, check=True, capture_output=True)
-    stack = Stack(
-        rasa_port=free_port(), actions_port=free_port(), web_port=None, log_dir=out / "logs",
-        env={"SHOP_STORE": "postgres", "SHOP_PG_DB": tracker_db, "SHOP_DATABASE_URL": shop_url,
-             "SHOP_MAX_FAILED_VERIFICATIONS_PER_CLIENT": str(CLIENT_LIMIT)},
-    )
-    try:
-        stack.check_prerequisites()
-        stack.start_actions()
-        first = stack.start_rasa(name="rasa")
-        second = stack.start_rasa(name="rasa2", port=free_port())
-        yield stack, first, second
-    finally:
-        stack.stop()
-        for name in (shop_db, tracker_db):
-            _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    limit = {"SHOP_MAX_FAILED_VERIFICATIONS_PER_CLIENT": str(CLIENT_LIMIT)}
+    with two_rasa_servers(tmp_path_factory.mktemp("scale"), "e2e", limit) as servers:
+        yield servers
 
 
 def _say(url: str, sender: str, message: str) -> str:
     body = json.dumps({"sender": sender, "message": message}).encode()
-    request = urllib.request.Request(f"{url}/webhooks/rest/webhook", data=body, headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{url}/webhooks/rest/webhook", data=body, headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=60) as response:
         return "\n".join(m.get("text", "") for m in json.loads(response.read()))
 

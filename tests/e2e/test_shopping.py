@@ -32,8 +32,14 @@ def test_a_paraphrased_policy_question_gets_the_right_fact_with_its_source(stack
 
 def ingest(stack, folder) -> str:
     env = {**os.environ, "SHOP_KB_PATH": stack.env["SHOP_KB_PATH"], "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-m", "retrieval", "ingest", "--kb", str(folder)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "retrieval", "ingest", "--kb", str(folder)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout
 
@@ -91,7 +97,9 @@ def test_an_angry_shopper_gets_an_apology_and_a_human_whatever_the_intent(stack)
     messages = chat.say("where the hell is my order?? third time I ask, this is ridiculous")
     text = "\n".join(m.get("text", "") for m in messages)
     assert "sorry" in text.lower() and "order number" in text.lower()  # apology, then the request
-    assert {"title": "Talk to a person", "payload": "/human_handoff"} in [b for m in messages for b in m.get("buttons", [])]
+    assert {"title": "Talk to a person", "payload": "/human_handoff"} in [
+        b for m in messages for b in m.get("buttons", [])
+    ]
     assert chat.tracker()["slots"]["sentiment"] == "negative"
     calm = "\n".join(m.get("text", "") for m in chat.say("SO10003"))
     assert "sorry" not in calm.lower() and "email" in calm.lower()
@@ -104,7 +112,8 @@ def test_model_parse_shows_sentiment_with_a_confidence(stack):
 
     query = urllib.parse.urlencode({"token": stack.auth_token})
     request = urllib.request.Request(
-        f"{stack.rasa_url}/model/parse?{query}", data=json.dumps({"text": "thank you so much, you're brilliant!"}).encode(),
+        f"{stack.rasa_url}/model/parse?{query}",
+        data=json.dumps({"text": "thank you so much, you're brilliant!"}).encode(),
         headers={"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=30) as response:
@@ -114,7 +123,11 @@ def test_model_parse_shows_sentiment_with_a_confidence(stack):
     assert ranking == sorted(ranking, reverse=True) and sum(ranking) <= 1.0001
     [sentiment] = [e for e in parsed["entities"] if e["entity"] == "sentiment"]
     assert sentiment["value"] == "positive" and 0 < sentiment["confidence_entity"] <= 1
-    assert parsed["sentiment"]["name"] == "positive" and set(parsed["sentiment"]["ranking"]) == {"negative", "neutral", "positive"}
+    assert parsed["sentiment"]["name"] == "positive" and set(parsed["sentiment"]["ranking"]) == {
+        "negative",
+        "neutral",
+        "positive",
+    }
 
 
 def test_questions_about_a_shown_product_leave_the_search_as_it_was(stack):

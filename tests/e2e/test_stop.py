@@ -34,8 +34,13 @@ def test_ctrl_c_stops_every_server_even_when_sigint_was_inherited_as_ignored(e2e
     }
     # A shell running `make run &` from a script hands the launcher SIGINT as ignored.
     launcher = subprocess.Popen(
-        [sys.executable, "-m", "bot.stack"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        [sys.executable, "-m", "bot.stack"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
     output: list[str] = []

@@ -10,8 +10,11 @@ import pytest
 
 from retrieval.description_match import MIN_SIMILARITY, DescriptionMatcher, clauses
 
-PAIRS = [json.loads(line) for line in (Path(__file__).parent / "data" / "feature_matches.jsonl")
-         .read_text(encoding="utf-8").splitlines() if line.strip()]
+PAIRS = [
+    json.loads(line)
+    for line in (Path(__file__).parent / "data" / "feature_matches.jsonl").read_text(encoding="utf-8").splitlines()
+    if line.strip()
+]
 
 
 def sentences(description: str) -> list[str]:
@@ -25,12 +28,17 @@ def matcher(embedder):  # type: ignore[no-untyped-def]
 
 def test_clauses_score_each_feature_of_a_packed_sentence():
     parts = clauses("Features an insulated hood, two zipped pockets and a packable stuff sack.")
-    assert parts == ["Features an insulated hood, two zipped pockets and a packable stuff sack",
-                     "Features an insulated hood, two zipped pockets", "a packable stuff sack"]
+    assert parts == [
+        "Features an insulated hood, two zipped pockets and a packable stuff sack",
+        "Features an insulated hood, two zipped pockets",
+        "a packable stuff sack",
+    ]
     # no one-word fragments: "a waterproof" alone scores like "waterproof", close to anything wet
     assert clauses("Features a waterproof, breathable membrane.") == ["Features a waterproof, breathable membrane"]
     assert clauses("Vegan: made without animal-derived materials.") == [
-        "Vegan: made without animal-derived materials", "made without animal-derived materials"]
+        "Vegan: made without animal-derived materials",
+        "made without animal-derived materials",
+    ]
     assert clauses("  ") == []
 
 
@@ -42,8 +50,9 @@ def test_no_phrase_or_no_description_is_no_match(matcher):
 def test_unrelated_features_are_never_quoted(matcher):
     unrelated = [p for p in PAIRS if not p["related"]]
     assert len(unrelated) >= 15
-    quoted = {p["phrase"]: m.sentence for p in unrelated
-              if (m := matcher.closest(p["phrase"], sentences(p["description"])))}
+    quoted = {
+        p["phrase"]: m.sentence for p in unrelated if (m := matcher.closest(p["phrase"], sentences(p["description"])))
+    }
     assert quoted == {}
 
 

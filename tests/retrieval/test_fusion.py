@@ -93,14 +93,30 @@ class _Vectors:
         pass
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        rows = np.array([[float(any(w in t.lower() for w in axis)) for axis in self.AXES] for t in texts],
-                        dtype=np.float32) + 1e-3
+        rows = (
+            np.array(
+                [[float(any(w in t.lower() for w in axis)) for axis in self.AXES] for t in texts], dtype=np.float32
+            )
+            + 1e-3
+        )
         return rows / np.linalg.norm(rows, axis=1, keepdims=True)
 
 
 def _product(pid: str, title: str, category: str, description: str = "") -> dict:
-    return {"id": pid, "title": title, "description": description, "category": category, "subcategory": "",
-            "brand": "", "color": "", "price": 10.0, "stock": 1, "rating": 4.0, "sizes": [], "tags": []}
+    return {
+        "id": pid,
+        "title": title,
+        "description": description,
+        "category": category,
+        "subcategory": "",
+        "brand": "",
+        "color": "",
+        "price": 10.0,
+        "stock": 1,
+        "rating": 4.0,
+        "sizes": [],
+        "tags": [],
+    }
 
 
 def test_the_product_index_ranks_with_its_joiner(tmp_path):
@@ -111,8 +127,12 @@ def test_the_product_index_ranks_with_its_joiner(tmp_path):
         _product("P4", "Cup", "home", "stoneware"),
     ]
     embedder = _Vectors()
-    index = ProductIndex(index_path=tmp_path, collection="tiny", embedder=embedder,  # type: ignore[arg-type]
-                         fusion=HybridJoiner(feedback_depth=1))
+    index = ProductIndex(
+        index_path=tmp_path,
+        collection="tiny",
+        embedder=embedder,  # type: ignore[arg-type]
+        fusion=HybridJoiner(feedback_depth=1),
+    )
     index.load_products(products, embedder.encode([f"{p['title']} {p['description']}" for p in products]))
     index.stamp_file.write_text("tiny\n")
     index._stamp = "tiny"  # in memory only: nothing to reload

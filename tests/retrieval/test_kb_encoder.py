@@ -9,21 +9,15 @@ import pytest
 
 from retrieval import kb_cli
 from retrieval.embedder import BASE_ENCODER_ID, Embedder
-from retrieval.kb_encoder import (
-    LabelledQuestion,
-    QuestionFileError,
-    fine_tune,
-    kb_chunks,
-    load_questions,
-)
+from retrieval.kb_encoder import LabelledQuestion, QuestionFileError, fine_tune, kb_chunks, load_questions
 from retrieval.knowledge_base import KnowledgeBase
 from tests.retrieval.conftest import write
 
 DOCS = {
     "returns.md": "# Returns\n\n## Return window\nUnworn items can be sent back within 45 days of delivery.\n\n"
-                  "## Return shipping\nThe prepaid return label is free for customers in Canada.\n",
+    "## Return shipping\nThe prepaid return label is free for customers in Canada.\n",
     "payment.md": "# Payment\n\n## Cards\nWe take Visa and Mastercard; the card is charged when the order ships.\n\n"
-                  "## Instalments\nKlarna splits a payment into three monthly parts.\n",
+    "## Instalments\nKlarna splits a payment into three monthly parts.\n",
 }
 QUESTIONS = [
     LabelledQuestion("how long do i have to send stuff back", "returns.md", "Return window"),
@@ -71,9 +65,13 @@ def test_an_index_is_re_embedded_when_its_encoder_changes(trained, tmp_path, emb
     assert len(kb.ingest(folder, progress=False).added) == 2
     assert [h.heading for h in kb.search("can i pay in parts", k=1)] == ["Instalments"]
     # the same documents under the plain MiniLM: nothing changed in the text, yet all is rewritten
-    report = KnowledgeBase(index_path=tmp_path / "index", collection="enc_kb", embedder=tuned).ingest(folder, progress=False)
+    report = KnowledgeBase(index_path=tmp_path / "index", collection="enc_kb", embedder=tuned).ingest(
+        folder, progress=False
+    )
     assert len(report.unchanged) == 2
-    report = KnowledgeBase(index_path=tmp_path / "index", collection="enc_kb", embedder=embedder).ingest(folder, progress=False)
+    report = KnowledgeBase(index_path=tmp_path / "index", collection="enc_kb", embedder=embedder).ingest(
+        folder, progress=False
+    )
     assert len(report.updated) == 2 and not report.unchanged
     # an index left from the other encoder is embedded afresh in memory, with a warning, and still answers
     stale = KnowledgeBase(index_path=tmp_path / "index", collection="enc_kb", embedder=tuned)
@@ -110,7 +108,9 @@ def test_cli_refuses_questions_about_another_knowledge_base(trained, tmp_path, c
     folder, _, _ = trained
     questions = tmp_path / "other.jsonl"
     questions.write_text(json.dumps({"question": "opening hours?", "doc": "stores.md", "section": "Hours"}) + "\n")
-    code = kb_cli.main(["train-encoder", "--kb", str(folder), "--questions", str(questions), "--out", str(tmp_path / "enc")])
+    code = kb_cli.main(
+        ["train-encoder", "--kb", str(folder), "--questions", str(questions), "--out", str(tmp_path / "enc")]
+    )
     assert code == 2 and "none of the labelled questions" in capsys.readouterr().err
     assert not (tmp_path / "enc").exists()
 

@@ -19,7 +19,9 @@ def _words(text: str) -> set[str]:
 
 
 def test_no_training_question_copies_a_benchmark_question():
-    benchmark = [json.loads(line)["question"] for line in BENCHMARK.read_text(encoding="utf-8").splitlines() if line.strip()]
+    benchmark = [
+        json.loads(line)["question"] for line in BENCHMARK.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
     copies = []
     for q in load_questions(DEFAULT_QUESTIONS):
         mine = _words(q.question)

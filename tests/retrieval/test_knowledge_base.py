@@ -129,8 +129,12 @@ def test_cli_ingest_and_ask(tmp_path, kb_folder, capsys, embedder):
     index = str(tmp_path / "cli-index")
     assert kb_cli.main(["--index", index, "ingest", "--kb", str(kb_folder), "--collection", "cli"], services) == 0
     assert "added 4" in capsys.readouterr().out
-    assert kb_cli.main(["--index", index, "ask", "how long to return unworn items", "--k", "2", "--collection", "cli"],
-                       services) == 0
+    assert (
+        kb_cli.main(
+            ["--index", index, "ask", "how long to return unworn items", "--k", "2", "--collection", "cli"], services
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert out.startswith("1. score") and "[returns.md] Returns > Return window" in out
     assert kb_cli.main(["--index", str(tmp_path / "none"), "ask", "refund"], services) == 2
@@ -153,9 +157,23 @@ def test_an_ingest_by_another_process_is_seen_by_a_running_index(kb, tmp_path):
 
     def ingest_in_another_process() -> str:
         done = subprocess.run(
-            [sys.executable, "-m", "retrieval", "--index", str(kb.index_path), "ingest", "--kb", str(kb_folder),
-             "--collection", kb.collection_name],
-            cwd=root, env={**os.environ, "PYTHONPATH": str(root)}, capture_output=True, text=True, timeout=300,
+            [
+                sys.executable,
+                "-m",
+                "retrieval",
+                "--index",
+                str(kb.index_path),
+                "ingest",
+                "--kb",
+                str(kb_folder),
+                "--collection",
+                kb.collection_name,
+            ],
+            cwd=root,
+            env={**os.environ, "PYTHONPATH": str(root)},
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         assert done.returncode == 0, done.stderr[-2000:]
         return done.stdout

@@ -33,19 +33,35 @@ def shown(products):
     return [p["id"] for p in products.products if p["subcategory"] == "hiking boots"][:5]
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("tell me more about the second one", 2), ("is the 3rd one in stock", 3), ("details on the last one", -1),
-    ("what about number 4", 4), ("option 1 please", 1), ("#5?", 5), ("is it in stock", None),
-    ("do you have it in size 42", None), ("no, not that one", None),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("tell me more about the second one", 2),
+        ("is the 3rd one in stock", 3),
+        ("details on the last one", -1),
+        ("what about number 4", 4),
+        ("option 1 please", 1),
+        ("#5?", 5),
+        ("is it in stock", None),
+        ("do you have it in size 42", None),
+        ("no, not that one", None),
+    ],
+)
 def test_ordinals(text, expected):
     assert ordinal(text) == expected
 
 
-@pytest.mark.parametrize(("text", "aspects"), [
-    ("is it any good?", {"reviews"}), ("what sizes does it come in", {"sizes"}), ("how much is it", {"price"}),
-    ("is the second one still available", {"stock"}), ("what colour is it", {"colour"}), ("tell me more", set()),
-])
+@pytest.mark.parametrize(
+    ("text", "aspects"),
+    [
+        ("is it any good?", {"reviews"}),
+        ("what sizes does it come in", {"sizes"}),
+        ("how much is it", {"price"}),
+        ("is the second one still available", {"stock"}),
+        ("what colour is it", {"colour"}),
+        ("tell me more", set()),
+    ],
+)
 def test_aspects_of_a_question(text, aspects):
     assert asked_aspects(text) == aspects
 
@@ -57,12 +73,19 @@ def test_neighbouring_words_are_one_feature():
     assert asked_features("is the lining made of wool or cotton", []) == ["lining", "wool", "cotton"]
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("compare the first two", [1, 2]), ("the first and the third one", [1, 3]), ("first one vs second one", [1, 2]),
-    ("which is cheaper, the second or the last?", [2, -1]), ("number 1 or number 3", [1, 3]),
-    ("how do the top three compare", [1, 2, 3]), ("the first one, and again the first one", [1]),
-    ("compare them", []),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("compare the first two", [1, 2]),
+        ("the first and the third one", [1, 3]),
+        ("first one vs second one", [1, 2]),
+        ("which is cheaper, the second or the last?", [2, -1]),
+        ("number 1 or number 3", [1, 3]),
+        ("how do the top three compare", [1, 2, 3]),
+        ("the first one, and again the first one", [1]),
+        ("compare them", []),
+    ],
+)
 def test_positions_of_a_comparison(text, expected):
     assert positions(text) == expected
 

@@ -21,13 +21,23 @@ def search(demo_products):
 @pytest.mark.parametrize(
     ("request_", "check"),
     [
-        (SearchRequest("running shoes", category="running shoes", price_max="under 100"),
-         lambda p: p["price"] <= 100 and p["subcategory"] == "running shoes"),
+        (
+            SearchRequest("running shoes", category="running shoes", price_max="under 100"),
+            lambda p: p["price"] <= 100 and p["subcategory"] == "running shoes",
+        ),
         (SearchRequest("headphones", brand="Auralis"), lambda p: p["brand"] == "Auralis"),
-        (SearchRequest("hoodie", category="hoodies", color="navy"), lambda p: p["color"] == "navy" and "hood" in p["subcategory"]),
-        (SearchRequest("", category="electronics", price_min=50, price_max=120),
-         lambda p: p["category"] == "electronics" and 50 <= p["price"] <= 120),
-        (SearchRequest("a gift", category="shoes", size="41"), lambda p: p["category"] == "footwear" and "41" in p["sizes"]),
+        (
+            SearchRequest("hoodie", category="hoodies", color="navy"),
+            lambda p: p["color"] == "navy" and "hood" in p["subcategory"],
+        ),
+        (
+            SearchRequest("", category="electronics", price_min=50, price_max=120),
+            lambda p: p["category"] == "electronics" and 50 <= p["price"] <= 120,
+        ),
+        (
+            SearchRequest("a gift", category="shoes", size="41"),
+            lambda p: p["category"] == "footwear" and "41" in p["sizes"],
+        ),
     ],
 )
 def test_every_result_honours_the_hard_filters(search, request_, check):
@@ -40,7 +50,7 @@ def test_every_result_honours_the_hard_filters(search, request_, check):
 def test_near_matches_follow_the_few_exact_ones_labelled_and_inside_price_and_brand(search):
     request = SearchRequest("yoga mat", category="yoga mats", color="grey", price_max=80)
     result = search.search(request, k=4)
-    exact = [h.product for h in result.hits[:result.exact]]
+    exact = [h.product for h in result.hits[: result.exact]]
     assert exact and all(p["color"] == "grey" and p["subcategory"] == "yoga mats" for p in exact)
     assert result.near and result.widened == "color" and result.wanted == "grey"
     assert all(h.product["color"] != "grey" and h.product["subcategory"] == "yoga mats" for h in result.near)
@@ -48,10 +58,14 @@ def test_near_matches_follow_the_few_exact_ones_labelled_and_inside_price_and_br
     assert len({h.product["id"] for h in result.hits}) == len(result.hits) == 4
     # the next page carries on down the near matches: nothing repeated, none skipped
     more = search.search(request, k=4, offset=4)
-    assert more.exact == 0 and more.near and not {h.product["id"] for h in more.hits} & {h.product["id"] for h in result.hits}
+    assert (
+        more.exact == 0
+        and more.near
+        and not {h.product["id"] for h in more.hits} & {h.product["id"] for h in result.hits}
+    )
     every_near = search.search(replace(request, color=None), k=20, relax=False).hits
     every_near = [h.product["id"] for h in every_near if h.product["color"] != "grey"]
-    assert [h.product["id"] for h in result.near + more.near] == every_near[:len(result.near) + len(more.near)]
+    assert [h.product["id"] for h in result.near + more.near] == every_near[: len(result.near) + len(more.near)]
     # a brand is never widened: only that brand's products, however few
     brand = search.search(SearchRequest("headphones", category="headphones", brand="Auralis"), k=10)
     assert brand.widened == "subcategory" and all(h.product["brand"] == "Auralis" for h in brand.hits)
@@ -86,16 +100,22 @@ def test_the_query_words_rank_the_filtered_products(search):
 def test_nothing_matching_relaxes_one_constraint_and_names_it(search):
     result = search.search(SearchRequest("sneakers", category="sneakers", color="pink", price_max=20), k=5)
     assert result.relaxed == ["the price limit (under $20)"]
-    assert result.hits and all(h.product["color"] == "pink" and h.product["subcategory"] == "sneakers" for h in result.hits)
+    assert result.hits and all(
+        h.product["color"] == "pink" and h.product["subcategory"] == "sneakers" for h in result.hits
+    )
     unknown_brand = search.search(SearchRequest("phone charger", category="electronics", brand="Acme"), k=3)
     assert unknown_brand.relaxed == ["the brand (Acme)"] and unknown_brand.hits
 
 
 def test_words_a_follow_up_added_are_required_and_given_up_by_name_when_nothing_has_them(search):
-    result = search.search(SearchRequest("headphones wireless", category="headphones", terms=["wireless"]), k=5, relax=False)
+    result = search.search(
+        SearchRequest("headphones wireless", category="headphones", terms=["wireless"]), k=5, relax=False
+    )
     assert result.hits and all("wireless" in tokens(product_text(h.product)) for h in result.hits)
     assert all(h.product["subcategory"] == "headphones" for h in result.hits)
-    hooded = search.search(SearchRequest("jackets waterproof hood", category="jackets", terms=["waterproof", "hooded"]), k=10)
+    hooded = search.search(
+        SearchRequest("jackets waterproof hood", category="jackets", terms=["waterproof", "hooded"]), k=10
+    )
     assert hooded.hits and all({"waterproof", "hood"} <= set(tokens(product_text(h.product))) for h in hooded.hits)
     nowhere = search.search(SearchRequest("headphones cordless", category="headphones", terms=["cordless"]), k=5)
     assert nowhere.relaxed == ["the word “cordless”"] and nowhere.hits
@@ -122,7 +142,12 @@ def test_a_product_noun_of_several_subcategories_keeps_to_products_that_are_one(
 
 def test_a_singular_product_word_finds_its_shelf(search):
     # "hoodie" once stemmed apart from "hoodies", so "purple hoodie" searched all clothing
-    for word, shelf in (("hoodie", "hoodies"), ("hoodies", "hoodies"), ("yoga mat", "yoga mats"), ("sneaker", "sneakers")):
+    for word, shelf in (
+        ("hoodie", "hoodies"),
+        ("hoodies", "hoodies"),
+        ("yoga mat", "yoga mats"),
+        ("sneaker", "sneakers"),
+    ):
         assert search.resolve_category(word) == (None, shelf)
     assert tokens("hoodie") == tokens("hoodies")
 
@@ -138,20 +163,38 @@ def test_cheap_orders_the_relevant_products_by_price(search):
     # the ordering is over relevant products only: no cheap charger among the headphones
     assert all(h.product["subcategory"] == "headphones" for h in cheap.hits)
     loose = search.search(SearchRequest("cheap noise cancelling headphones"), k=5)
-    assert loose.cheapest_first and all("headphones" in h.product["title"].lower() or "earbuds" in h.product["title"].lower()
-                                        for h in loose.hits)
+    assert loose.cheapest_first and all(
+        "headphones" in h.product["title"].lower() or "earbuds" in h.product["title"].lower() for h in loose.hits
+    )
 
 
-@pytest.mark.parametrize(("query", "text", "entities", "expected"), [
-    ("show me headphones", "the wireless ones", [], ("show me headphones wireless", ["wireless"])),
-    ("jackets", "waterproof, in blue", [{"entity": "color", "value": "blue", "start": 15, "end": 19}],
-     ("jackets waterproof", ["waterproof"])),
-    ("jackets", "in navy", [{"entity": "color", "value": "navy"}], ("jackets", [])),  # no span: the value still counts
-    ("jackets", "under 50 dollars please", [{"entity": "price_max", "value": "50", "start": 6, "end": 8}], ("jackets", [])),
-    ("jackets", "only the jackets with a hood", [], ("jackets hood", ["jackets", "hood"])),
-    ("waterproof jackets", "only waterproof ones", [], ("waterproof jackets", ["waterproof"])),
-    ("shoes", "x" * 5000, [], ("shoes " + "x" * 294, ["x" * 300])),
-])
+@pytest.mark.parametrize(
+    ("query", "text", "entities", "expected"),
+    [
+        ("show me headphones", "the wireless ones", [], ("show me headphones wireless", ["wireless"])),
+        (
+            "jackets",
+            "waterproof, in blue",
+            [{"entity": "color", "value": "blue", "start": 15, "end": 19}],
+            ("jackets waterproof", ["waterproof"]),
+        ),
+        (
+            "jackets",
+            "in navy",
+            [{"entity": "color", "value": "navy"}],
+            ("jackets", []),
+        ),  # no span: the value still counts
+        (
+            "jackets",
+            "under 50 dollars please",
+            [{"entity": "price_max", "value": "50", "start": 6, "end": 8}],
+            ("jackets", []),
+        ),
+        ("jackets", "only the jackets with a hood", [], ("jackets hood", ["jackets", "hood"])),
+        ("waterproof jackets", "only waterproof ones", [], ("waterproof jackets", ["waterproof"])),
+        ("shoes", "x" * 5000, [], ("shoes " + "x" * 294, ["x" * 300])),
+    ],
+)
 def test_a_follow_up_adds_only_its_new_product_words(query, text, entities, expected):
     assert refinement(query, text, entities) == expected
 
@@ -165,31 +208,50 @@ def test_paging_and_exclusion(search):
 
 @pytest.mark.parametrize(
     ("word", "expected"),
-    [("footwear", ("footwear", None)), ("sneakers", (None, "sneakers")), ("headphone", (None, "headphones")),
-     ("jackets", ("clothing", None)), ("skincare", ("beauty", None)), ("spaceship", (None, None)), (None, (None, None)),
-     # a shared word is not a shelf: swimming is not about water bottles, nor leggings about yoga mats
-     ("open water swimming", ("sports", None)), ("high rise leggings pockets yoga", (None, "leggings")),
-     # the most specific shelf the words name
-     ("vegan trail running shoes", (None, "trail running shoes")), ("running shoes", (None, "running shoes"))],
+    [
+        ("footwear", ("footwear", None)),
+        ("sneakers", (None, "sneakers")),
+        ("headphone", (None, "headphones")),
+        ("jackets", ("clothing", None)),
+        ("skincare", ("beauty", None)),
+        ("spaceship", (None, None)),
+        (None, (None, None)),
+        # a shared word is not a shelf: swimming is not about water bottles, nor leggings about yoga mats
+        ("open water swimming", ("sports", None)),
+        ("high rise leggings pockets yoga", (None, "leggings")),
+        # the most specific shelf the words name
+        ("vegan trail running shoes", (None, "trail running shoes")),
+        ("running shoes", (None, "running shoes")),
+    ],
 )
 def test_category_words_resolve_to_the_catalog(search, word, expected):
     assert search.resolve_category(word) == expected
 
 
 def test_a_reason_joins_only_the_words_the_product_says_together(demo_products):
-    pan = {"id": "X-PAN", "title": "Test Frying Pan", "subcategory": "cookware", "category": "home",
-           "description": "A frying pan made with cast iron. Trail-tested on induction hobs. Keeps food hot."}
+    pan = {
+        "id": "X-PAN",
+        "title": "Test Frying Pan",
+        "subcategory": "cookware",
+        "category": "home",
+        "description": "A frying pan made with cast iron. Trail-tested on induction hobs. Keeps food hot.",
+    }
     # "cast iron" is said together; "trail" and "induction" are both there, but apart; the
     # shopper's "keep" and "something" say nothing about why this pan was found.
     assert demo_products.matched_phrases(pan, "something to keep food hot, a cast iron trail induction pan") == [
-        "food hot", "cast iron", "pan"]
+        "food hot",
+        "cast iron",
+        "pan",
+    ]
     assert demo_products.matched_phrases(pan, "cast iron trail induction", limit=2) == ["cast iron", "induction"]
     assert demo_products.matched_phrases(pan, "cast, iron") == ["cast", "iron"]
     assert demo_products.matched_phrases(pan, "a blue kettle") == []
     assert demo_products.matched_phrases(pan, "") == []
 
 
-@pytest.mark.parametrize(("text", "value"), [("under $1,200.50", 1200.5), ("80", 80.0), ("cheap", None), (None, None), (-5, None)])
+@pytest.mark.parametrize(
+    ("text", "value"), [("under $1,200.50", 1200.5), ("80", 80.0), ("cheap", None), (None, None), (-5, None)]
+)
 def test_parse_price(text, value):
     assert parse_price(text) == value
 
@@ -207,7 +269,10 @@ def test_incremental_ingest_with_a_mapping(tmp_path, embedder):
     index = ProductIndex(index_path=tmp_path / "idx", collection="tiny", embedder=embedder)
     report = index.ingest(catalog, load_mapping(mapping_file), progress=False)
     assert (report.added, report.total) == (2, 2)
-    assert report.skipped == {3: "missing price", 4: "malformed JSON (Expecting property name enclosed in double quotes)"}
+    assert report.skipped == {
+        3: "missing price",
+        4: "malformed JSON (Expecting property name enclosed in double quotes)",
+    }
     rows[1]["cost"] = "70"
     catalog.write_text("\n".join(json.dumps(r) for r in rows[:2]) + "\n")
     report = index.ingest(catalog, load_mapping(mapping_file), progress=False)
@@ -252,9 +317,23 @@ def test_a_catalog_ingest_by_another_process_is_seen_by_a_running_index(tmp_path
     rows.append({"id": "A2", "title": "Red Rain Jacket", "price": 80, "category": "clothing", "color": "red"})
     catalog.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     done = subprocess.run(
-        [sys.executable, "-m", "retrieval", "catalog", "--index", str(index.index_path), "--collection", "live",
-         "ingest", str(catalog)],
-        cwd=root, env={**os.environ, "PYTHONPATH": str(root)}, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "retrieval",
+            "catalog",
+            "--index",
+            str(index.index_path),
+            "--collection",
+            "live",
+            "ingest",
+            str(catalog),
+        ],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert index.search("rain jacket", k=1)[0].product["id"] == "A2"

@@ -7,12 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from retrieval.recommender import (
-    FEATURES,
-    FusedRecommender,
-    RecommenderModelError,
-    interaction_weight,
-)
+from retrieval.recommender import FEATURES, FusedRecommender, RecommenderModelError, interaction_weight
 from retrieval.review_sentiment import ReviewSentiment
 from shop.db import ShopDB
 
@@ -63,8 +58,9 @@ def test_the_signals_settings_are_chosen_on_validation(model):
 def test_a_catalog_above_the_dense_threshold_falls_back_to_low_rank(shop, tmp_path):
     products, interactions, vectors = shop
     dense = FusedRecommender(**QUICK).fit(interactions, products, vectors, progress=False)
-    low_rank = FusedRecommender(dense_max_items=len(products) - 1, **QUICK).fit(interactions, products, vectors,
-                                                                                 progress=False)
+    low_rank = FusedRecommender(dense_max_items=len(products) - 1, **QUICK).fit(
+        interactions, products, vectors, progress=False
+    )
     assert dense.ease.form == "dense" and low_rank.ease.form == "low_rank"
     # 400 customers, 360 products: the rank cap (1,024) loses nothing, so both are the same EASE.
     a, b = dense.ease.scores_for([[0, 5, 9]]), low_rank.ease.scores_for([[0, 5, 9]])
@@ -117,8 +113,15 @@ def test_thumbs_up_feedback_is_used_by_the_next_training(shop):
     target = "P0300"
     before = FusedRecommender(**QUICK).fit(interactions, products, vectors, progress=False)
     assert model_owned(before, "C0002", target) is False
-    feedback = [{"customer_id": "C0002", "product_id": target, "event": "feedback_up", "value": None,
-                 "ts": max(r["ts"] for r in interactions)}]
+    feedback = [
+        {
+            "customer_id": "C0002",
+            "product_id": target,
+            "event": "feedback_up",
+            "value": None,
+            "ts": max(r["ts"] for r in interactions),
+        }
+    ]
     after = FusedRecommender(**QUICK).fit(interactions + feedback, products, vectors, progress=False)
     assert model_owned(after, "C0002", target) is True
     assert interaction_weight("feedback_up", None) > 0 and interaction_weight("feedback_down", None) == 0

@@ -37,8 +37,12 @@ def test_a_given_service_is_used_as_it_is_and_unknown_names_are_refused(demo_pro
 
 
 def test_warm_up_reports_a_missing_index_and_does_not_raise(embedder, tmp_path, caplog):
-    settings = dataclasses.replace(current(), product_index_path=tmp_path / "none", kb_path=tmp_path / "no-kb",
-                                   recommender_path=tmp_path / "no-recommender")
+    settings = dataclasses.replace(
+        current(),
+        product_index_path=tmp_path / "none",
+        kb_path=tmp_path / "no-kb",
+        recommender_path=tmp_path / "no-recommender",
+    )
     services = ServiceRegistry(settings, embedder=embedder, kb_embedder=embedder)
     with caplog.at_level(logging.ERROR):
         services.warm_up()
@@ -64,8 +68,11 @@ def test_a_retrained_recommender_is_picked_up(trained_recommender, tmp_path, dem
 
 @pytest.fixture
 def candidates(trained_recommender, demo_products):
-    services = ServiceRegistry(dataclasses.replace(current(), recommender_path=trained_recommender),
-                               product_index=demo_products, embedder=demo_products.embedder)
+    services = ServiceRegistry(
+        dataclasses.replace(current(), recommender_path=trained_recommender),
+        product_index=demo_products,
+        embedder=demo_products.embedder,
+    )
     return services.recommendations
 
 
@@ -94,8 +101,9 @@ def test_a_plain_request_is_not_narrowed_and_a_last_search_leans_the_blend(candi
     assert clothing(leaning) > clothing(plain)
 
 
-def test_the_products_liked_or_viewed_shape_the_picks_and_are_not_repeated(candidates: Recommendations,
-                                                                         demo_products: ProductIndex):
+def test_the_products_liked_or_viewed_shape_the_picks_and_are_not_repeated(
+    candidates: Recommendations, demo_products: ProductIndex
+):
     viewed = next(p["id"] for p in demo_products.products if p["subcategory"] == "hiking boots")
     picks = candidates.recommend("", context_ids=[viewed], k=5)
     assert viewed not in [p.product["id"] for p in picks]

@@ -9,8 +9,11 @@ import pytest
 
 from retrieval.use_match import UseMatcher
 
-NEEDS = [json.loads(line) for line in (Path(__file__).parent / "data" / "need_tags.jsonl")
-         .read_text(encoding="utf-8").splitlines() if line.strip()]
+NEEDS = [
+    json.loads(line)
+    for line in (Path(__file__).parent / "data" / "need_tags.jsonl").read_text(encoding="utf-8").splitlines()
+    if line.strip()
+]
 
 
 @pytest.fixture(scope="module")

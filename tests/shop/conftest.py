@@ -63,8 +63,10 @@ def pg_url() -> Iterator[str]:
             conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))  # noqa: S608 - generated identifier
     except sa.exc.OperationalError as exc:
         admin.dispose()
-        pytest.fail(f"PostgreSQL not reachable at {POSTGRES_URL} (set SHOP_TEST_POSTGRES_URL, "
-                    f"or deselect with -m 'not postgres'): {exc.orig}")
+        pytest.fail(
+            f"PostgreSQL not reachable at {POSTGRES_URL} (set SHOP_TEST_POSTGRES_URL, "
+            f"or deselect with -m 'not postgres'): {exc.orig}"
+        )
     sep = "&" if "?" in POSTGRES_URL else "?"
     try:
         yield f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"

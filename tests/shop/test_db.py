@@ -12,30 +12,57 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import shop.db as shop_db
-from shop.db import (
-    ROOT,
-    Order,
-    ShopDB,
-    find_order_id,
-    normalize_email,
-    normalize_order_id,
-    table_rows,
-)
+from shop.db import ROOT, Order, ShopDB, find_order_id, normalize_email, normalize_order_id, table_rows
 from shop.generate import generate
 from tests.shop.conftest import SEED, TODAY
 
 ANA, BEN = "ana.lopez@example.com", "ben.okafor@example.com"
-TABLES = {"customers", "products", "orders", "order_items", "interactions", "returns", "handoffs", "faq_log",
-          "verification_failures"}
+TABLES = {
+    "customers",
+    "products",
+    "orders",
+    "order_items",
+    "interactions",
+    "returns",
+    "handoffs",
+    "faq_log",
+    "verification_failures",
+}
 HOSTILE_IDS = [
-    "SO10001' OR '1'='1", "'; DROP TABLE orders;--", "SO10001; DELETE FROM orders", "SO10001--", "SO1000\x00",
-    "\uff33\uff2f\uff11\uff10\uff10\uff10\uff11", "SO\u0661\u0660\u0660\u0660\u0661", "x" * 5000, "SO10001" * 3,
-    "", " ", "SO", "SO1000", "SO100011", "1001", "S010001", "SO 1 0001", None, 10001,
+    "SO10001' OR '1'='1",
+    "'; DROP TABLE orders;--",
+    "SO10001; DELETE FROM orders",
+    "SO10001--",
+    "SO1000\x00",
+    "\uff33\uff2f\uff11\uff10\uff10\uff10\uff11",
+    "SO\u0661\u0660\u0660\u0660\u0661",
+    "x" * 5000,
+    "SO10001" * 3,
+    "",
+    " ",
+    "SO",
+    "SO1000",
+    "SO100011",
+    "1001",
+    "S010001",
+    "SO 1 0001",
+    None,
+    10001,
 ]
 HOSTILE_EMAILS = [
-    "", " ", "not an email", "a@b", "' OR 1=1 --@x.com", "ana.lopez@example.com' OR '1'='1",
-    "ana.lopez@example.com; DROP TABLE customers;--", "x" * 5000 + "@example.com", "ana.lopez@example.com\x00",
-    "ana.lopez@exämple.com", "%@example.com' --", None, 42,
+    "",
+    " ",
+    "not an email",
+    "a@b",
+    "' OR 1=1 --@x.com",
+    "ana.lopez@example.com' OR '1'='1",
+    "ana.lopez@example.com; DROP TABLE customers;--",
+    "x" * 5000 + "@example.com",
+    "ana.lopez@example.com\x00",
+    "ana.lopez@exämple.com",
+    "%@example.com' --",
+    None,
+    42,
 ]
 
 
@@ -45,14 +72,18 @@ def table_names(db: ShopDB) -> set[str]:
 
 def counts(db: ShopDB) -> dict[str, int]:
     with db.engine.connect() as conn:
-        return {t: conn.execute(sa.select(sa.func.count()).select_from(shop_db.metadata.tables[t])).scalar_one()
-                for t in sorted(TABLES)}
+        return {
+            t: conn.execute(sa.select(sa.func.count()).select_from(shop_db.metadata.tables[t])).scalar_one()
+            for t in sorted(TABLES)
+        }
 
 
 # ---- input normalisation ---------------------------------------------------------------------
 
-@pytest.mark.parametrize("typed", ["SO10042", "so-10042", "#SO10042", " 10042 ", "#10042", "So 10042", "so#10042",
-                                   "\tSO10042\n"])
+
+@pytest.mark.parametrize(
+    "typed", ["SO10042", "so-10042", "#SO10042", " 10042 ", "#10042", "So 10042", "so#10042", "\tSO10042\n"]
+)
 def test_order_ids_fold_to_the_canonical_form(typed):
     assert normalize_order_id(typed) == "SO10042"
 
@@ -69,11 +100,23 @@ def test_order_id_normalisation_never_raises_and_only_yields_canonical_ids(raw):
     assert result is None or re.fullmatch(r"SO[0-9]{5}", result)
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("my order is 10042", "SO10042"), ("it's SO10042.", "SO10042"), ("Order #so-10042, thanks!", "SO10042"),
-    ("10042 or 10043", None), ("call 555-10042", None), ("ORD-10042", None), ("SO10042' OR '1'='1", None),
-    ("order 100420", None), ("no number here", None), ("", None), (None, None), ("x" * 300 + " 10042", None),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("my order is 10042", "SO10042"),
+        ("it's SO10042.", "SO10042"),
+        ("Order #so-10042, thanks!", "SO10042"),
+        ("10042 or 10043", None),
+        ("call 555-10042", None),
+        ("ORD-10042", None),
+        ("SO10042' OR '1'='1", None),
+        ("order 100420", None),
+        ("no number here", None),
+        ("", None),
+        (None, None),
+        ("x" * 300 + " 10042", None),
+    ],
+)
 def test_the_one_order_id_in_a_short_sentence_is_found(text, expected):
     assert find_order_id(text) == expected
 
@@ -85,9 +128,10 @@ def test_finding_an_order_id_never_raises_and_only_yields_canonical_ids(text):
     assert result is None or re.fullmatch(r"SO[0-9]{5}", result)
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    (" Ana.Lopez@Example.COM ", ANA), ("first.last+shop@mail.example.co.uk", "first.last+shop@mail.example.co.uk"),
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [(" Ana.Lopez@Example.COM ", ANA), ("first.last+shop@mail.example.co.uk", "first.last+shop@mail.example.co.uk")],
+)
 def test_emails_are_stripped_and_lowercased(raw, expected):
     assert normalize_email(raw) == expected
 
@@ -105,6 +149,7 @@ def test_email_normalisation_never_raises(raw):
 
 
 # ---- configuration ---------------------------------------------------------------------------
+
 
 def test_url_from_argument_then_environment_then_default(monkeypatch, tmp_path):
     monkeypatch.delenv("SHOP_DATABASE_URL", raising=False)
@@ -137,6 +182,7 @@ def test_in_memory_sqlite_keeps_one_database():
 
 
 # ---- orders ----------------------------------------------------------------------------------
+
 
 def test_verify_order_happy_path(db):
     order = db.verify_order(" so-10003 ", "  Ana.Lopez@EXAMPLE.com")
@@ -173,10 +219,19 @@ def test_hostile_emails_find_nothing_and_break_nothing(db, email):
     assert table_names(db) == TABLES and counts(db) == before
 
 
-@pytest.mark.parametrize(("order_id", "status"), [("SO10001", "placed"), ("SO10002", "paid"), ("SO10003", "shipped"),
-                                                  ("SO10004", "delivered"), ("SO10005", "delivered"),
-                                                  ("SO10006", "cancelled"), ("SO10007", "returned"),
-                                                  ("SO10008", "delivered")])
+@pytest.mark.parametrize(
+    ("order_id", "status"),
+    [
+        ("SO10001", "placed"),
+        ("SO10002", "paid"),
+        ("SO10003", "shipped"),
+        ("SO10004", "delivered"),
+        ("SO10005", "delivered"),
+        ("SO10006", "cancelled"),
+        ("SO10007", "returned"),
+        ("SO10008", "delivered"),
+    ],
+)
 def test_fixture_orders(db, order_id, status):
     order = db.get_order(order_id)
     assert order.status == status and order.items
@@ -231,12 +286,16 @@ def test_customers_orders_and_products(db):
 
 # ---- support logs, interactions, throttling ----------------------------------------------
 
+
 def test_handoffs_queue(db):
     first = db.log_handoff("sender-1", "human_handoff: I want a person")
     second = db.log_handoff("'; DROP TABLE handoffs;--", "Robert'); DROP TABLE orders;--" + "x" * 5000)
     assert second > first
     queue = db.open_handoffs()
-    assert [(h["sender_id"], h["status"]) for h in queue] == [("sender-1", "open"), ("'; DROP TABLE handoffs;--", "open")]
+    assert [(h["sender_id"], h["status"]) for h in queue] == [
+        ("sender-1", "open"),
+        ("'; DROP TABLE handoffs;--", "open"),
+    ]
     assert queue[1]["reason"].startswith("Robert'); DROP TABLE orders;--") and len(queue[1]["reason"]) <= 2000
     assert queue[0]["created_at"].tzinfo == timezone.utc
     assert table_names(db) == TABLES
@@ -248,7 +307,11 @@ def test_faq_log(db):
     db.set_faq_helpful(log_id, True)
     db.set_faq_helpful(other, False)
     rows = {r["id"]: r for r in table_rows(db, "faq_log")}
-    assert (rows[log_id]["answer_source"], rows[log_id]["score"], rows[log_id]["helpful"]) == ("kb/returns.md#window", 0.83, True)
+    assert (rows[log_id]["answer_source"], rows[log_id]["score"], rows[log_id]["helpful"]) == (
+        "kb/returns.md#window",
+        0.83,
+        True,
+    )
     assert rows[other]["helpful"] is False and rows[other]["answer_source"] is None
 
 
@@ -290,10 +353,12 @@ def test_generated_interactions_match_the_in_memory_data(db, shop_data):
     log = db.interactions()
     assert len(log) == len(shop_data.interactions)
     assert [(r["customer_id"], r["product_id"], r["event"]) for r in log[:500]] == [
-        (r["customer_id"], r["product_id"], r["event"]) for r in shop_data.interactions[:500]]
+        (r["customer_id"], r["product_id"], r["event"]) for r in shop_data.interactions[:500]
+    ]
 
 
 # ---- PostgreSQL --------------------------------------------------------------------------
+
 
 @pytest.mark.postgres
 def test_core_behaviour_on_postgres(pg_url, tmp_path):

@@ -14,6 +14,7 @@ from datetime import datetime, time, timedelta
 import pytest
 import yaml
 
+from retrieval.catalog import FIELDS
 from shop.db import ShopDB, table_rows
 from shop.generate import (
     BRANDS,
@@ -33,8 +34,6 @@ from shop.generate import (
 from tests.shop.conftest import SEED, TODAY
 
 NOW = datetime.combine(TODAY, time.min)
-FIELDS = ["id", "title", "description", "category", "subcategory", "brand", "price", "currency", "color",
-          "sizes", "stock", "rating", "rating_count", "reviews", "tags", "image_url", "url"]
 TABLES = ["customers", "products", "orders", "order_items", "returns", "interactions"]
 
 
@@ -44,15 +43,33 @@ def catalog(generated):
     return [json.loads(line) for line in lines]
 
 
+def generate_cli(out, *options: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`python -m shop generate --out OUT OPTIONS --no-progress`, as a shop owner runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "shop", "generate", "--out", str(out), *options, "--no-progress"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+
+
 # ---- determinism -----------------------------------------------------------------------------
+
 
 def test_same_seed_and_date_give_identical_files_and_rows(generated, tmp_path):
     # A second process with another hash seed: nothing may depend on set or dict-hash order.
     url = f"sqlite:///{tmp_path / 'shop.db'}"
-    proc = subprocess.run(
-        [sys.executable, "-m", "shop", "generate", "--out", str(tmp_path), "--seed", str(SEED),
-         "--today", TODAY.isoformat(), "--database-url", url, "--no-progress"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONHASHSEED": "12345"},
+    proc = generate_cli(
+        tmp_path,
+        "--seed",
+        str(SEED),
+        "--today",
+        TODAY.isoformat(),
+        "--database-url",
+        url,
+        env={**os.environ, "PYTHONHASHSEED": "12345"},
     )
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "catalog.jsonl").read_bytes() == (generated.out / "catalog.jsonl").read_bytes()
@@ -72,11 +89,12 @@ def test_catalog_depends_on_the_seed_only(shop_data):
 
 # ---- catalog ---------------------------------------------------------------------------------
 
+
 def test_catalog_has_every_field_in_a_fixed_order(catalog):
     assert len(catalog) == 360
     assert [p["id"] for p in catalog] == [f"P{n:04d}" for n in range(1, 361)]
     for p in catalog:
-        assert list(p) == FIELDS
+        assert tuple(p) == FIELDS
     assert len({p["title"] for p in catalog}) == len(catalog)
 
 
@@ -107,8 +125,9 @@ def test_a_mistake_in_the_vocabulary_file_is_named(tmp_path):
     running["specialist_brands"].append("Voltix")
     bad = tmp_path / CATALOG_VOCABULARY.name
     bad.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    with pytest.raises(ValueError, match="footwear / running shoes: unknown goes_with 'jetpacks'.*"
-                                         "'Voltix' is not a footwear brand"):
+    with pytest.raises(
+        ValueError, match="footwear / running shoes: unknown goes_with 'jetpacks'.*'Voltix' is not a footwear brand"
+    ):
         _load_vocabulary(bad)
 
 
@@ -165,6 +184,7 @@ def test_reviews_are_varied_and_their_sentiment_follows_the_rating_loosely(catal
 
 # ---- customers and orders --------------------------------------------------------------------
 
+
 def test_customers(shop_data):
     customers = shop_data.customers
     assert len(customers) == 400
@@ -196,7 +216,9 @@ def test_orders_have_realistic_statuses_and_consistent_dates(shop_data):
     # Recent orders are still on their way; older ones were delivered.
     recent = [o for o in orders if o["placed_at"] >= NOW - timedelta(days=2)]
     assert recent and all(o["status"] in ("placed", "paid", "shipped", "cancelled") for o in recent)
-    assert all(o["status"] not in ("placed", "paid", "shipped") for o in orders if o["placed_at"] < NOW - timedelta(days=15))
+    assert all(
+        o["status"] not in ("placed", "paid", "shipped") for o in orders if o["placed_at"] < NOW - timedelta(days=15)
+    )
     delivered_age = [(NOW - o["delivered_at"]).days for o in orders if o["status"] == "delivered"]
     assert sum(a < 30 for a in delivered_age) >= 20 and sum(a > 30 for a in delivered_age) >= 100
 
@@ -217,9 +239,14 @@ def test_order_items_and_totals(shop_data):
 
 
 FIXTURES = {
-    "SO10001": ("C0000", "placed"), "SO10002": ("C0000", "paid"), "SO10003": ("C0000", "shipped"),
-    "SO10004": ("C0000", "delivered"), "SO10005": ("C0000", "delivered"), "SO10006": ("C0000", "cancelled"),
-    "SO10007": ("C0000", "returned"), "SO10008": ("C0001", "delivered"),
+    "SO10001": ("C0000", "placed"),
+    "SO10002": ("C0000", "paid"),
+    "SO10003": ("C0000", "shipped"),
+    "SO10004": ("C0000", "delivered"),
+    "SO10005": ("C0000", "delivered"),
+    "SO10006": ("C0000", "cancelled"),
+    "SO10007": ("C0000", "returned"),
+    "SO10008": ("C0001", "delivered"),
 }
 
 
@@ -247,6 +274,7 @@ def test_fixture_records_are_present_whatever_the_seed(shop_data, seed):
 
 # ---- interactions ----------------------------------------------------------------------------
 
+
 def test_interaction_log_size_events_and_order(shop_data):
     log = shop_data.interactions
     assert 30_000 <= len(log) <= 50_000
@@ -262,8 +290,9 @@ def test_interaction_log_size_events_and_order(shop_data):
 def test_purchases_are_exactly_the_order_items_at_placed_at(shop_data):
     placed = {o["id"]: (o["customer_id"], o["placed_at"]) for o in shop_data.orders}
     expected = Counter((*placed[i["order_id"]], i["product_id"]) for i in shop_data.order_items)
-    purchases = Counter((r["customer_id"], r["ts"], r["product_id"]) for r in shop_data.interactions
-                        if r["event"] == "purchase")
+    purchases = Counter(
+        (r["customer_id"], r["ts"], r["product_id"]) for r in shop_data.interactions if r["event"] == "purchase"
+    )
     assert purchases == expected
     # Every purchase follows a cart of the same item by the same customer.
     carts = defaultdict(list)
@@ -307,7 +336,9 @@ def test_complements_are_bought_together(shop_data):
     with_complement = [b for b in multi if any(set(SUB_BY_NAME[s].goes_with) & b for s in b)]
     assert len(with_complement) / len(multi) > 0.5
     trail = [b for b in baskets.values() if "trail running shoes" in b and len(b) > 1]
-    assert trail and sum(bool({"running socks", "hydration packs", "rain jackets"} & b) for b in trail) / len(trail) > 0.4
+    assert (
+        trail and sum(bool({"running socks", "hydration packs", "rain jackets"} & b) for b in trail) / len(trail) > 0.4
+    )
 
 
 def test_trending_items_gain_share_in_the_last_month(shop_data):
@@ -327,11 +358,10 @@ def test_ratings_follow_product_quality(shop_data):
 
 # ---- the command line ------------------------------------------------------------------------
 
+
 def test_cli_generates_and_reports(tmp_path):
-    proc = subprocess.run(
-        [sys.executable, "-m", "shop", "generate", "--out", str(tmp_path), "--seed", "3", "--today", "2024-02-29",
-         "--database-url", f"sqlite:///{tmp_path / 'x.db'}", "--no-progress"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    proc = generate_cli(
+        tmp_path, "--seed", "3", "--today", "2024-02-29", "--database-url", f"sqlite:///{tmp_path / 'x.db'}"
     )
     assert proc.returncode == 0, proc.stderr
     assert "1200 orders" in proc.stdout

@@ -18,8 +18,14 @@ GARDEN = Path(__file__).parent / "data" / "garden-shop"
 @pytest.fixture
 def garden(tmp_path: Path):
     data, nlu = tmp_path / "data", tmp_path / "build" / "nlu"
-    report = onboard(GARDEN / "catalog.csv", GARDEN / "kb", GARDEN / "mapping.json", data_dir=data, nlu_dir=nlu,
-                     database_url=f"sqlite:///{tmp_path / 'shop.db'}")
+    report = onboard(
+        GARDEN / "catalog.csv",
+        GARDEN / "kb",
+        GARDEN / "mapping.json",
+        data_dir=data,
+        nlu_dir=nlu,
+        database_url=f"sqlite:///{tmp_path / 'shop.db'}",
+    )
     return report, data, nlu
 
 
@@ -72,8 +78,14 @@ def test_generation_is_the_same_every_time(tmp_path):
 
 
 def _garden_catalog(tmp_path: Path) -> Path:
-    report = onboard(GARDEN / "catalog.csv", GARDEN / "kb", GARDEN / "mapping.json", data_dir=tmp_path / "d",
-                     nlu_dir=tmp_path / "n", database_url=f"sqlite:///{tmp_path / 'shop.db'}")
+    report = onboard(
+        GARDEN / "catalog.csv",
+        GARDEN / "kb",
+        GARDEN / "mapping.json",
+        data_dir=tmp_path / "d",
+        nlu_dir=tmp_path / "n",
+        database_url=f"sqlite:///{tmp_path / 'shop.db'}",
+    )
     return report.data_dir / "catalog.jsonl"
 
 
@@ -81,21 +93,37 @@ def test_a_shops_own_nlu_files_are_included(tmp_path):
     own = tmp_path / "own"
     own.mkdir()
     (own / "greetings.yml").write_text('version: "3.1"\nnlu:\n- intent: greet\n  examples: |\n    - howdy gardener\n')
-    onboard(GARDEN / "catalog.csv", GARDEN / "kb", GARDEN / "mapping.json", own, data_dir=tmp_path / "d",
-            nlu_dir=tmp_path / "n", database_url=f"sqlite:///{tmp_path / 'shop.db'}")
+    onboard(
+        GARDEN / "catalog.csv",
+        GARDEN / "kb",
+        GARDEN / "mapping.json",
+        own,
+        data_dir=tmp_path / "d",
+        nlu_dir=tmp_path / "n",
+        database_url=f"sqlite:///{tmp_path / 'shop.db'}",
+    )
     assert "howdy gardener" in nlu_blocks(tmp_path / "n")["intent:greet"]
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"catalog": Path("missing.csv")}, "catalog missing.csv not found"),
-    ({"kb": Path("no-such-folder")}, "knowledge-base folder no-such-folder not found"),
-    ({"mapping": GARDEN / "kb" / "faq.csv"}, "column mapping"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"catalog": Path("missing.csv")}, "catalog missing.csv not found"),
+        ({"kb": Path("no-such-folder")}, "knowledge-base folder no-such-folder not found"),
+        ({"mapping": GARDEN / "kb" / "faq.csv"}, "column mapping"),
+    ],
+)
 def test_bad_files_get_a_clear_message_and_change_nothing(tmp_path, change, message):
     args = {"catalog": GARDEN / "catalog.csv", "kb": GARDEN / "kb", "mapping": GARDEN / "mapping.json", **change}
     with pytest.raises(OnboardError, match=message):
-        onboard(args["catalog"], args["kb"], args["mapping"], data_dir=tmp_path / "d", nlu_dir=tmp_path / "n",
-                database_url=f"sqlite:///{tmp_path / 'shop.db'}")
+        onboard(
+            args["catalog"],
+            args["kb"],
+            args["mapping"],
+            data_dir=tmp_path / "d",
+            nlu_dir=tmp_path / "n",
+            database_url=f"sqlite:///{tmp_path / 'shop.db'}",
+        )
     assert not (tmp_path / "d").exists()
 
 

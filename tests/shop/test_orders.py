@@ -15,16 +15,21 @@ from shop.orders import OrderDesk
 def desk(generated_shop, tmp_path) -> OrderDesk:
     db_file = tmp_path / "shop.db"
     shutil.copy(generated_shop / "shop.db", db_file)
-    return OrderDesk(ShopDB(f"sqlite:///{db_file}"), return_window_days=30, max_failed_verifications=3,
-                     failed_verification_window_s=900)
+    return OrderDesk(
+        ShopDB(f"sqlite:///{db_file}"),
+        return_window_days=30,
+        max_failed_verifications=3,
+        failed_verification_window_s=900,
+    )
 
 
 def some_order(desk: OrderDesk, status: str):
     with desk.db.engine.connect() as connection:
         import sqlalchemy
 
-        order_id = connection.execute(sqlalchemy.text("SELECT id FROM orders WHERE status = :s ORDER BY id LIMIT 1"),
-                                      {"s": status}).scalar_one()
+        order_id = connection.execute(
+            sqlalchemy.text("SELECT id FROM orders WHERE status = :s ORDER BY id LIMIT 1"), {"s": status}
+        ).scalar_one()
     return desk.db.get_order(order_id)
 
 
@@ -63,8 +68,13 @@ def test_a_return_is_possible_within_the_window_after_delivery(desk):
 def test_a_new_sender_id_for_each_guess_is_still_throttled_per_client(generated_shop, tmp_path):
     db_file = tmp_path / "shop.db"
     shutil.copy(generated_shop / "shop.db", db_file)
-    desk = OrderDesk(ShopDB(f"sqlite:///{db_file}"), return_window_days=30, max_failed_verifications=3,
-                     failed_verification_window_s=900, max_failed_verifications_per_client=5)
+    desk = OrderDesk(
+        ShopDB(f"sqlite:///{db_file}"),
+        return_window_days=30,
+        max_failed_verifications=3,
+        failed_verification_window_s=900,
+        max_failed_verifications_per_client=5,
+    )
     order = some_order(desk, "shipped")
     for attempt in range(5):
         assert desk.verify(f"rotating-{attempt}", order.id, "wrong@example.com", client="k1").outcome == "not_found"

@@ -16,53 +16,62 @@ def test_redact_masks_emails_and_order_ids():
     assert redact("nothing to hide, 12345") == "nothing to hide, 12345"
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("card 4111 1111 1111 1111 please", "card ***1111 please"),
-    ("4111-1111-1111-1111", "***1111"),
-    ("4111111111111111", "***1111"),
-    ("mastercard 5555 5555 5555 4444.", "mastercard ***4444."),
-    ("amex 3782 822463 10005", "amex ***0005"),          # 4-6-5, 15 digits
-    ("amex 3714 4963 5398 431", "amex ***8431"),         # 4-4-4-3
-    ("6011000990139424", "***9424"),                     # 16 digits, Discover
-    ("4111 1111 1111 1111 12/27", "***1111 12/27"),      # the expiry after it stays
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("card 4111 1111 1111 1111 please", "card ***1111 please"),
+        ("4111-1111-1111-1111", "***1111"),
+        ("4111111111111111", "***1111"),
+        ("mastercard 5555 5555 5555 4444.", "mastercard ***4444."),
+        ("amex 3782 822463 10005", "amex ***0005"),  # 4-6-5, 15 digits
+        ("amex 3714 4963 5398 431", "amex ***8431"),  # 4-4-4-3
+        ("6011000990139424", "***9424"),  # 16 digits, Discover
+        ("4111 1111 1111 1111 12/27", "***1111 12/27"),  # the expiry after it stays
+    ],
+)
 def test_luhn_valid_card_numbers_are_masked(text, expected):
     assert redact(text) == expected
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("call me on +44 20 7946 0958 today", "call me on ***58 today"),
-    ("+44 (0)20 7946 0958", "***58"),
-    ("+1 (415) 555-0134", "***34"),
-    ("+14155550134", "***34"),
-    ("+33 6 12 34 56 78.", "***78."),
-    ("0044 20 7946 0958", "***58"),
-    ("(415) 555-0134", "***34"),
-    ("415-555-0134", "***34"),
-    ("415.555.0134", "***34"),
-    ("my number is 4155550134", "my number is ***34"),
-    ("020 7946 0958", "***58"),
-    ("ring 07700 900123, thanks", "ring ***23, thanks"),
-    ("06 12 34 56 78", "***78"),
-    ("0612345678", "***78"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("call me on +44 20 7946 0958 today", "call me on ***58 today"),
+        ("+44 (0)20 7946 0958", "***58"),
+        ("+1 (415) 555-0134", "***34"),
+        ("+14155550134", "***34"),
+        ("+33 6 12 34 56 78.", "***78."),
+        ("0044 20 7946 0958", "***58"),
+        ("(415) 555-0134", "***34"),
+        ("415-555-0134", "***34"),
+        ("415.555.0134", "***34"),
+        ("my number is 4155550134", "my number is ***34"),
+        ("020 7946 0958", "***58"),
+        ("ring 07700 900123, thanks", "ring ***23, thanks"),
+        ("06 12 34 56 78", "***78"),
+        ("0612345678", "***78"),
+    ],
+)
 def test_phone_numbers_are_masked(text, expected):
     assert redact(text) == expected
 
 
-@pytest.mark.parametrize("text", [
-    "4111 1111 1111 1112",                # fails the Luhn check
-    "1234567890123",                      # 13 digits, fails the Luhn check
-    "price $129.99, was $1,299.99",
-    "delivered 2025-06-15, or 06.12.2025, or 15/06/2025 at 14:30",
-    "product P0001 in size 42",
-    "sizes 36 37 38 39 40 41 42 43",     # a list of numbers, not a phone or a card
-    "order 10042, zip 94103",
-    "tracking 1Z999AA10123456784",
-    "2025-12-05 09:20:15,123 INFO listening on 127.0.0.1:5005",
-    "2025-12-05T09:20:15+00:00 confidence 0.4873219876",
-    "sender 3b83ef96387f14655fc854ddc3c6bd57 id 123e4567-e89b-12d3-a456-426614174000",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "4111 1111 1111 1112",  # fails the Luhn check
+        "1234567890123",  # 13 digits, fails the Luhn check
+        "price $129.99, was $1,299.99",
+        "delivered 2025-06-15, or 06.12.2025, or 15/06/2025 at 14:30",
+        "product P0001 in size 42",
+        "sizes 36 37 38 39 40 41 42 43",  # a list of numbers, not a phone or a card
+        "order 10042, zip 94103",
+        "tracking 1Z999AA10123456784",
+        "2025-12-05 09:20:15,123 INFO listening on 127.0.0.1:5005",
+        "2025-12-05T09:20:15+00:00 confidence 0.4873219876",
+        "sender 3b83ef96387f14655fc854ddc3c6bd57 id 123e4567-e89b-12d3-a456-426614174000",
+    ],
+)
 def test_numbers_that_are_neither_cards_nor_phones_are_left_alone(text):
     assert redact(text) == text
 
@@ -105,7 +114,9 @@ def test_a_logged_traceback_is_redacted_too():
     assert "ana.lopez" not in logged and "4111 1111" not in logged and "ben.okafor" not in logged
 
 
-@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///{tmp}/shop.db", "postgresql+psycopg2://shop@203.0.113.1:5432/shop"])
+@pytest.mark.parametrize(
+    "url", ["sqlite://", "sqlite:///{tmp}/shop.db", "postgresql+psycopg2://shop@203.0.113.1:5432/shop"]
+)
 def test_every_shop_db_engine_hides_statement_parameters(url, tmp_path):
     from shop.db import ShopDB
 

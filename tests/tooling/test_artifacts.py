@@ -27,8 +27,11 @@ def chroma(folder: Path, collection: str, header: bytes = b"SQLite format 3\x00"
 
 
 def env_for(tmp: Path) -> dict[str, str]:
-    return {"SHOP_KB_PATH": str(tmp / "kb"), "SHOP_PRODUCT_INDEX_PATH": str(tmp / "products"),
-            "SHOP_RECOMMENDER_PATH": str(tmp / "rec")}
+    return {
+        "SHOP_KB_PATH": str(tmp / "kb"),
+        "SHOP_PRODUCT_INDEX_PATH": str(tmp / "products"),
+        "SHOP_RECOMMENDER_PATH": str(tmp / "rec"),
+    }
 
 
 def recommender(folder: Path, weights: bytes | None = None) -> Path:
@@ -68,5 +71,7 @@ def test_corrupt_artifacts_are_named_with_their_rebuild_command(tmp_path):
     assert len(problems) == 3
     assert problems[2].startswith(f"the recommender model {tmp_path / 'rec'} is corrupt")
     assert problems[0].startswith(f"the Rasa model {model} is corrupt") and f"rm {model} && make train" in problems[0]
-    assert problems[1] == (f"the knowledge-base index {tmp_path / 'kb' / 'chroma.sqlite3'} is corrupt: "
-                           f"run `rm -rf {tmp_path / 'kb'} && make index`")
+    assert problems[1] == (
+        f"the knowledge-base index {tmp_path / 'kb' / 'chroma.sqlite3'} is corrupt: "
+        f"run `rm -rf {tmp_path / 'kb'} && make index`"
+    )

@@ -12,7 +12,9 @@ from shop import settings
 ROOT = Path(__file__).resolve().parents[2]
 # Reading a variable, in any of the usual spellings; copying the whole environment for a child
 # process (`{**os.environ, ...}`) and setting a variable are not reads.
-_READ = re.compile(r"os\.environ\.get\(|os\.getenv\(|os\.environ\[[^]]+\](?!\s*=[^=])|environ\.get\(|\"[A-Z_]+\" in os\.environ")
+_READ = re.compile(
+    r"os\.environ\.get\(|os\.getenv\(|os\.environ\[[^]]+\](?!\s*=[^=])|environ\.get\(|\"[A-Z_]+\" in os\.environ"
+)
 
 
 def test_the_readme_configuration_table_is_the_settings_table():

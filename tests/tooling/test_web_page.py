@@ -14,8 +14,19 @@ from bot.web import serve
 
 
 def test_the_page_lists_products_and_escapes_their_text():
-    products = ({"id": "P1", "title": "<script>alert(1)</script> Boots", "description": "a & b", "price": 12.5,
-                 "rating": 4.2, "color": "navy", "category": "footwear", "subcategory": "boots", "brand": "X"},)
+    products = (
+        {
+            "id": "P1",
+            "title": "<script>alert(1)</script> Boots",
+            "description": "a & b",
+            "price": 12.5,
+            "rating": 4.2,
+            "color": "navy",
+            "category": "footwear",
+            "subcategory": "boots",
+            "brand": "X",
+        },
+    )
     page = serve.render_page(products, "http://127.0.0.1:5005")
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; Boots" in page
     assert 'href="#P1"' in page and 'id="P1"' in page and "$12.50" in page and "rated 4.2 out of 5" in page

@@ -21,9 +21,14 @@ def web_stack(tmp_path_factory: pytest.TempPathFactory, generated_shop: Path) ->
         pytest.fail(f"no trained model at {DEFAULT_MODEL}: run `make train` first (make test does)")
     folder = tmp_path_factory.mktemp("web")
     shutil.copy(generated_shop / "shop.db", folder / "shop.db")
-    env = {"SHOP_DATABASE_URL": f"sqlite:///{folder / 'shop.db'}", "RASA_TRACKER_DB": str(folder / "tracker.db"),
-           "SHOP_CATALOG_PATH": str(generated_shop / "catalog.jsonl")}
-    stack = Stack(rasa_port=free_port(), actions_port=free_port(), web_port=free_port(), log_dir=folder / "logs", env=env)
+    env = {
+        "SHOP_DATABASE_URL": f"sqlite:///{folder / 'shop.db'}",
+        "RASA_TRACKER_DB": str(folder / "tracker.db"),
+        "SHOP_CATALOG_PATH": str(generated_shop / "catalog.jsonl"),
+    }
+    stack = Stack(
+        rasa_port=free_port(), actions_port=free_port(), web_port=free_port(), log_dir=folder / "logs", env=env
+    )
     stack.start()
     yield stack
     stack.stop()
@@ -37,9 +42,17 @@ def browser():  # type: ignore[no-untyped-def]
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"],
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
         )
         yield browser
         browser.close()
