@@ -9,6 +9,7 @@ address whatever sender ids it uses, are throttled.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +32,8 @@ THROTTLED = (
     "There have been too many unsuccessful attempts, so I've paused order look-ups for a "
     'few minutes. If you need help now, say "talk to a human".'
 )
+# The intents that change an order: with no order number they mean the one just looked at.
+ORDER_CHANGES = ("cancel_order", "return_item")
 BAD_ORDER_ID = "That doesn't look like an order number. Order numbers look like SO10042."
 BAD_EMAIL = "That doesn't look like an email address. Could you type it again, e.g. name@example.com?"
 
@@ -51,7 +54,9 @@ def _items_summary(order: Order) -> str:
 def verify(
     services: ServiceRegistry, dispatcher: CollectingDispatcher, tracker: Tracker
 ) -> tuple[Order | None, list[EventType]]:
-    """The order the form collected, if order id and email match; else a reply and a reset."""
+    """The order the form collected, if order id and email match; else a reply and a reset.
+    A match keeps the email (for the same customer's other orders, see `_OrderSlotValidation`)
+    and remembers the order, which "return it" and "cancel it" then mean."""
     reset: list[EventType] = [SlotSet("order_id", None), SlotSet("email", None)]
     order_id = slot_text(tracker, "order_id")
     checked = services.orders.verify(tracker.sender_id, order_id, slot_text(tracker, "email"), client_of(tracker))
@@ -62,16 +67,33 @@ def verify(
         logger.info("order verification failed for sender %s (%s)", tracker.sender_id, redact(str(order_id)))
         dispatcher.utter_message(text=NOT_FOUND)
         return None, reset
-    return checked.order, [SlotSet("verified_customer_id", checked.order.customer_id)]
+    return checked.order, [
+        SlotSet("verified_customer_id", checked.order.customer_id),
+        SlotSet("verified_at", time.time()),
+        SlotSet("last_order_id", checked.order.id),
+    ]
 
 
-class _OrderSlotValidation:
-    """Normalises the order id and email as the shopper types them. A mixin, not an Action:
-    rasa-sdk registers every Action subclass it finds.
+class _OrderSlotValidation(UsesServices):
+    """Normalises the order id and email as the shopper types them, and asks for no more than
+    it must. A mixin, not an Action: rasa-sdk registers every Action subclass it finds.
 
-    A value the form did not ask for (an email the NLU misread in "ORD-99999" while the form
-    wants the order number) is dropped without a word: the shopper is asked for it in turn,
-    and scolding them for an email they never typed would only confuse."""
+    - An email that matched an order in this conversation (within SHOP_VERIFIED_FOR_S) is kept
+      for the same customer's other orders; for an order it does not match, the email is asked
+      again, whether or not that order exists, so the question reveals nothing.
+    - "Return it" or "cancel it" with no order number means the order just looked at.
+    - A value the form did not ask for (an email the NLU misread in "ORD-99999" while the form
+      wants the order number) is dropped without a word: the shopper is asked for it in turn,
+      and scolding them for an email they never typed would only confuse."""
+
+    async def extract_order_id(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        last = slot_text(tracker, "last_order_id")
+        starting = tracker.get_slot("requested_slot") is None and slot_text(tracker, "order_id") is None
+        if last and starting and not _names(tracker, "order_id") and latest_intent(tracker) in ORDER_CHANGES:
+            return {"order_id": last}
+        return {}
 
     def validate_order_id(
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -83,6 +105,25 @@ class _OrderSlotValidation:
             dispatcher.utter_message(text=BAD_ORDER_ID)
         return {"order_id": order_id}
 
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        # After every slot's validation, so that re-validating the kept email can't undo it.
+        events: list[EventType] = await super().run(dispatcher, tracker, domain)  # type: ignore[misc]
+        order_id = next(
+            (e.get("value") for e in reversed(events) if e.get("event") == "slot" and e.get("name") == "order_id"), None
+        )
+        if isinstance(order_id, str) and self._kept_email_does_not_vouch(tracker, order_id):
+            events.append(SlotSet("email", None))
+        return events
+
+    def _kept_email_does_not_vouch(self, tracker: Tracker, order_id: str) -> bool:
+        """True when the email slot holds one that matched an earlier order (not one typed in
+        this message) and it is too old, or not this order's."""
+        email, verified_at = slot_text(tracker, "email"), tracker.get_slot("verified_at")
+        if email is None or not isinstance(verified_at, (int, float)) or _names(tracker, "email"):
+            return False
+        orders = self.services.orders
+        return not (orders.still_verified(verified_at) and orders.belongs_to(order_id, email))
+
     def validate_email(
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
@@ -92,11 +133,42 @@ class _OrderSlotValidation:
         return {"email": email}
 
 
+def _names(tracker: Tracker, entity: str) -> bool:
+    """Whether the latest message itself gave this entity (as the NLU tagged it)."""
+    return any(e.get("entity") == entity for e in (tracker.latest_message or {}).get("entities") or [])
+
+
 def _was_asked_for(slot: str, tracker: Tracker) -> bool:
     """True unless the form is waiting for another slot (None: the opening message, where
     whatever the shopper gave is worth a word)."""
     requested = tracker.get_slot("requested_slot")
     return requested in (None, slot)
+
+
+class ActionNudgeOrderForm(Action):
+    """ "yes", "ok" or "thanks" while an order form waits for an answer: the first time a hint
+    on where to find what it asks for, then the offer to stop. The form asks again after it."""
+
+    def name(self) -> str:
+        return "action_nudge_order_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        requested = tracker.get_slot("requested_slot")
+        if _nudges_since_the_form_started(tracker, self.name()) == 0 and requested in ("order_id", "email"):
+            dispatcher.utter_message(response=f"utter_nudge_{requested}")
+        else:
+            dispatcher.utter_message(response="utter_offer_stop_order_form")
+        return []
+
+
+def _nudges_since_the_form_started(tracker: Tracker, action_name: str) -> int:
+    nudges = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "active_loop" and event.get("name"):
+            break
+        if event.get("event") == "action" and event.get("name") == action_name:
+            nudges += 1
+    return nudges
 
 
 class ValidateOrderStatusForm(_OrderSlotValidation, FormValidationAction):

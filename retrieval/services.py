@@ -151,6 +151,7 @@ def _orders(registry: ServiceRegistry) -> OrderDesk:
         settings.failed_verification_window_s,
         settings.max_failed_verifications_per_client,
         _failed_attempts(registry),
+        settings.verified_for_s,
     )
 
 

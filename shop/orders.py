@@ -6,6 +6,7 @@ window, which statuses can still be cancelled) live here, with their numbers fro
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Literal
@@ -51,6 +52,7 @@ class OrderDesk:
         failed_verification_window_s: int | None = None,
         max_failed_verifications_per_client: int | None = None,
         failed_attempts: FailedAttempts | None = None,
+        verified_for_s: int | None = None,
     ) -> None:
         settings = current()
         self.db = db
@@ -61,6 +63,7 @@ class OrderDesk:
             max_failed_verifications_per_client or settings.max_failed_verifications_per_client
         )
         self.failed_attempts = failed_attempts or ShopDBFailedAttempts(db)
+        self.verified_for_s = verified_for_s or settings.verified_for_s
 
     def verify(
         self, sender_id: str, order_id: str | None, email: str | None, client: str | None = None
@@ -77,6 +80,18 @@ class OrderDesk:
                 self.failed_attempts.record(key)
             return Verification("not_found")
         return Verification("verified", order)
+
+    def still_verified(self, verified_at: float | None, now: float | None = None) -> bool:
+        """Whether an email that matched at `verified_at` (epoch seconds) still vouches for the
+        same customer's other orders in the conversation."""
+        if verified_at is None:
+            return False
+        return 0 <= (time.time() if now is None else now) - verified_at <= self.verified_for_s
+
+    def belongs_to(self, order_id: str, email: str) -> bool:
+        """Whether the order was placed with this email. Not counted as a failure: the form
+        only decides from it whether to ask for the email again, whatever the order."""
+        return self.db.verify_order(order_id, email) is not None
 
     @staticmethod
     def cancellable(order: Order) -> bool:

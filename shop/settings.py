@@ -90,6 +90,13 @@ SETTINGS: tuple[Variable, ...] = (
         "the window of the failed look-up throttle, in seconds",
     ),
     Variable(
+        "SHOP_VERIFIED_FOR_S",
+        "verified_for_s",
+        "1800",
+        "after an order and email matched, how long (seconds) the same customer's other orders in that "
+        "conversation need no email",
+    ),
+    Variable(
         "SHOP_MAX_FAILED_VERIFICATIONS_PER_CLIENT",
         "max_failed_verifications_per_client",
         "10",
@@ -197,6 +204,7 @@ class Settings:
     return_window_days: int
     max_failed_verifications: int
     failed_verification_window_s: int
+    verified_for_s: int
     max_failed_verifications_per_client: int
     allowed_origins: tuple[str, ...]
     host: str

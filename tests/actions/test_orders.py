@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 import pytest
+from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import orders
@@ -221,3 +225,91 @@ async def test_the_order_number_is_found_in_a_short_reply():
         dispatcher = CollectingDispatcher()
         assert orders.ValidateCancelOrderForm().validate_order_id(typed, dispatcher, tracker, {}) == {"order_id": None}
         assert texts(dispatcher) == [orders.BAD_ORDER_ID]
+
+
+# ---- the conversation's own orders (issue #26) ------------------------------------------------
+
+
+def form_turn(
+    text: str, intent: str, slots: dict[str, Any], order_id_entity: str | None = None, sender_id: str = "s"
+) -> Tracker:
+    """A form's validation call for one shopper message: the slots as the conversation left
+    them, the message, and the order id Rasa extracted from it (if it named one)."""
+    tracker = load_tracker(
+        "order_form_filled",
+        {"order_id": None, "requested_slot": None, **slots},
+        text=text,
+        intent=intent,
+        sender_id=sender_id,
+    )
+    entities = [{"entity": "order_id", "value": order_id_entity}] if order_id_entity else []
+    tracker.latest_message["entities"] = entities
+    tracker.events.append(
+        {"event": "user", "text": text, "parse_data": {"intent": {"name": intent}, "entities": entities}}
+    )
+    if order_id_entity:
+        tracker.events.append({"event": "slot", "name": "order_id", "value": order_id_entity})
+        tracker.slots["order_id"] = order_id_entity
+    return tracker
+
+
+# What Rasa sends the validation actions about the forms (bot/domain/orders.yml).
+FORMS_DOMAIN = {
+    "forms": {name: {"required_slots": ["order_id", "email"]} for name in ("order_status_form", "return_form")}
+}
+
+
+def slots_after(events: list[dict[str, Any]]) -> dict[str, Any]:
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+async def test_a_verified_customers_other_order_needs_no_email_again(services):
+    kept = {"email": ANA, "verified_at": time.time() - 60, "last_order_id": "SO10003"}
+    tracker = form_turn("and where is SO10001?", "order_status", kept, order_id_entity="SO10001")
+    events = await orders.ValidateOrderStatusForm(services).run(CollectingDispatcher(), tracker, FORMS_DOMAIN)
+    assert slots_after(events).get("order_id") == "SO10001" and "email" not in slots_after(events)
+
+
+async def test_an_order_the_kept_email_does_not_match_asks_for_the_email_again(services):
+    kept = {"email": ANA, "verified_at": time.time() - 60}
+    for other in ("SO10008", "SO99999"):  # another customer's order, and none at all: the same question
+        tracker = form_turn(f"what about {other}", "order_status", kept, order_id_entity=other)
+        events = await orders.ValidateOrderStatusForm(services).run(CollectingDispatcher(), tracker, FORMS_DOMAIN)
+        assert slots_after(events)["email"] is None
+    assert services.orders.failed_attempts.recent("sender:s", 900) == 0  # asking again is no failure
+
+
+async def test_the_kept_email_expires(services):
+    stale = {"email": ANA, "verified_at": time.time() - services.orders.verified_for_s - 5}
+    tracker = form_turn("where is SO10001", "order_status", stale, order_id_entity="SO10001")
+    events = await orders.ValidateOrderStatusForm(services).run(CollectingDispatcher(), tracker, FORMS_DOMAIN)
+    assert slots_after(events)["email"] is None
+
+
+async def test_return_it_means_the_order_just_looked_at(services):
+    after_status = {"email": ANA, "verified_at": time.time() - 60, "last_order_id": "SO10004"}
+    tracker = form_turn("ok I want to return it", "return_item", after_status)
+    events = await orders.ValidateReturnForm(services).run(CollectingDispatcher(), tracker, FORMS_DOMAIN)
+    assert slots_after(events).get("order_id") == "SO10004" and "email" not in slots_after(events)
+    # "where is my order?" could be any order: it is asked for.
+    tracker = form_turn("where is my order?", "order_status", after_status)
+    events = await orders.ValidateOrderStatusForm(services).run(CollectingDispatcher(), tracker, FORMS_DOMAIN)
+    assert "order_id" not in slots_after(events)
+
+
+async def test_a_match_remembers_the_order_and_when(services):
+    before = time.time()
+    _, events = await run(orders.ActionCheckOrderStatus(services), load_tracker("order_form_filled"))
+    slots = slot_events(events)
+    assert slots["last_order_id"] == "SO10003" and slots["verified_customer_id"] == "C0000"
+    assert before <= slots["verified_at"] <= time.time()
+
+
+async def test_yes_inside_a_form_gets_a_hint_once_then_the_offer_to_stop():
+    tracker = load_tracker("order_form_filled", {"requested_slot": "email"}, text="yes", intent="affirm")
+    tracker.events.append({"event": "active_loop", "name": "order_status_form"})
+    dispatcher, _ = await run(orders.ActionNudgeOrderForm(), tracker)
+    assert dispatcher.messages[0]["response"] == "utter_nudge_email"
+    tracker.events.append({"event": "action", "name": "action_nudge_order_form"})
+    dispatcher, _ = await run(orders.ActionNudgeOrderForm(), tracker)
+    assert dispatcher.messages[0]["response"] == "utter_offer_stop_order_form"

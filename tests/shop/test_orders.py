@@ -84,3 +84,15 @@ def test_a_new_sender_id_for_each_guess_is_still_throttled_per_client(generated_
     assert desk.verify("rotating-new", order.id, order.email, client="k2").outcome == "verified"
     # Without a client key (a signed REST bridge) only the sender's own count applies.
     assert desk.verify("rotating-new", order.id, order.email).outcome == "verified"
+
+
+def test_a_match_vouches_for_the_same_customers_orders_for_a_while(desk):
+    shipped, delivered = some_order(desk, "shipped"), some_order(desk, "delivered")
+    now = 1_000_000.0
+    assert desk.still_verified(now - 60, now=now)
+    assert not desk.still_verified(now - desk.verified_for_s - 1, now=now)
+    assert not desk.still_verified(None, now=now)
+    assert desk.belongs_to(shipped.id, shipped.email)
+    assert desk.belongs_to(delivered.id, delivered.email) and not desk.belongs_to("SO99999", shipped.email)
+    others = [o for o in (delivered, some_order(desk, "placed")) if o.customer_id != shipped.customer_id]
+    assert all(not desk.belongs_to(o.id, shipped.email) for o in others)
