@@ -10,13 +10,15 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import UsesServices, latest_text, redact
+from actions.common import UsesServices, latest_intent, latest_text, previous_user_text, redact
 from retrieval.knowledge_base import IndexMissingError
 from retrieval.text import sentences, tidy_whitespace
 
 logger = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 1000
+# The rules send these here only right after an answer (training_data/rules/faq.yml).
+FOLLOW_UP_INTENTS = ("nlu_fallback", "out_of_scope")
 MAX_ANSWER_CHARS = 420
 NOT_SURE = "I'm not sure I have the right answer to that, and I'd rather not guess."
 SUGGESTION = "I'm not completely sure, but I think this is what you're asking about:"
@@ -49,6 +51,10 @@ class ActionAnswerFaq(UsesServices, Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         question = latest_text(tracker)[:MAX_QUESTION_CHARS]
+        if latest_intent(tracker) in FOLLOW_UP_INTENTS:
+            # A follow-up ("and if it already shipped?") means little alone; the question it
+            # follows says what it is about.
+            question = f"{previous_user_text(tracker)} {question}".strip()[: 2 * MAX_QUESTION_CHARS]
         kb = self.services.knowledge_base
         db = self.services.shop_db
         try:

@@ -151,3 +151,24 @@ def test_short_answer_cuts_at_a_sentence():
     cut = short_answer(text, limit=100)
     assert cut.endswith(".") and len(cut) <= 100
     assert short_answer("  a   b  ") == "a b"
+
+
+@pytest.mark.parametrize("intent", ["nlu_fallback", "out_of_scope"])
+async def test_a_follow_up_right_after_an_answer_is_asked_with_the_question_before_it(services, intent):
+    tracker = load_tracker("order_form_filled", text="and for a gift?", intent=intent, sender_id="follow-up")
+    tracker.events.extend(
+        [
+            {"event": "user", "text": "do you accept paypal", "parse_data": {"intent": {"name": "ask_faq"}}},
+            {"event": "action", "name": "action_answer_faq"},
+            {"event": "user", "text": "and for a gift?", "parse_data": {"intent": {"name": intent}}},
+        ]
+    )
+    await ActionAnswerFaq(services).run(CollectingDispatcher(), tracker, {})
+    [row] = faq_rows(services, "follow-up")
+    assert row[1] == "do you accept paypal and for a gift?" and row[2].startswith("payment.md")
+
+
+async def test_a_question_of_its_own_is_asked_alone(services):
+    tracker = load_tracker("order_form_filled", text="do you accept paypal", intent="ask_faq", sender_id="alone")
+    await ActionAnswerFaq(services).run(CollectingDispatcher(), tracker, {})
+    assert faq_rows(services, "alone")[0][1] == "do you accept paypal"
