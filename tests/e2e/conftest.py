@@ -56,6 +56,30 @@ def stack(e2e_dir: Path) -> Iterator[Stack]:
     stack.stop()
 
 
+def start_private_stack(
+    folder: Path, generated_shop: Path, env: dict[str, str] | None = None, web: bool = False
+) -> Stack:
+    """A stack of the test's own under `folder`: a fresh copy of the demo shop DB, its own
+    tracker store, and `env` on top. The caller stops it."""
+    if not DEFAULT_MODEL.exists():
+        pytest.fail(f"no trained model at {DEFAULT_MODEL}: run `make train` first (make test does)")
+    shutil.copy(generated_shop / "shop.db", folder / "shop.db")
+    env = {
+        "SHOP_DATABASE_URL": f"sqlite:///{folder / 'shop.db'}",
+        "RASA_TRACKER_DB": str(folder / "tracker.db"),
+        **(env or {}),
+    }
+    stack = Stack(
+        rasa_port=free_port(),
+        actions_port=free_port(),
+        web_port=free_port() if web else None,
+        log_dir=folder / "logs",
+        env=env,
+    )
+    stack.start()
+    return stack
+
+
 class Chat:
     """One shopper talking to the REST channel."""
 

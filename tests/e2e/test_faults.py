@@ -4,33 +4,25 @@ mid-conversation, and what reaches the logs. A private stack, so the shared one 
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from bot.stack import DEFAULT_MODEL, Stack
-from tests.e2e.conftest import Chat, free_port
+from bot.stack import Stack
+from tests.e2e.conftest import Chat, start_private_stack
 
 APOLOGY = "Sorry, I'm having trouble reaching our systems right now."
 
 
 @pytest.fixture(scope="module")
 def fault_stack(tmp_path_factory: pytest.TempPathFactory, generated_shop: Path) -> Iterator[Stack]:
-    if not DEFAULT_MODEL.exists():
-        pytest.fail(f"no trained model at {DEFAULT_MODEL}: run `make train` first (make test does)")
-    folder = tmp_path_factory.mktemp("faults")
-    shutil.copy(generated_shop / "shop.db", folder / "shop.db")
     env = {
-        "SHOP_DATABASE_URL": f"sqlite:///{folder / 'shop.db'}",
-        "RASA_TRACKER_DB": str(folder / "tracker.db"),
         "SHOP_LOG_LEVEL": "debug",  # Rasa then logs every user message: the redaction must hold
         "SHOP_ACTION_TIMEOUT_S": "5",
     }
-    stack = Stack(rasa_port=free_port(), actions_port=free_port(), web_port=None, log_dir=folder / "logs", env=env)
-    stack.start()
+    stack = start_private_stack(tmp_path_factory.mktemp("faults"), generated_shop, env)
     yield stack
     stack.stop()
 

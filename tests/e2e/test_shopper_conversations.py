@@ -8,7 +8,6 @@ no reply claims an outage when nothing failed."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +15,8 @@ import pytest
 import yaml
 
 from benchmarks.bench_conversations import DEFAULT_SET, OUTAGE, run_set
-from bot.stack import DEFAULT_MODEL, Stack, free_port
+from bot.stack import Stack
+from tests.e2e.conftest import start_private_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -27,18 +27,9 @@ COMPLETION_FLOOR = 0.65
 
 @pytest.fixture(scope="module")
 def conversation_stack(tmp_path_factory: pytest.TempPathFactory, generated_shop: Path) -> Iterator[Stack]:
-    if not DEFAULT_MODEL.exists():
-        pytest.fail(f"no trained model at {DEFAULT_MODEL}: run `make train` first (make test does)")
-    folder = tmp_path_factory.mktemp("conversations")
-    shutil.copy(generated_shop / "shop.db", folder / "shop.db")
-    env = {
-        "SHOP_DATABASE_URL": f"sqlite:///{folder / 'shop.db'}",
-        "RASA_TRACKER_DB": str(folder / "tracker.db"),
-        # Every shopper of the set comes from this machine's one address.
-        "SHOP_MAX_FAILED_VERIFICATIONS_PER_CLIENT": "100000",
-    }
-    stack = Stack(rasa_port=free_port(), actions_port=free_port(), web_port=None, log_dir=folder / "logs", env=env)
-    stack.start()
+    # Every shopper of the set comes from this machine's one address.
+    one_address = {"SHOP_MAX_FAILED_VERIFICATIONS_PER_CLIENT": "100000"}
+    stack = start_private_stack(tmp_path_factory.mktemp("conversations"), generated_shop, one_address)
     yield stack
     stack.stop()
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from bot.stack import DEFAULT_MODEL, ROOT, Stack
-from tests.e2e.conftest import free_port
+from bot.stack import ROOT, Stack
+from tests.e2e.conftest import start_private_stack
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = ROOT / "results" / "screenshots"
@@ -17,19 +16,8 @@ SCREENSHOTS = ROOT / "results" / "screenshots"
 
 @pytest.fixture(scope="session")
 def web_stack(tmp_path_factory: pytest.TempPathFactory, generated_shop: Path) -> Iterator[Stack]:
-    if not DEFAULT_MODEL.exists():
-        pytest.fail(f"no trained model at {DEFAULT_MODEL}: run `make train` first (make test does)")
-    folder = tmp_path_factory.mktemp("web")
-    shutil.copy(generated_shop / "shop.db", folder / "shop.db")
-    env = {
-        "SHOP_DATABASE_URL": f"sqlite:///{folder / 'shop.db'}",
-        "RASA_TRACKER_DB": str(folder / "tracker.db"),
-        "SHOP_CATALOG_PATH": str(generated_shop / "catalog.jsonl"),
-    }
-    stack = Stack(
-        rasa_port=free_port(), actions_port=free_port(), web_port=free_port(), log_dir=folder / "logs", env=env
-    )
-    stack.start()
+    env = {"SHOP_CATALOG_PATH": str(generated_shop / "catalog.jsonl")}
+    stack = start_private_stack(tmp_path_factory.mktemp("web"), generated_shop, env, web=True)
     yield stack
     stack.stop()
 
