@@ -45,6 +45,37 @@ def test_faq_in_the_middle_of_a_form_then_the_form_resumes(stack):
     assert "delivered" in chat.text("ana.lopez@example.com")
 
 
+def test_the_same_customers_next_order_and_it_need_no_email_again(stack):
+    chat = Chat(stack, "e2e-context")
+    chat.text("where is my order")
+    chat.text("SO10003")
+    assert "shipped" in chat.text("ana.lopez@example.com")
+    # Another of Ana's orders, by its number alone: no email question.
+    reply = chat.text("and the other one, SO10001?")
+    assert "SO10001" in reply and "email" not in reply.lower()
+    # "cancel it" is the order just looked at; declining keeps it.
+    reply = chat.text("ok cancel it then")
+    assert "SO10001" in reply and "cancel" in reply.lower()
+    assert "stays" in chat.text("no").lower()
+    # Another customer's order asks for its own email, and reveals nothing before it.
+    reply = chat.text("what about SO10008")
+    assert "email" in reply.lower() and "SO10008 (" not in reply
+
+
+def test_an_order_number_after_a_complaint_is_looked_up(stack):
+    chat = Chat(stack, "e2e-complaint")
+    chat.text("my parcel is a week late, this is ridiculous")
+    reply = chat.text("SO10003")
+    assert "email" in reply.lower() and "found" not in reply.lower()
+
+
+def test_never_mind_leaves_the_form_and_says_so(stack):
+    chat = Chat(stack, "e2e-stop")
+    assert "order number" in chat.text("I want to return something").lower()
+    assert "stopped" in chat.text("actually never mind").lower()
+    assert "assistant" in chat.text("hi").lower()  # the form is gone: a greeting is a greeting
+
+
 def test_api_needs_the_token(stack):
     request = urllib.request.Request(f"{stack.rasa_url}/conversations/e2e-greet/tracker")
     with pytest.raises(urllib.error.HTTPError) as error:
