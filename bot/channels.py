@@ -35,6 +35,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot import action_response_validation
 from shop.client_address import CLIENT_METADATA_KEY, client_key
 from shop.redaction import install_log_redaction
 from shop.settings import current
@@ -53,6 +54,7 @@ UNAVAILABLE = (
 # Rasa waits 5 minutes for a custom action; a shopper won't. Rasa reads this module constant
 # on every call, and offers no setting for it.
 rasa.core.actions.action.DEFAULT_REQUEST_TIMEOUT = current().action_timeout_s
+action_response_validation.install()
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
