@@ -36,6 +36,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import action_response_validation
+from bot.agent_console import attach_to_socketio, relay
 from shop.client_address import CLIENT_METADATA_KEY, client_key
 from shop.redaction import install_log_redaction
 from shop.settings import current
@@ -65,12 +66,16 @@ class _ReplyTracker(OutputChannel):
     def __init__(self, inner: OutputChannel) -> None:
         self.inner = inner
         self.replied = False
+        self.handoff_started = False
 
     def name(self) -> str:  # type: ignore[override]
         return self.inner.name()
 
     async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
         self.replied = True
+        custom = message.get("custom")
+        if isinstance(custom, dict) and custom.get("type") == "handoff_status" and custom.get("status") == "waiting":
+            self.handoff_started = True
         await self.inner.send_response(recipient_id, message)
 
     def __getattr__(self, item: str) -> Any:
@@ -115,6 +120,9 @@ def guarded(on_new_message: OnNewMessage) -> OnNewMessage:
             logger.info("message of %d characters from %s not processed", len(text), sender)
             await out.send_text_message(sender, TOO_LONG.format(limit=limit))
             return
+        # A person holds the conversation (or the shopper is rating one): not the dialogue's turn.
+        if await relay.intercept(message):
+            return
         global dialogue_gaps
         tracker = _ReplyTracker(out)
         message.output_channel = tracker
@@ -124,6 +132,8 @@ def guarded(on_new_message: OnNewMessage) -> OnNewMessage:
             await on_new_message(message)
         finally:
             _action_failures.reset(token)
+        if tracker.handoff_started:
+            await relay.queue_changed()
         if tracker.replied:
             return
         if failures:
@@ -269,9 +279,26 @@ class ShopSocketIOInput(SocketIOInput):
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         blueprint = super().blueprint(guarded(on_new_message))
-        origins = list(current().allowed_origins)
-        # Rasa builds its socket.io server with "any origin"; only the shop page may connect.
-        self.sio.eio.cors_allowed_origins = origins or None
+        origins = set(current().allowed_origins)
+
+        def allowed(origin: str | None, environ: dict[str, Any]) -> bool:
+            # Rasa builds its socket.io server with "any origin"; only the shop page, and this
+            # server's own pages (the agent console), may connect.
+            own = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}"
+            return origin is None or origin in origins or origin == own
+
+        self.sio.eio.cors_allowed_origins = allowed
+        if current().store == "postgres":
+            # Two Rasa servers: an agent's message emitted on one reaches a socket on the other.
+            import socketio
+
+            settings = current()
+            manager = socketio.AsyncRedisManager(
+                f"redis://{settings.redis_host}:{settings.redis_port}/{settings.redis_db}"
+            )
+            manager.set_server(self.sio)
+            self.sio.manager = manager
+        attach_to_socketio(self.sio)
         self._register_session_request()
         self._register_client_address()
         return blueprint
@@ -317,3 +344,5 @@ class ShopSocketIOInput(SocketIOInput):
                 if inspect.isawaitable(entered):
                     await entered
             await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
+            if self.session_persistence:
+                await relay.status_on_reconnect(session_id)

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from retrieval.use_match import UseMatcher
     from shop.db import ShopDB
     from shop.failed_attempts import FailedAttempts
+    from shop.handoff import HandoffDesk
     from shop.orders import OrderDesk
 
 logger = logging.getLogger(__name__)
@@ -65,6 +66,10 @@ class ServiceRegistry:
     @property
     def orders(self) -> OrderDesk:
         return self._get("orders")
+
+    @property
+    def handoff_desk(self) -> HandoffDesk:
+        return self._get("handoff_desk")
 
     @property
     def embedder(self) -> Embedder:
@@ -155,6 +160,12 @@ def _orders(registry: ServiceRegistry) -> OrderDesk:
     )
 
 
+def _handoff_desk(registry: ServiceRegistry) -> HandoffDesk:
+    from shop.handoff import HandoffDesk
+
+    return HandoffDesk(registry.shop_db, registry.settings)
+
+
 def _failed_attempts(registry: ServiceRegistry) -> FailedAttempts:
     from shop.failed_attempts import RedisFailedAttempts, ShopDBFailedAttempts
 
@@ -243,6 +254,7 @@ def _recommendations(registry: ServiceRegistry) -> Recommendations:
 _BUILDERS: dict[str, Callable[[ServiceRegistry], Any]] = {
     "shop_db": _shop_db,
     "orders": _orders,
+    "handoff_desk": _handoff_desk,
     "embedder": _embedder,
     "kb_embedder": _kb_embedder,
     "knowledge_base": _knowledge_base,

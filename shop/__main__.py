@@ -3,6 +3,8 @@
 python -m shop generate [--out data] [--seed 7] [--today YYYY-MM-DD] [--database-url URL]
 python -m shop onboard --catalog FILE [--mapping FILE] --kb FOLDER [--nlu FOLDER]
 python -m shop nlu-data --catalog data/catalog.jsonl --kb shop/kb --out build/nlu
+python -m shop agents add NAME [--display-name "Ana"] [--password-stdin]   (customer-care console log-ins)
+python -m shop agents list
 """
 
 from __future__ import annotations
@@ -55,7 +57,16 @@ def main(argv: list[str] | None = None) -> int:
     nlu.add_argument("--kb", type=Path, required=True)
     nlu.add_argument("--out", type=Path, required=True)
     nlu.add_argument("--nlu", type=Path, default=None, help="a folder of the shop's own NLU .yml files to include")
+    staff = sub.add_parser("agents", help="customer-care agents who log in to the console at /agent")
+    staff_sub = staff.add_subparsers(dest="agents_command", required=True)
+    add = staff_sub.add_parser("add", help="add an agent, or set a new password for one")
+    add.add_argument("name", help="log-in name: lower-case letters, digits, '.', '_' or '-'")
+    add.add_argument("--display-name", default=None, help='what shoppers see, e.g. "Ana" (default: the name)')
+    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    staff_sub.add_parser("list", help="list the agents")
     args = parser.parse_args(argv)
+    if args.command == "agents":
+        return _agents(args)
     if args.command == "onboard":
         return _onboard(args)
     if args.command == "nlu-data":
@@ -88,6 +99,32 @@ def _onboard(args: argparse.Namespace) -> int:
         return 2
     print(report.summary())
     print("next: make index train  (make shop runs it for you)")
+    return 0
+
+
+def _agents(args: argparse.Namespace) -> int:
+    import getpass
+
+    from shop.agents import AgentAccounts
+
+    accounts = AgentAccounts()
+    if args.agents_command == "list":
+        for agent in accounts.names():
+            print(f"{agent['name']}\t{agent['display_name']}")
+        return 0
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass(f"password for {args.name}: ")
+        if getpass.getpass("again: ") != password:
+            print("error: the passwords differ", file=sys.stderr)
+            return 2
+    try:
+        accounts.add(args.name, args.display_name or args.name, password)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"agent {args.name} can log in at /agent on the Rasa server")
     return 0
 
 

@@ -104,6 +104,35 @@ SETTINGS: tuple[Variable, ...] = (
         "counted in Redis with `SHOP_STORE=postgres`, else in the shop DB",
     ),
     Variable(
+        "SHOP_CARE_HOURS",
+        "care_hours",
+        "mon-fri 09:00-18:00",
+        "when customer care answers in the chat, e.g. `mon-fri 09:00-18:00 sat 10:00-14:00` (`always`: "
+        "any time); outside them a hand-off becomes a ticket answered by email",
+    ),
+    Variable("SHOP_CARE_TIMEZONE", "care_timezone", "UTC", "the time zone of `SHOP_CARE_HOURS` (IANA name)"),
+    Variable(
+        "SHOP_HANDOFF_TRIGGERS",
+        "handoff_triggers",
+        "request anger fallback kb_unsure",
+        "what hands a conversation to a person, space-separated: `request` (the shopper asks), `anger` "
+        "(angry twice), `fallback` (two misunderstood messages in a row), `kb_unsure` (two unanswered questions)",
+    ),
+    Variable("SHOP_AGENT_SESSION_S", "agent_session_s", "28800", "how long an agent console log-in lasts, in seconds"),
+    Variable(
+        "SHOP_AGENT_AWAY_AFTER_S",
+        "agent_away_after_s",
+        "120",
+        "an agent whose console has not been heard from for this long (seconds) no longer counts as there; "
+        "with nobody there a hand-off becomes a ticket",
+    ),
+    Variable(
+        "SHOP_MAX_FAILED_LOGINS",
+        "max_failed_logins",
+        "5",
+        "failed agent log-ins per name, and per client address, within 15 minutes before log-in pauses",
+    ),
+    Variable(
         "SHOP_ALLOWED_ORIGINS",
         "allowed_origins",
         "",
@@ -206,6 +235,12 @@ class Settings:
     failed_verification_window_s: int
     verified_for_s: int
     max_failed_verifications_per_client: int
+    care_hours: str
+    care_timezone: str
+    handoff_triggers: tuple[str, ...]
+    agent_session_s: int
+    agent_away_after_s: int
+    max_failed_logins: int
     allowed_origins: tuple[str, ...]
     host: str
     rasa_port: int

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -104,3 +105,40 @@ class Chat:
         request = urllib.request.Request(f"{self.stack.rasa_url}/conversations/{self.sender}/tracker?{query}")
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read())
+
+
+class AgentConsole:
+    """One customer-care agent using the console's JSON API, with its cookie and CSRF token."""
+
+    def __init__(self, stack: Stack) -> None:
+        import http.cookiejar
+
+        self.stack = stack
+        self.cookies = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies))
+        self.csrf = ""
+
+    def call(self, method: str, path: str, body: dict | None = None, csrf: bool = True) -> tuple[int, dict]:
+        headers = {"Content-Type": "application/json"}
+        if csrf and self.csrf:
+            headers["X-CSRF-Token"] = self.csrf
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            f"{self.stack.rasa_url}/agent{path}", data=data, headers=headers, method=method
+        )
+        try:
+            with self.opener.open(request, timeout=60) as response:
+                return response.status, json.loads(response.read() or b"{}")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"{}")
+
+    def log_in(self, name: str, password: str) -> int:
+        status, body = self.call("POST", "/api/login", {"name": name, "password": password}, csrf=False)
+        self.csrf = body.get("csrf", "")
+        return status
+
+    def queue(self) -> list[dict]:
+        return self.call("GET", "/api/queue")[1]["conversations"]
+
+    def waiting_for(self, sender: str) -> dict:
+        return next(row for row in self.queue() if row["sender_id"] == sender)

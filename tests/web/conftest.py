@@ -16,7 +16,8 @@ SCREENSHOTS = ROOT / "results" / "screenshots"
 
 @pytest.fixture(scope="session")
 def web_stack(tmp_path_factory: pytest.TempPathFactory, generated_shop: Path) -> Iterator[Stack]:
-    env = {"SHOP_CATALOG_PATH": str(generated_shop / "catalog.jsonl")}
+    # Care hours "always": the agent-console test hands a chat to a person whenever CI runs.
+    env = {"SHOP_CATALOG_PATH": str(generated_shop / "catalog.jsonl"), "SHOP_CARE_HOURS": "always"}
     stack = start_private_stack(tmp_path_factory.mktemp("web"), generated_shop, env, web=True)
     yield stack
     stack.stop()

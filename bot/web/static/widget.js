@@ -9,10 +9,20 @@
   function loadState() {
     try {
       var saved = JSON.parse(localStorage.getItem(STORE) || "{}");
-      if (saved && typeof saved.sessionId === "string" && Array.isArray(saved.log)) return saved;
+      if (saved && typeof saved.sessionId === "string" && Array.isArray(saved.log)) {
+        saved.handoff = cleanHandoff(saved.handoff);
+        return saved;
+      }
     } catch (e) { /* a broken entry starts a new session */ }
     var id = (window.crypto && crypto.randomUUID) ? crypto.randomUUID().replace(/-/g, "") : String(Date.now()) + Math.random().toString(16).slice(2);
-    return { sessionId: id, log: [], open: false };
+    return { sessionId: id, log: [], open: false, handoff: null };
+  }
+  // A handoff status from the server (or the saved state): only the fields the bar shows.
+  function cleanHandoff(h) {
+    if (!h || typeof h !== "object" || (h.status !== "waiting" && h.status !== "claimed")) return null;
+    var position = typeof h.position === "number" && isFinite(h.position) ? h.position : null;
+    var agent = typeof h.agent === "string" && h.agent ? h.agent : null;
+    return { status: h.status, position: position, agent: agent };
   }
   function saveState() {
     state.log = state.log.slice(-200);
@@ -63,11 +73,15 @@
   header.appendChild(close);
   var logNode = el("div", { "class": "chat-log", role: "log", "aria-live": "polite", "aria-label": "Conversation", tabindex: "0" });
   var typing = el("div", { "class": "chat-typing", "aria-live": "polite", hidden: "" }, "Assistant is typing…");
+  var handoffBar = el("div", { "class": "chat-handoff", role: "status", hidden: "" });
+  var handoffText = el("span", { "class": "chat-handoff-text" }, "");
+  var backButton = el("button", { type: "button", "class": "chat-handoff-back" }, "Back to the assistant");
+  handoffBar.appendChild(handoffText); handoffBar.appendChild(backButton);
   var form = el("form", { "class": "chat-form" });
   var input = el("input", { type: "text", "class": "chat-input", "aria-label": "Your message", placeholder: "Ask about orders, products, returns…", maxlength: "2000", autocomplete: "off" });
   var send = el("button", { type: "submit", "class": "chat-send", "aria-label": "Send message" }, "Send");
   form.appendChild(input); form.appendChild(send);
-  panel.appendChild(header); panel.appendChild(logNode); panel.appendChild(typing); panel.appendChild(form);
+  panel.appendChild(header); panel.appendChild(logNode); panel.appendChild(typing); panel.appendChild(handoffBar); panel.appendChild(form);
   document.body.appendChild(launcher); document.body.appendChild(panel);
 
   function setOpen(open) {
@@ -88,8 +102,16 @@
   }
   function renderBot(message, live) {
     if (message.text) {
-      var bubble = el("div", { "class": "msg bot" });
-      bubble.innerHTML = markdown(message.text);  // escaped inside markdown()
+      var human = typeof message.agent === "string" && message.agent;
+      var bubble = el("div", { "class": human ? "msg agent" : "msg bot" });
+      bubble.appendChild(el("div", { "class": "msg-from" }, human ? message.agent + " · customer care" : "Assistant"));
+      if (human) {
+        bubble.appendChild(el("div", { "class": "msg-text" }, String(message.text)));  // a person's words, as typed
+      } else {
+        var body = el("div", { "class": "msg-text" });
+        body.innerHTML = markdown(message.text);  // escaped inside markdown()
+        bubble.appendChild(body);
+      }
       logNode.appendChild(bubble);
     }
     var replies = message.quick_replies || message.buttons || [];
@@ -141,13 +163,58 @@
     scroll();
   }
 
+  // ---- typing indicator: the assistant's after a message is sent, a colleague's while they type ----
+  var typingTimer = null;
+  function showTyping(text, ms) {
+    typing.textContent = text;
+    typing.hidden = false;
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(hideTyping, ms);
+  }
+  function hideTyping() { clearTimeout(typingTimer); typingTimer = null; typing.hidden = true; }
+
+  // ---- handoff to a person: the status bar above the input ----
+  function humanInCharge() { return !!state.handoff; }
+  function renderHandoff() {
+    var h = state.handoff;
+    if (!h) { handoffBar.hidden = true; handoffText.textContent = ""; return; }
+    if (h.status === "waiting") {
+      handoffText.textContent = "Waiting for a colleague…" + (h.position !== null ? " you're number " + h.position + " in the queue" : "");
+    } else {
+      handoffText.textContent = "You're chatting with " + (h.agent || "a colleague") + " from customer care";
+    }
+    handoffBar.hidden = false;
+  }
+  function setHandoff(status) {
+    if (!status || typeof status !== "object") return;
+    state.handoff = cleanHandoff(status);
+    if (!state.handoff) hideTyping();
+    saveState();
+    renderHandoff();
+  }
+  backButton.addEventListener("click", function () {
+    setHandoff({ status: "ended" });
+    sendMessage("/back_to_assistant", "Back to the assistant");
+    input.focus();
+  });
+
   // ---- talking to Rasa ----
   var socket = io(rasaUrl, { path: "/socket.io", transports: ["websocket", "polling"] });
   socket.on("connect", function () { socket.emit("session_request", { session_id: state.sessionId }); });
+  socket.on("handoff_status", setHandoff);
+  socket.on("agent_typing", function (data) {
+    var who = data && typeof data.agent === "string" && data.agent ? data.agent : "A colleague";
+    showTyping(who + " is typing…", 3000);
+  });
   socket.on("bot_uttered", function (message) {
-    typing.hidden = true;
+    hideTyping();
     if (!message || typeof message !== "object") return;
     delete message.room;
+    if (message.custom && message.custom.type === "handoff_status") {
+      setHandoff(message.custom);
+      delete message.custom;  // a status, not a bubble
+      if (!message.text && !(message.quick_replies || message.buttons || []).length) return;
+    }
     state.log.push({ from: "bot", message: message }); saveState();
     logNode.querySelectorAll(".quick-replies").forEach(function (g) { g.remove(); });
     renderBot(message, true);
@@ -165,8 +232,7 @@
     }
     var product = currentProduct();
     socket.emit("user_uttered", { message: text, session_id: state.sessionId, metadata: product ? { product_id: product } : {} });
-    typing.hidden = false;
-    setTimeout(function () { typing.hidden = true; }, 15000);
+    if (!humanInCharge()) showTyping("Assistant is typing…", 15000);  // a person answers at their own pace
   }
   form.addEventListener("submit", function (e) {
     e.preventDefault();
@@ -175,5 +241,6 @@
   });
 
   replay();
+  renderHandoff();
   if (state.open) { panel.hidden = false; launcher.setAttribute("aria-expanded", "true"); }
 })();
