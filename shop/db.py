@@ -24,7 +24,6 @@ API::
     db.cancel_order(order_id)                True if it went placed/paid -> cancelled (one atomic UPDATE)
     db.create_return(order_id, reason=None)  "R-XXXXXXXX"; reuses the open return of that order;
                                              leaves the order status alone; ValueError if no such order
-    db.log_handoff(sender_id, reason)        hand-off ticket id (int); db.open_handoffs() -> [dict]
     db.log_faq_answer(sender_id, query, source, score) -> log id; db.set_faq_helpful(log_id, helpful)
     db.record_interaction(customer_id, product_id, event, value=None, sender_id=None)
                                              event in INTERACTION_EVENTS (card thumbs are
@@ -221,15 +220,6 @@ returns = sa.Table(
     sa.Column("id", sa.String(16), primary_key=True),
     sa.Column("order_id", sa.String(16), sa.ForeignKey("orders.id"), nullable=False, index=True),
     sa.Column("reason", sa.Text),
-    sa.Column("created_at", sa.DateTime, nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),
-)
-handoffs = sa.Table(
-    "handoffs",
-    metadata,
-    sa.Column("id", _Id, primary_key=True, autoincrement=True),
-    sa.Column("sender_id", _Sender, nullable=False, index=True),
-    sa.Column("reason", sa.Text, nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
 )
@@ -482,16 +472,6 @@ class ShopDB:
             key = conn.execute(table.insert().values(**values)).inserted_primary_key
         assert key is not None  # every table written here has an autoincrement key
         return int(key[0])
-
-    def log_handoff(self, sender_id: str, reason: str) -> int:
-        return self._insert(
-            handoffs, sender_id=_sender(sender_id), reason=str(reason or "")[:2000], created_at=_now(), status="open"
-        )
-
-    def open_handoffs(self) -> list[dict[str, Any]]:
-        query = sa.select(handoffs).where(handoffs.c.status == "open").order_by(handoffs.c.id)
-        with self.engine.connect() as conn:
-            return [{**r, "created_at": _utc(r["created_at"])} for r in conn.execute(query).mappings()]
 
     def log_faq_answer(self, sender_id: str, query: str, source: str | None, score: float | None) -> int:
         return self._insert(

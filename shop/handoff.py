@@ -331,6 +331,16 @@ class HandoffDesk:
                 row["position"] = position
         return rows
 
+    def history(self, sender_id: str) -> list[dict[str, Any]]:
+        """Every hand-off and ticket of one conversation, oldest first."""
+        query = (
+            sa.select(handoff_conversations)
+            .where(handoff_conversations.c.sender_id == sender_id)
+            .order_by(handoff_conversations.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [self._public(r) for r in conn.execute(query).mappings()]
+
     def get(self, handoff_id: int) -> dict[str, Any] | None:
         query = sa.select(handoff_conversations).where(handoff_conversations.c.id == int(handoff_id))
         with self.engine.connect() as conn:

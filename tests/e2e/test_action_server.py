@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shop.db import ShopDB
+from shop.handoff import HandoffDesk
 
 
 def call(stack, body: bytes, secret: str | None) -> tuple[int, Any]:
@@ -49,7 +50,7 @@ def handoff_call(sender: str) -> bytes:
 
 
 def queued(e2e_dir, sender: str) -> int:
-    return sum(h["sender_id"] == sender for h in ShopDB(f"sqlite:///{e2e_dir / 'shop.db'}").open_handoffs())
+    return len(HandoffDesk(ShopDB(f"sqlite:///{e2e_dir / 'shop.db'}")).history(sender))
 
 
 def test_a_call_without_the_secret_is_refused_and_runs_nothing(stack, e2e_dir):

@@ -24,7 +24,6 @@ TABLES = {
     "order_items",
     "interactions",
     "returns",
-    "handoffs",
     "faq_log",
     "verification_failures",
 }
@@ -171,14 +170,14 @@ def test_sqlite_folder_is_created_and_schema_creation_is_idempotent(tmp_path):
     db.create_schema()
     db.create_schema()
     assert table_names(db) == TABLES
-    assert db.get_order("SO10001") is None and db.open_handoffs() == []
+    assert db.get_order("SO10001") is None and table_rows(db, "faq_log") == []
     db.dispose()
 
 
 def test_in_memory_sqlite_keeps_one_database():
     db = ShopDB("sqlite://")
-    ticket = db.log_handoff("s", "help")
-    assert [h["id"] for h in db.open_handoffs()] == [ticket]
+    log_id = db.log_faq_answer("s", "help", None, None)
+    assert [row["id"] for row in table_rows(db, "faq_log")] == [log_id]
 
 
 # ---- orders ----------------------------------------------------------------------------------
@@ -287,20 +286,6 @@ def test_customers_orders_and_products(db):
 # ---- support logs, interactions, throttling ----------------------------------------------
 
 
-def test_handoffs_queue(db):
-    first = db.log_handoff("sender-1", "human_handoff: I want a person")
-    second = db.log_handoff("'; DROP TABLE handoffs;--", "Robert'); DROP TABLE orders;--" + "x" * 5000)
-    assert second > first
-    queue = db.open_handoffs()
-    assert [(h["sender_id"], h["status"]) for h in queue] == [
-        ("sender-1", "open"),
-        ("'; DROP TABLE handoffs;--", "open"),
-    ]
-    assert queue[1]["reason"].startswith("Robert'); DROP TABLE orders;--") and len(queue[1]["reason"]) <= 2000
-    assert queue[0]["created_at"].tzinfo == timezone.utc
-    assert table_names(db) == TABLES
-
-
 def test_faq_log(db):
     log_id = db.log_faq_answer("s1", "what is your return policy?", "kb/returns.md#window", 0.83)
     other = db.log_faq_answer("s1", "something odd", None, None)
@@ -383,8 +368,6 @@ def test_core_behaviour_on_postgres(pg_url, tmp_path):
         return_id = db.create_return("SO10004", "too big")
         assert return_id.startswith("R-") and db.create_return("SO10004") == return_id
         assert db.get_order("SO10004").status == "delivered"
-        ticket = db.log_handoff("pg-sender", "needs a human")
-        assert [h["id"] for h in db.open_handoffs() if h["sender_id"] == "pg-sender"] == [ticket]
         log_id = db.log_faq_answer("pg-sender", "shipping cost?", "kb/shipping.md", 0.5)
         db.set_faq_helpful(log_id, False)
         db.record_failed_verification("pg-prober")

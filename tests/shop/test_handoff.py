@@ -187,3 +187,14 @@ def test_agents_away_after_the_configured_time(desk):
     later = datetime.utcnow() + timedelta(seconds=current().agent_away_after_s + 5)
     assert handoffs.agents_present(later) is False
     assert handoffs.agents_present() is True
+
+
+def test_hostile_sender_ids_and_reasons_are_stored_as_text(desk):
+    handoffs, accounts = desk
+    present(accounts, "ana")
+    sender = "'; DROP TABLE handoff_conversations;--"
+    queued = handoffs.request(sender, "request", reason="Robert'); DROP TABLE agents;--" + "x" * 5000, at=OPEN)
+    row = handoffs.active(sender)
+    assert row["id"] == queued.handoff_id and len(row["reason"]) <= 2000
+    assert [h["sender_id"] for h in handoffs.history(sender)] == [sender]
+    assert accounts.names() == [{"name": "ana", "display_name": "Ana"}]
