@@ -9,6 +9,7 @@ from rasa_sdk import Tracker
 
 from retrieval.services import ServiceRegistry, default_registry
 from shop.client_address import CLIENT_METADATA_KEY
+from shop.handoff import ConversationSignals
 from shop.redaction import install_log_redaction, redact
 from shop.settings import current
 
@@ -95,3 +96,26 @@ def preload_in_action_server() -> None:
     settings = current()
     if settings.in_sanic_worker or settings.preload:
         default_registry().warm_up()
+
+
+MISUNDERSTOOD = ("nlu_fallback", "out_of_scope")
+
+
+def conversation_signals(tracker: Tracker) -> ConversationSignals:
+    """Anger, misunderstandings in a row and unanswered questions in this session, as the NLU
+    and the FAQ action recorded them (no text is read here)."""
+    angry, in_a_row, streak_open = 0, 0, True
+    for event in reversed(tracker.events_after_latest_restart()):
+        if event.get("event") == "session_started":
+            break
+        if event.get("event") != "user":
+            continue
+        parse = event.get("parse_data") or {}
+        if any(e.get("entity") == "sentiment" and e.get("value") == "negative" for e in parse.get("entities") or []):
+            angry += 1
+        if streak_open and (parse.get("intent") or {}).get("name") in MISUNDERSTOOD:
+            in_a_row += 1
+        else:
+            streak_open = False
+    unanswered = tracker.get_slot("unanswered_questions") or 0
+    return ConversationSignals(angry, in_a_row, int(unanswered))

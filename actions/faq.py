@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import UsesServices, latest_intent, latest_text, previous_user_text, redact
+from actions.common import UsesServices, conversation_signals, latest_intent, latest_text, previous_user_text, redact
+from actions.support import hand_off_if_due
 from retrieval.knowledge_base import IndexMissingError
 from retrieval.text import sentences, tidy_whitespace
 
@@ -65,12 +67,20 @@ class ActionAnswerFaq(UsesServices, Action):
         top = hits[0] if hits else None
         decision = kb.decide(top)
         if top is None or decision == "decline":
+            db.log_faq_answer(tracker.sender_id, question, None, top.confidence if top else None)
+            signals = conversation_signals(tracker)
+            unanswered = signals.unanswered_questions + 1
+            counted = SlotSet("unanswered_questions", float(unanswered))
+            handed_off = hand_off_if_due(
+                self.services, dispatcher, tracker, replace(signals, unanswered_questions=unanswered)
+            )
+            if handed_off is not None:
+                return [counted, *handed_off]
             dispatcher.utter_message(
                 text=f"{NOT_SURE} Would you like me to pass your question to our customer care team?",
                 buttons=[HUMAN_BUTTON],
             )
-            db.log_faq_answer(tracker.sender_id, question, None, top.confidence if top else None)
-            return []
+            return [counted]
         log_id = db.log_faq_answer(tracker.sender_id, question, f"{top.source} > {top.heading}", top.confidence)
         logger.info("faq %s %s for %r (confidence %.3f)", decision, top.chunk_id, redact(question[:80]), top.confidence)
         source = f"_Source: {top.title} › {top.heading}_"

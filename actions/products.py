@@ -14,7 +14,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import UsesServices, latest_intent, slot_list, slot_text
+from actions.common import UsesServices, conversation_signals, latest_intent, slot_list, slot_text
+from actions.support import hand_off_if_due
 from retrieval.catalog import is_product_id
 from retrieval.product_index import ProductHit, ProductIndex, ProductIndexMissingError
 from retrieval.product_search import (
@@ -321,6 +322,9 @@ class ActionUnclearMessage(ActionSearchProducts):
         except ProductIndexMissingError:
             named = None
         if named is None:
+            handed_off = hand_off_if_due(self.services, dispatcher, tracker, conversation_signals(tracker))
+            if handed_off is not None:
+                return handed_off
             dispatcher.utter_message(response="utter_capabilities")
             return []
         return await super().run(dispatcher, tracker, domain)

@@ -146,6 +146,19 @@ class CareHours:
         return any(start <= local.time() < end for start, end in self.windows[local.weekday()])
 
 
+# A second time is a pattern, not a slip: the first gets an apology and the offer of a person.
+TRIGGER_AFTER = 2
+
+
+@dataclass(frozen=True)
+class ConversationSignals:
+    """What the conversation so far says about how it is going (read from the tracker)."""
+
+    angry_messages: int = 0
+    misunderstood_in_a_row: int = 0
+    unanswered_questions: int = 0
+
+
 @dataclass(frozen=True)
 class HandoffRequest:
     """What `HandoffDesk.request` did: `queued` (a person will join; `position` in the queue) or
@@ -179,6 +192,23 @@ class HandoffDesk:
 
     def trigger_enabled(self, trigger: str) -> bool:
         return trigger in self.settings.handoff_triggers
+
+    def due_trigger(self, signals: ConversationSignals) -> str | None:
+        """The enabled trigger these signals fire (`SHOP_HANDOFF_TRIGGERS`), or None."""
+        counts = {
+            "anger": signals.angry_messages,
+            "fallback": signals.misunderstood_in_a_row,
+            "kb_unsure": signals.unanswered_questions,
+        }
+        for trigger, count in counts.items():
+            if self.trigger_enabled(trigger) and count >= TRIGGER_AFTER:
+                return trigger
+        return None
+
+    def can_join_now(self, at: datetime | None = None) -> bool:
+        """Within care hours and with an agent at the console: a person could join the chat."""
+        at = at or now_utc()
+        return self.hours.is_open(at) and self.agents_present(at)
 
     # ---- the shopper's side ----------------------------------------------------------------
 

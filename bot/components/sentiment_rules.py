@@ -1,8 +1,9 @@
 """Generates training_data/rules/sentiment.yml: an angry shopper gets an apology first.
 
 For every rule that starts with a user intent (in any other rules file), this writes a twin
-that also requires `sentiment: negative` and sends `utter_sentiment_apology` (an apology with
-a "Talk to a person" button) before the rule's own actions. RulePolicy prefers the longer,
+that also requires `sentiment: negative` and runs `action_sentiment_apology` (an apology with
+a "Talk to a person" button; the second angry message brings a person in when one can join,
+and ends the turn there) before the rule's own actions. RulePolicy prefers the longer,
 more specific twin when the slot is negative, and the original rule otherwise, so the request
 is still handled the usual way (the order-status form still starts, and so on).
 
@@ -24,7 +25,7 @@ import yaml
 
 RULES_DIR = Path("training_data/rules")
 OUTPUT = RULES_DIR / "sentiment.yml"
-APOLOGY = "utter_sentiment_apology"
+APOLOGY = "action_sentiment_apology"
 SLOT = "sentiment"
 # Button payloads carry no sentiment (the slot resets to neutral), so they need no twin.
 SKIP_INTENTS = {"complaint", "human_handoff", "faq_feedback", "product_feedback"}

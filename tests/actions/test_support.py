@@ -86,3 +86,77 @@ async def test_a_ticket_that_cannot_be_found_says_so(shop_db_url):
     filled = load_tracker("order_form_filled", slots={"ticket_email": "bo@example.com", "ticket_message": "hi"})
     await ActionSubmitHandoffTicket(services).run(dispatcher, filled, {})
     assert responses(dispatcher) == ["utter_ticket_lost"]
+
+
+def tracker_with(messages: list[tuple[str, str]], sender: str = "s", slots: dict | None = None):  # type: ignore[no-untyped-def]
+    """A tracker whose user turns had these (intent, sentiment) readings."""
+    from rasa_sdk import Tracker
+
+    events = [{"event": "session_started"}]
+    for intent, sentiment in messages:
+        parse = {"intent": {"name": intent}, "entities": [{"entity": "sentiment", "value": sentiment}]}
+        events += [{"event": "user", "text": "...", "parse_data": parse}, {"event": "bot", "text": "ok"}]
+    latest = events[-2]["parse_data"] if messages else {}
+    return Tracker(sender, slots or {}, {**latest, "text": "..."}, events, False, None, None, "action_listen")
+
+
+def test_signals_count_anger_and_misunderstandings_in_a_row_within_the_session():
+    from actions.common import conversation_signals
+
+    tracker = tracker_with(
+        [("complaint", "negative"), ("nlu_fallback", "neutral"), ("greet", "negative"), ("out_of_scope", "neutral")]
+    )
+    tracker.events.insert(
+        0, {"event": "user", "text": "old", "parse_data": {"entities": [{"entity": "sentiment", "value": "negative"}]}}
+    )
+    signals = conversation_signals(tracker)
+    assert (signals.angry_messages, signals.misunderstood_in_a_row) == (2, 1)
+    signals = conversation_signals(tracker_with([("nlu_fallback", "neutral"), ("out_of_scope", "neutral")]))
+    assert signals.misunderstood_in_a_row == 2
+    assert conversation_signals(tracker_with([], slots={"unanswered_questions": 2.0})).unanswered_questions == 2
+
+
+@pytest.mark.parametrize(
+    ("triggers", "agent_there", "angry_messages", "hands_off"),
+    [
+        ("request anger", True, 2, True),
+        ("request anger", True, 1, False),  # once is a slip: the apology and the offer
+        ("request", True, 2, False),  # switched off
+        ("request anger", False, 2, False),  # nobody to join: no ticket form the shopper didn't ask for
+    ],
+)
+async def test_a_second_angry_message_brings_a_person_in_when_one_can_join(
+    triggers, agent_there, angry_messages, hands_off, shop_db_url
+):
+    from actions.support import ActionSentimentApology
+
+    services = services_with_hours(shop_db_url, "always", agent_there)
+    settings = replace(services.settings, handoff_triggers=tuple(triggers.split()))
+    services = ServiceRegistry(settings, shop_db=services.shop_db, handoff_desk=HandoffDesk(services.shop_db, settings))
+    dispatcher = CollectingDispatcher()
+    tracker = tracker_with([("greet", "neutral")] + [("order_status", "negative")] * angry_messages, sender="angry")
+    events = await ActionSentimentApology(services).run(dispatcher, tracker, {})
+    if hands_off:
+        assert responses(dispatcher)[:2] == ["utter_handoff_because_anger", "utter_handoff_queued"]
+        assert FollowupAction("action_listen") in events
+        assert services.handoff_desk.active("angry")["trigger"] == "anger"
+    else:
+        assert responses(dispatcher) == ["utter_sentiment_apology"] and events == []
+        assert services.handoff_desk.history("angry") == []
+
+
+async def test_two_misunderstood_messages_or_two_unanswered_questions_bring_a_person_in(shop_db_url):
+    from actions.support import hand_off_if_due
+    from shop.handoff import ConversationSignals
+
+    services = services_with_hours(shop_db_url, "always", agent_there=True)
+    for sender, signals, trigger in (
+        ("lost", ConversationSignals(misunderstood_in_a_row=2), "fallback"),
+        ("curious", ConversationSignals(unanswered_questions=2), "kb_unsure"),
+    ):
+        dispatcher = CollectingDispatcher()
+        events = hand_off_if_due(services, dispatcher, tracker_with([], sender=sender), signals)
+        assert events is not None and responses(dispatcher)[0] == f"utter_handoff_because_{trigger}"
+        assert services.handoff_desk.active(sender)["trigger"] == trigger
+        # Already waiting: no second hand-off.
+        assert hand_off_if_due(services, CollectingDispatcher(), tracker_with([], sender=sender), signals) is None

@@ -28,7 +28,7 @@ def test_twin_apologises_first_then_keeps_the_original_steps():
     assert twin["steps"][:3] == [
         {"intent": "order_status"},
         {"slot_was_set": [{"sentiment": "negative"}]},
-        {"action": "utter_sentiment_apology"},
+        {"action": "action_sentiment_apology"},
     ]
     assert twin["steps"][3:] == rule["steps"][1:]
 
