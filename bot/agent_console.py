@@ -528,8 +528,8 @@ def attach_to_socketio(sio: Any) -> None:
     relay.sio = sio
 
     @sio.on("connect", namespace=NAMESPACE)
-    async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> bool:
-        request = environ.get("sanic.request")
+    async def connect(sid: str, wsgi_env: dict[str, Any], auth: Any = None) -> bool:
+        request = wsgi_env.get("sanic.request")
         token = request.cookies.get(COOKIE) if request is not None else None
         session = relay.accounts.session(token)
         if session is None:

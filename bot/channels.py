@@ -281,10 +281,10 @@ class ShopSocketIOInput(SocketIOInput):
         blueprint = super().blueprint(guarded(on_new_message))
         origins = set(current().allowed_origins)
 
-        def allowed(origin: str | None, environ: dict[str, Any]) -> bool:
+        def allowed(origin: str | None, wsgi_env: dict[str, Any]) -> bool:
             # Rasa builds its socket.io server with "any origin"; only the shop page, and this
             # server's own pages (the agent console), may connect.
-            own = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}"
+            own = f"{wsgi_env.get('wsgi.url_scheme', 'http')}://{wsgi_env.get('HTTP_HOST', '')}"
             return origin is None or origin in origins or origin == own
 
         self.sio.eio.cors_allowed_origins = allowed
