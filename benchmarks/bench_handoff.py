@@ -5,8 +5,8 @@ handed to 3 simulated agents who answer through the console's own API.
 
 Runs in the Rasa env: python-socketio's client is there (the widget's protocol). It long-polls:
 its websocket transport needs an aiohttp newer than rasa 3.6 allows, and a long poll that is
-waiting gets a pushed message as soon as a websocket would. Each shopper chats (FAQ, search, chit-chat); every third asks for a person, then
-sends messages while an agent answers each one. Reports the delivery latency of agent messages
+waiting gets a pushed message as soon as a websocket would. Each shopper chats (FAQ, search,
+chit-chat); every third asks for a person, then sends messages while an agent answers each one. Reports the delivery latency of agent messages
 (the console's POST to the moment the shopper's socket has it, one clock), messages lost (a
 shopper message the console never showed, an agent reply the socket never got, or either
 missing from the tracker), and bot replies sent during a hand-off (read from the tracker store:
@@ -221,7 +221,9 @@ async def run(stack: Stack, shoppers: int, agent_count: int) -> dict[str, Any]:
         await agent.close()
     handed_messages = len(handed) * HANDED_OFF_MESSAGES
     return {
-        "setup": f"SQLite, 1 Rasa server; {shoppers} shoppers on socket.io, {len(handed)} handed to {agent_count} agents",
+        "setup": (
+            f"SQLite, 1 Rasa server; {shoppers} shoppers on socket.io, {len(handed)} handed to {agent_count} agents"
+        ),
         "shoppers": shoppers,
         "handed_off": len(handed),
         "agent_messages": len(sent),
