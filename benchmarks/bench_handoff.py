@@ -5,13 +5,17 @@ handed to 3 simulated agents who answer through the console's own API.
 
 Runs in the Rasa env: python-socketio's client is there (the widget's protocol). It long-polls:
 its websocket transport needs an aiohttp newer than rasa 3.6 allows, and a long poll that is
-waiting gets a pushed message as soon as a websocket would. Each shopper chats (FAQ, search,
-chit-chat); every third asks for a person, then sends messages while an agent answers each one.
-Reports the delivery latency of agent messages (the console's POST to the moment the shopper's socket has it, one clock), messages lost (a
-shopper message the console never showed, an agent reply the socket never got, or either
-missing from the tracker), and bot replies sent during a hand-off (read from the tracker store:
-bot utterances between the hand-off and its end that are neither the agent's nor the hand-off
-notices). Merges `handoff` into benchmarks/results/load.json and prints a table.
+waiting gets a pushed message as soon as a websocket would.
+
+Each shopper chats (FAQ, search, chit-chat); every third asks for a person, then sends messages
+while an agent answers each one. Reports:
+- the delivery latency of agent messages: from the console's POST to the moment the shopper's
+  socket has it, on one clock;
+- messages lost: a shopper message the console never showed, an agent reply the socket never
+  got, or either missing from the tracker;
+- bot replies sent during a hand-off, read from the tracker store: bot utterances between the
+  hand-off and its end that are neither the agent's nor the hand-off notices.
+Merges `handoff` into benchmarks/results/load.json and prints a table.
 """
 
 from __future__ import annotations
