@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,9 @@ from typing import Any
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# The channels read the hand-off state from the shop DB: a throw-away one, never data/shop.db
+# (an empty one there would pass for the generated demo shop).
+os.environ.setdefault("SHOP_DATABASE_URL", f"sqlite:///{tempfile.mkdtemp(prefix='shop-bot-tests-')}/shop.db")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 DATA_DIR = Path(__file__).parent / "data"

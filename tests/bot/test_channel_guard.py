@@ -43,3 +43,16 @@ def test_a_reply_is_left_alone_and_failures_of_other_turns_do_not_leak_in():
         return None
 
     assert turn(silent) == [GAP]
+
+
+def test_an_unreadable_hand_off_state_lets_the_assistant_answer(monkeypatch):
+    from bot.agent_console import relay
+
+    async def broken(message: UserMessage) -> bool:
+        raise OSError("shop DB unreachable")
+
+    async def replying(message: UserMessage) -> None:
+        await message.output_channel.send_response(message.sender_id, {"text": "Hi!"})
+
+    monkeypatch.setattr(relay, "intercept", broken)
+    assert turn(replying) == ["Hi!"]

@@ -144,7 +144,16 @@ def test_a_restarted_rasa_server_keeps_the_hand_off(handoff_stack):
     assert ana.call("POST", f"/api/conversations/{row['id']}/message", {"text": "Still here."})[0] == 200
     replies = texts(chat.say("hello? where is my order?"))
     assert replies == ["Ana from customer care has joined the chat.", "Still here."]  # no bot answer
-    assert ana.call("POST", f"/api/conversations/{row['id']}/resolve", {})[0] == 200
+    # Ana hands the conversation to Ben, who ends it; Ana can no longer speak in it.
+    assert ana.call("POST", f"/api/conversations/{row['id']}/transfer", {"to": "nobody"})[0] == 400
+    assert ana.call("POST", f"/api/conversations/{row['id']}/transfer", {"to": "ben"})[0] == 200
+    assert ana.call("POST", f"/api/conversations/{row['id']}/message", {"text": "hi again"})[0] == 409
+    ben = AgentConsole(handoff_stack)
+    assert ben.log_in("ben", PASSWORD) == 200
+    assert ben.call("POST", f"/api/conversations/{row['id']}/message", {"text": "Ben here."})[0] == 200
+    replies = texts(chat.say("ok"))
+    assert replies == ["Ben from customer care is taking over this chat.", "Ben here."]
+    assert ben.call("POST", f"/api/conversations/{row['id']}/resolve", {})[0] == 200
 
 
 # Last: its wrong passwords pause log-in from this machine for the rest of the window.

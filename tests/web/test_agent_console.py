@@ -73,6 +73,7 @@ def test_an_agent_takes_over_a_chat_and_hands_it_back(page, agent_page, web_stac
 
     attack = "Hi, I'm Ana <img src=x onerror=alert(1)> how can I help?"
     agent_page.get_by_label("Reply to shopper").fill(attack)
+    page.locator(".chat-typing", has_text="Ana is typing").wait_for(timeout=LIVE_MS)
     agent_page.get_by_role("button", name="Send", exact=True).click()
     bubble = page.locator(".msg.agent").last
     bubble.wait_for(timeout=LIVE_MS)
@@ -81,9 +82,10 @@ def test_an_agent_takes_over_a_chat_and_hands_it_back(page, agent_page, web_stac
 
     bots = page.locator(".msg.bot").count()
     box = page.get_by_label("Your message")
-    box.fill("my parcel SO10003 is a week late")
+    box.fill("my parcel SO10003 is a week late <img src=x onerror=alert(2)>")
     box.press("Enter")
     agent_page.locator("#transcript .from-user", has_text="my parcel SO10003 is a week late").wait_for(timeout=LIVE_MS)
+    assert agent_page.locator("#transcript img").count() == 0  # the shopper's text is shown as text
     time.sleep(2)
     assert page.locator(".msg.bot").count() == bots  # the bot stays silent while Ana holds the chat
 
@@ -96,7 +98,11 @@ def test_an_agent_takes_over_a_chat_and_hands_it_back(page, agent_page, web_stac
 
     events = tracker_events(web_stack, sender)
     users = [e["text"] for e in events if e["event"] == "user"]
-    assert users == ["I want to talk to a human", "my parcel SO10003 is a week late", "where is my order?"]
+    assert users == [
+        "I want to talk to a human",
+        "my parcel SO10003 is a week late <img src=x onerror=alert(2)>",
+        "where is my order?",
+    ]
     bots_said = [(e["text"], (e.get("metadata") or {}).get("agent")) for e in events if e["event"] == "bot"]
     assert (attack, "ana") in bots_said
     assert ("Ana from customer care has joined the chat.", None) in bots_said
