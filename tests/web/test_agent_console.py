@@ -59,7 +59,7 @@ def test_an_agent_takes_over_a_chat_and_hands_it_back(page, agent_page, web_stac
     log_in(agent_page)
     open_chat(page)
     say(page, "I want to talk to a human")
-    assert "queue" in page.locator(".msg.bot").last.inner_text()
+    assert "queue" in page.locator(".msg.bot .msg-text").last.inner_text()
     page.locator(".chat-handoff").wait_for(state="visible", timeout=TIMEOUT)
     assert "Waiting for a colleague" in page.locator(".chat-handoff").inner_text()
     sender = page.evaluate("JSON.parse(localStorage.getItem('shop-assistant')).sessionId")
@@ -93,7 +93,7 @@ def test_an_agent_takes_over_a_chat_and_hands_it_back(page, agent_page, web_stac
     page.locator(".msg.bot", has_text="handed you back to the assistant").wait_for(timeout=LIVE_MS)
     page.locator(".chat-handoff").wait_for(state="hidden", timeout=LIVE_MS)
     say(page, "where is my order?")
-    assert "order number" in page.locator(".msg.bot").last.inner_text().lower()
+    assert "order number" in page.locator(".msg.bot .msg-text").last.inner_text().lower()
     assert agent_page.dialogs == []
 
     events = tracker_events(web_stack, sender)

@@ -36,7 +36,7 @@ def test_the_page_shows_the_catalog_with_prices_and_ratings(page):
 def test_greet_and_get_a_reply(page):
     open_chat(page)
     say(page, "hello")
-    assert "assistant" in page.locator(".msg.bot").last.inner_text().lower()
+    assert "assistant" in page.locator(".msg.bot .msg-text").last.inner_text().lower()
 
 
 def test_product_cards_respect_the_price_limit_and_thumbs_send_feedback(page):
@@ -49,7 +49,7 @@ def test_product_cards_respect_the_price_limit_and_thumbs_send_feedback(page):
     bots = page.locator(".msg.bot").count()
     page.locator(".card .thumb-up").first.click()
     page.locator(".msg.bot").nth(bots).wait_for(timeout=TIMEOUT)
-    assert "Thanks" in page.locator(".msg.bot").last.inner_text()
+    assert "Thanks" in page.locator(".msg.bot .msg-text").last.inner_text()
 
 
 def test_a_quick_reply_is_pressed_and_answered(page):
@@ -60,7 +60,7 @@ def test_a_quick_reply_is_pressed_and_answered(page):
     bots = page.locator(".msg.bot").count()
     reply.click()
     page.locator(".msg.bot").nth(bots).wait_for(timeout=TIMEOUT)
-    assert "Glad it helped" in page.locator(".msg.bot").last.inner_text()
+    assert "Glad it helped" in page.locator(".msg.bot .msg-text").last.inner_text()
     assert page.locator(".msg.user").last.inner_text() == "Yes, thanks"
 
 
