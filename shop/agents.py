@@ -110,7 +110,7 @@ class AgentAccounts:
             ok = row is not None
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             ok = False
-        if not ok:
+        if not ok or row is None:
             for key in keys:
                 self.failures.record(key)
             raise LoginRefused("Wrong name or password.")

@@ -252,6 +252,7 @@ class HandoffDesk:
         )
         with self.engine.begin() as conn:
             key = conn.execute(handoff_conversations.insert().values(**values)).inserted_primary_key
+        assert key is not None  # an autoincrement key
         handoff_id = int(key[0])
         if why:
             return HandoffRequest("ticket", handoff_id, why=why, hours=self.hours.text)
@@ -434,7 +435,7 @@ class HandoffDesk:
         )
         with self.engine.connect() as conn:
             return [
-                {"agent": r["agent"], "text": r["text"], "ts": as_utc(r["created_at"]).timestamp()}
+                {"agent": r["agent"], "text": r["text"], "ts": r["created_at"].replace(tzinfo=timezone.utc).timestamp()}
                 for r in conn.execute(query).mappings()
             ]
 
