@@ -314,6 +314,7 @@ def main() -> int:
             f"{'$RASA_AUTH_TOKEN' if settings.rasa_auth_token else stack.auth_token})\n"
             f"  action server  {stack.actions_url}  (only the Rasa server: it sends SHOP_ACTION_SECRET)\n"
             + (f"  shop page      {stack.web_url}/\n" if stack.web_url else "")
+            + f"  agent console  {stack.rasa_url}/agent  (accounts: .venv-actions/bin/python -m shop agents add NAME)\n"
             + f"  terminal chat  make shell   (logs in {stack.log_dir})\n"
             "Press Ctrl-C to stop.",
             flush=True,
