@@ -65,7 +65,7 @@ class Shopper:
     async def connect(self) -> None:
         confirmed = asyncio.Event()
         self.client.on("session_confirm", lambda *_: confirmed.set())
-        await self.client.connect(self.url, socketio_path="/socket.io", transports=["polling"])
+        await asyncio.wait_for(self.client.connect(self.url, socketio_path="/socket.io", transports=["polling"]), 30)
         await self.client.emit("session_request", {"session_id": self.sender})
         await asyncio.wait_for(confirmed.wait(), 30)
 
@@ -184,7 +184,10 @@ async def run(stack: Stack, shoppers: int, agent_count: int) -> dict[str, Any]:
             said[person.sender].append(text)
 
     started = time.perf_counter()
-    outcomes = await asyncio.gather(*(shopper_run(i, p) for i, p in enumerate(people)), return_exceptions=True)
+    # A bounded wait each: a shopper stuck on a lost message is an error of the row, not a hang.
+    outcomes = await asyncio.gather(
+        *(asyncio.wait_for(shopper_run(i, p), 300) for i, p in enumerate(people)), return_exceptions=True
+    )
     elapsed = time.perf_counter() - started
     await asyncio.sleep(1)
     stop.set()
@@ -219,10 +222,11 @@ async def run(stack: Stack, shoppers: int, agent_count: int) -> dict[str, Any]:
                 if not metadata.get("agent") and not metadata.get("handoff") and event.get("text"):
                     if "queue" not in event["text"]:  # the hand-off action's own answer
                         bot_during += 1
-    for person in people:
-        await person.client.disconnect()
-    for agent in agents:
-        await agent.close()
+    for closing in [p.client.disconnect() for p in people] + [a.close() for a in agents]:
+        try:
+            await asyncio.wait_for(closing, 10)
+        except (asyncio.TimeoutError, Exception):  # noqa: BLE001 - closing is best effort
+            pass
     handed_messages = len(handed) * HANDED_OFF_MESSAGES
     return {
         "setup": (

@@ -279,6 +279,16 @@ def sqlite_run(args: argparse.Namespace, work: Path) -> dict[str, dict[str, Any]
     }
 
 
+def long_only(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    shutil.copy(ROOT / "data" / "shop.db", work / "shop.db")
+    env = {"SHOP_DATABASE_URL": f"sqlite:///{work / 'shop.db'}", "RASA_TRACKER_DB": str(work / "tracker.db")}
+    with Stack(
+        rasa_port=free_port(), actions_port=free_port(), web_port=None, log_dir=work / "logs-long", env=env
+    ) as stack:
+        warm(stack.rasa_url)
+        return long_conversation(stack, args, work)
+
+
 def long_conversation(stack: Stack, args: argparse.Namespace, work: Path) -> dict[str, Any]:
     """One shopper, `--long-turns` turns of the shop mix: does the hundredth turn cost more?"""
     per_turn: list[list[float]] = []
@@ -389,7 +399,7 @@ def main() -> int:
     parser.add_argument("--shoppers", type=int, default=20)
     parser.add_argument("--turns", type=int, default=30)
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--only", choices=["sqlite", "postgres", "stock"])
+    parser.add_argument("--only", choices=["sqlite", "postgres", "stock", "long"])
     parser.add_argument("--long-turns", type=int, default=120, help="turns of the one long conversation")
     parser.add_argument(
         "--think-min-s", type=float, default=2.0, help="human-pace run: shortest pause between messages"
@@ -404,6 +414,8 @@ def main() -> int:
         work = Path(tmp)
         if args.only in (None, "sqlite"):
             results.update(sqlite_run(args, work))
+        if args.only == "long":
+            results["long_conversation"] = long_only(args, work)
         if args.only in (None, "postgres"):
             results["postgres_redis_2_servers"] = postgres_run(args, work)
         if args.only in (None, "stock"):
