@@ -113,6 +113,13 @@ class HandoffRelay:
                 tracker.update(event)
             await rasa_agent.processor.save_tracker(tracker)
 
+    async def _log_user_message(self, message: UserMessage) -> None:
+        """Stores the shopper's message as Rasa's HTTP API does: parsed by the NLU (so later
+        turns see its intent), with no action predicted."""
+        rasa_agent = self._rasa()
+        async with rasa_agent.lock_store.lock(message.sender_id):
+            await rasa_agent.processor.log_message(message)
+
     async def transcript(self, sender: str) -> list[dict[str, Any]]:
         tracker = await self._rasa().tracker_store.retrieve_full_tracker(sender)
         if tracker is None:
@@ -216,14 +223,14 @@ class HandoffRelay:
             self.desk.store_rating(state["id"], int(rating.group(1)) if rating else None)
             if not rating:
                 return False
-            await self._append(sender, UserUttered(text, metadata=message.metadata))
+            await self._log_user_message(message)
             await self.bot_says(sender, RATED.format(rating=rating.group(1)), out)
             return True
         if BACK_TO_ASSISTANT.match(text):
             if rest:
                 await self._deliver_unseen(sender, out)
             ended = self.desk.end_by_shopper(sender)
-            await self._append(sender, UserUttered(text, metadata=message.metadata))
+            await self._log_user_message(message)
             await self.bot_says(sender, BACK_BY_SHOPPER, out, status="ended")
             if ended is not None:
                 await self.to_agents("handoff_closed", {"handoff_id": ended["id"], "by": "shopper"})

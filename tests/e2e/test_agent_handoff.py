@@ -116,6 +116,8 @@ def test_an_agent_claims_talks_and_hands_back_and_the_tracker_holds_every_messag
         "5",
         "where is my order?",
     ]
+    # Every shopper message went through the NLU, the rating and those sent to Ana too.
+    assert all((e.get("parse_data") or {}).get("intent", {}).get("name") for e in events if e["event"] == "user")
     agent_lines = [e["text"] for e in events if e["event"] == "bot" and (e.get("metadata") or {}).get("agent") == "ana"]
     assert agent_lines == [hello]
 
