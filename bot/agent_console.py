@@ -128,12 +128,11 @@ class HandoffRelay:
         for event in tracker.events:
             if isinstance(event, UserUttered) and event.text:
                 lines.append({"from": "user", "name": None, "text": event.text, "ts": event.timestamp})
-            elif isinstance(event, BotUttered) and (event.text or event.data.get("custom")):
+            elif isinstance(event, BotUttered) and event.text:
                 agent = (event.metadata or {}).get("agent_display")
-                text = event.text or ""
-                if not text:
-                    continue
-                lines.append({"from": "agent" if agent else "bot", "name": agent, "text": text, "ts": event.timestamp})
+                lines.append(
+                    {"from": "agent" if agent else "bot", "name": agent, "text": event.text, "ts": event.timestamp}
+                )
         return lines
 
     async def summary(self, sender: str) -> dict[str, list[str]]:
@@ -310,9 +309,10 @@ def _since_last_user_message(events: Any) -> list[BotUttered]:
     for event in reversed(list(events)):
         if isinstance(event, UserUttered):
             break
-        metadata = event.metadata or {} if isinstance(event, BotUttered) else {}
-        if isinstance(event, BotUttered) and event.text and (metadata.get("agent_display") or metadata.get("handoff")):
-            unseen.append(event)
+        if isinstance(event, BotUttered) and event.text:
+            metadata = event.metadata or {}
+            if metadata.get("agent_display") or metadata.get("handoff"):
+                unseen.append(event)
     return list(reversed(unseen))
 
 

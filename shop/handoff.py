@@ -276,29 +276,20 @@ class HandoffDesk:
         return int(row[0])
 
     def active(self, sender_id: str) -> dict[str, Any] | None:
-        query = (
-            sa.select(handoff_conversations)
-            .where(handoff_conversations.c.sender_id == sender_id, handoff_conversations.c.status.in_(ACTIVE))
-            .order_by(handoff_conversations.c.id.desc())
-        )
-        with self.engine.connect() as conn:
-            row = conn.execute(query).mappings().first()
-        if row is None:
-            return None
-        found = self._public(row)
-        if found["status"] == "waiting":
-            found["position"] = self._position(found["id"])
-        return found
+        """The waiting or claimed hand-off of this sender, or None."""
+        return self._newest(sender_id, handoff_conversations.c.status.in_(ACTIVE))
 
     def state_of(self, sender_id: str) -> dict[str, Any] | None:
         """The newest hand-off of this sender that still matters to its next message: waiting,
         claimed, or ended with a rating asked for. One indexed query: it runs on every message."""
+        return self._newest(
+            sender_id, sa.or_(handoff_conversations.c.status.in_(ACTIVE), handoff_conversations.c.rating_due.is_(True))
+        )
+
+    def _newest(self, sender_id: str, condition: Any) -> dict[str, Any] | None:
         query = (
             sa.select(handoff_conversations)
-            .where(
-                handoff_conversations.c.sender_id == sender_id,
-                sa.or_(handoff_conversations.c.status.in_(ACTIVE), handoff_conversations.c.rating_due.is_(True)),
-            )
+            .where(handoff_conversations.c.sender_id == sender_id, condition)
             .order_by(handoff_conversations.c.id.desc())
         )
         with self.engine.connect() as conn:

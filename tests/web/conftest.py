@@ -47,13 +47,19 @@ def browser():  # type: ignore[no-untyped-def]
         browser.close()
 
 
-@pytest.fixture
-def page(browser, web_stack, request):  # type: ignore[no-untyped-def]
-    context = browser.new_context()
-    page = context.new_page()
+def open_page(browser, url: str):  # type: ignore[no-untyped-def]
+    """A page in a context of its own that records (and dismisses) any dialog it opens."""
+    page = browser.new_context().new_page()
     page.dialogs = []
     page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
-    page.goto(f"{web_stack.web_url}/")
+    page.goto(url)
+    return page
+
+
+@pytest.fixture
+def page(browser, web_stack, request):  # type: ignore[no-untyped-def]
+    page = open_page(browser, f"{web_stack.web_url}/")
+    context = page.context
     yield page
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{request.node.name}.png"), full_page=False)

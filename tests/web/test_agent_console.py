@@ -13,6 +13,7 @@ import pytest
 
 from shop.agents import AgentAccounts
 from shop.db import ShopDB
+from tests.web.conftest import open_page
 from tests.web.test_widget import TIMEOUT, open_chat, say
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
@@ -24,13 +25,9 @@ LIVE_MS = 10_000
 @pytest.fixture
 def agent_page(browser, web_stack):  # type: ignore[no-untyped-def]
     AgentAccounts(ShopDB(web_stack.env["SHOP_DATABASE_URL"])).add("ana", "Ana", PASSWORD)
-    context = browser.new_context()
-    page = context.new_page()
-    page.dialogs = []
-    page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
-    page.goto(f"{web_stack.rasa_url}/agent")
+    page = open_page(browser, f"{web_stack.rasa_url}/agent")
     yield page
-    context.close()
+    page.context.close()
 
 
 def log_in(page) -> None:  # type: ignore[no-untyped-def]
