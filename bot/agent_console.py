@@ -71,7 +71,11 @@ RESOLVED = (
 )
 BACK_BY_SHOPPER = "You're back with the assistant. What can I help you with?"
 RATED = "Thanks for rating us {rating}/5! Anything else I can help with?"
-STILL_WAITING = "Your message is with our customer care team; a colleague will join shortly (you're number {n})."
+# No "shortly": the queue's wait is not ours to promise, so the shopper hears where they stand.
+STILL_WAITING = (
+    "Your message is with our customer care team; you're number {n} in the queue. "
+    'Say "back to the assistant" to carry on with me meanwhile.'
+)
 
 
 def _sanic_app() -> Sanic:

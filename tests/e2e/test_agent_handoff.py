@@ -69,7 +69,8 @@ def test_an_agent_claims_talks_and_hands_back_and_the_tracker_holds_every_messag
     # Waiting: the shopper's message is kept for the agent, and the bot doesn't answer it.
     replies = chat.say("it's about order SO10003, it's late")
     assert texts(replies) == [
-        "Your message is with our customer care team; a colleague will join shortly (you're number 1)."
+        "Your message is with our customer care team; you're number 1 in the queue. "
+        'Say "back to the assistant" to carry on with me meanwhile.'
     ]
     row = ana.waiting_for("handoff-rest")
     assert row["status"] == "waiting" and row["trigger"] == "request" and row["position"] == 1
