@@ -42,6 +42,16 @@ def latest_text(tracker: Tracker) -> str:
     return text if isinstance(text, str) else ""
 
 
+def latest_shopper_text(tracker: Tracker) -> str:
+    """What the shopper last typed, passing over intents the server triggered itself (an
+    external event, such as the ticket offered when no agent is left to join)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user" and not (event.get("metadata") or {}).get("is_external"):
+            text = event.get("text") or ""
+            return text if isinstance(text, str) else ""
+    return ""
+
+
 def previous_user_text(tracker: Tracker) -> str:
     """What the shopper said before the latest message ("" when nothing)."""
     said = [e.get("text") for e in tracker.events if e.get("event") == "user"]

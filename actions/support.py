@@ -9,7 +9,7 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import UsesServices, conversation_signals, latest_intent, latest_text, redact, slot_text
+from actions.common import UsesServices, conversation_signals, latest_intent, latest_shopper_text, redact, slot_text
 from retrieval.services import ServiceRegistry
 from shop.db import normalize_email
 from shop.handoff import ConversationSignals
@@ -22,7 +22,7 @@ def _request(services: ServiceRegistry, tracker: Tracker, trigger: str):  # type
     return services.handoff_desk.request(
         tracker.sender_id,
         trigger=trigger,
-        reason=f"{latest_intent(tracker) or 'unknown'}: {redact(latest_text(tracker))[:500]}",
+        reason=f"{latest_intent(tracker) or 'unknown'}: {redact(latest_shopper_text(tracker))[:500]}",
         sentiment=slot_text(tracker, "sentiment"),
         last_intent=latest_intent(tracker),
         order_id=slot_text(tracker, "last_order_id") if tracker.get_slot("verified_at") else None,

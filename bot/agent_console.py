@@ -21,6 +21,7 @@ message (every agent message since their previous one).
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import re
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.socketio import SocketIOOutput
 from rasa.shared.core.events import BotUttered, UserUttered
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
@@ -57,6 +59,11 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 MAX_AGENT_MESSAGE_CHARS = 4000
+# The intent whose rule runs `action_human_handoff`: with nobody left to join, it takes a ticket.
+HANDOFF_INTENT = "human_handoff"
+# How often a server looks for socket.io shoppers waiting for agents who have all gone. The
+# agents' own absence is only noticed after SHOP_AGENT_AWAY_AFTER_S, so this need not be fast.
+UNATTENDED_SWEEP_S = 15.0
 
 # What the shopper types (or the widget's button sends) to leave a hand-off.
 BACK_TO_ASSISTANT = re.compile(r"^\s*(/back_to_assistant|back to (the )?(assistant|bot))\s*[.!]?\s*$", re.IGNORECASE)
@@ -229,6 +236,9 @@ class HandoffRelay:
             await self._log_user_message(message)
             await self.bot_says(sender, RATED.format(rating=rating.group(1)), out)
             return True
+        if state["status"] == "waiting" and self.desk.release_unattended(sender):
+            await self.offer_ticket(sender, out, state["id"], message)
+            return True
         if BACK_TO_ASSISTANT.match(text):
             if rest:
                 await self._deliver_unseen(sender, out)
@@ -254,6 +264,47 @@ class HandoffRelay:
                 out.messages.append({"recipient_id": sender, "text": STILL_WAITING.format(n=state["position"])})
             await self._status(sender, out if rest else None, **_public_status(state))
         return True
+
+    async def offer_ticket(
+        self, sender: str, out: OutputChannel, handoff_id: int, message: UserMessage | None = None
+    ) -> None:
+        """Nobody can take this shopper's waiting hand-off any more (care hours ended, every
+        agent left): the shopper stops waiting and the dialogue takes a ticket, as it does for a
+        request made with nobody there. Their message, if any, is kept first."""
+        rasa_agent = self._rasa()
+        await self._status(sender, out if isinstance(out, CollectingOutputChannel) else None, status="ended")
+        async with rasa_agent.lock_store.lock(sender):
+            if message is not None:
+                tracker = await rasa_agent.processor.log_message(message)
+            else:
+                tracker = await rasa_agent.processor.get_tracker(sender)
+            await rasa_agent.processor.trigger_external_user_uttered(HANDOFF_INTENT, [], tracker, out)
+        await self.to_agents("handoff_closed", {"handoff_id": handoff_id, "by": "unattended"})
+        await self.queue_changed()
+
+    async def sweep_unattended(self) -> int:
+        """Offers a ticket to each socket.io shopper whose waiting hand-off nobody can take any
+        more; how many. A REST shopper can't be pushed to: their next message does it."""
+        if self.sio is None or self.desk.can_join_now():
+            return 0
+        offered = 0
+        for row in self.desk.queue():
+            sender = row["sender_id"]
+            tracker = await self._rasa().tracker_store.retrieve(sender)
+            if row["status"] != "waiting" or tracker is None or tracker.get_latest_input_channel() != "socketio":
+                continue
+            if self.desk.release_unattended(sender):
+                await self.offer_ticket(sender, SocketIOOutput(self.sio, "bot_uttered"), row["id"])
+                offered += 1
+        return offered
+
+    async def sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(UNATTENDED_SWEEP_S)
+            try:
+                await self.sweep_unattended()
+            except Exception:  # the shop DB briefly unreachable: the next sweep tries again
+                logger.exception("sweep of unattended hand-offs failed")
 
     async def _deliver_unseen(self, sender: str, out: CollectingOutputChannel) -> None:
         tracker = await self._rasa().processor.get_tracker(sender)
@@ -372,6 +423,10 @@ class AgentConsoleInput(InputChannel):
 
     def blueprint(self, on_new_message: Any) -> Blueprint:
         console = Blueprint("agent_console", __name__)
+
+        @console.listener("after_server_start")
+        async def start_sweeping(app: Sanic, _: Any) -> None:
+            app.add_task(relay.sweep_forever())
 
         def signed_in(request: Request) -> AgentSession | None:
             found = relay.accounts.session(request.cookies.get(COOKIE))

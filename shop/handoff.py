@@ -8,7 +8,9 @@ States of a hand-off:
 
     waiting  -> claimed (one agent, by an atomic UPDATE) -> resolved (by the agent, or by the
     shopper's "back to the assistant"); a request outside care hours, or with no agent there,
-    is a `ticket`: it is answered by email, never in the chat.
+    is a `ticket`: it is answered by email, never in the chat. A waiting hand-off that nobody
+    can take any more (care hours ended, every agent left the console) becomes `unattended`,
+    and the shopper is offered a ticket instead of waiting on for nobody.
 
 The tables live on their own `MetaData`, so `python -m shop generate` (which drops and
 refills the demo tables) leaves agent accounts and conversations alone.
@@ -25,6 +27,7 @@ API::
     desk.rating_due(sender) / desk.store_rating(id, rating)
     desk.add_note(id, agent, text) / desk.notes(id)
     desk.record_ticket(sender, email, message)
+    desk.release_unattended(sender=None)         waiting hand-offs nobody can take, now `unattended`
 """
 
 from __future__ import annotations
@@ -257,6 +260,29 @@ class HandoffDesk:
         if why:
             return HandoffRequest("ticket", handoff_id, why=why, hours=self.hours.text)
         return HandoffRequest("queued", handoff_id, self._position(handoff_id), hours=self.hours.text)
+
+    def release_unattended(self, sender_id: str | None = None, at: datetime | None = None) -> list[dict[str, Any]]:
+        """The waiting hand-offs (of one sender, or all) that nobody can take any more, now
+        `unattended`; none while someone could join. Each row changes in one conditional
+        UPDATE, so of two servers sweeping at once only one tells the shopper."""
+        at = at or now_utc()
+        if self.can_join_now(at):
+            return []
+        why = "closed" if not self.hours.is_open(at) else "nobody_there"
+        query = sa.select(handoff_conversations.c.id).where(handoff_conversations.c.status == "waiting")
+        if sender_id is not None:
+            query = query.where(handoff_conversations.c.sender_id == sender_id)
+        released = []
+        with self.engine.begin() as conn:
+            for (handoff_id,) in conn.execute(query).all():
+                done = conn.execute(
+                    handoff_conversations.update()
+                    .where(handoff_conversations.c.id == handoff_id, handoff_conversations.c.status == "waiting")
+                    .values(status="unattended", ended_at=at, ended_by=why)
+                ).rowcount
+                if done == 1:
+                    released.append(handoff_id)
+        return [found for found in map(self.get, released) if found is not None]
 
     def record_ticket(self, sender_id: str, email: str, message: str) -> int | None:
         """Adds the shopper's email and message to their newest ticket; its id, or None."""

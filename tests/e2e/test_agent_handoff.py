@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from bot.stack import Stack
 from shop.agents import AgentAccounts
 from shop.db import ShopDB
-from shop.handoff import HandoffDesk, handoff_conversations
+from shop.handoff import HandoffDesk, agents, handoff_conversations
 from tests.e2e.conftest import AgentConsole, Chat, start_private_stack
 
 pytestmark = pytest.mark.e2e
@@ -157,6 +157,36 @@ def test_a_restarted_rasa_server_keeps_the_hand_off(handoff_stack):
     replies = texts(chat.say("ok"))
     assert replies == ["Ben from customer care is taking over this chat.", "Ben here."]
     assert ben.call("POST", f"/api/conversations/{row['id']}/resolve", {})[0] == 200
+
+
+def test_a_shopper_still_waiting_when_every_agent_has_gone_is_offered_a_ticket(handoff_stack):
+    ana = AgentConsole(handoff_stack)
+    assert ana.log_in("ana", PASSWORD) == 200
+    chat = Chat(handoff_stack, "handoff-left")
+    assert "queue" in chat.text("can I speak to a person please")
+    assert ana.call("POST", "/api/logout", {})[0] == 200
+    # The other agents' consoles closed long ago (as after SHOP_AGENT_AWAY_AFTER_S).
+    with desk(handoff_stack).engine.begin() as conn:
+        conn.execute(sa.update(agents).values(last_seen=None))
+    replies = chat.say("hello? is anyone there?")
+    assert any(r.get("custom", {}).get("status") == "ended" for r in replies)
+    said = " ".join(texts(replies))
+    assert "Nobody from customer care is free" in said and "email" in said.lower()
+    assert "queue" not in said and "join this chat" not in said
+    assert "what would you like them to know" in chat.text("bo@example.com").lower()
+    assert "they'll reply to bo@example.com" in chat.text("Where is SO10003? It is a week late.")
+    table = handoff_conversations
+    with desk(handoff_stack).engine.connect() as conn:
+        query = (
+            sa.select(table.c.status, table.c.reason, table.c.email)
+            .where(table.c.sender_id == "handoff-left")
+            .order_by(table.c.id)
+        )
+        rows = [tuple(row) for row in conn.execute(query)]
+    assert [(status, email) for status, _, email in rows] == [("unattended", None), ("ticket", "bo@example.com")]
+    assert rows[1][1].endswith("hello? is anyone there?")  # what the shopper typed, not the server's trigger
+    users = [e["text"] for e in chat.tracker()["events"] if e["event"] == "user"]
+    assert "hello? is anyone there?" in users
 
 
 # Last: its wrong passwords pause log-in from this machine for the rest of the window.

@@ -90,6 +90,24 @@ def test_queue_positions_claim_transfer_and_resolve(desk):
     assert handoffs.queue() == []
 
 
+def test_a_waiting_hand_off_nobody_can_take_any_more_is_released_once(desk, db):
+    handoffs, accounts = desk
+    present(accounts, "ana")
+    waiting = handoffs.request("s1", "request", at=OPEN)
+    other = handoffs.request("s2", "request", at=OPEN)
+    assert handoffs.release_unattended(at=OPEN) == []  # Ana could still join
+    released = handoffs.release_unattended("s1", at=CLOSED)
+    assert [(row["id"], row["status"]) for row in released] == [(waiting.handoff_id, "unattended")]
+    assert handoffs.release_unattended("s1", at=CLOSED) == []  # told once
+    assert handoffs.active("s1") is None and handoffs.active("s2")["id"] == other.handoff_id
+
+    always = HandoffDesk(db, replace(current(), care_hours="always", care_timezone="UTC"))
+    assert always.release_unattended() == []  # Ana is at the console
+    gone = datetime.utcnow() + timedelta(seconds=current().agent_away_after_s + 5)
+    assert [row["id"] for row in always.release_unattended(at=gone)] == [other.handoff_id]
+    assert handoffs.queue() == []
+
+
 def test_notes_stay_with_the_conversation(desk):
     handoffs, accounts = desk
     present(accounts, "ana")

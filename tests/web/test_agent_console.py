@@ -103,3 +103,17 @@ def test_an_agent_takes_over_a_chat_and_hands_it_back(page, agent_page, web_stac
     bots_said = [(e["text"], (e.get("metadata") or {}).get("agent")) for e in events if e["event"] == "bot"]
     assert (attack, "ana") in bots_said
     assert ("Ana from customer care has joined the chat.", None) in bots_said
+
+
+def test_a_waiting_shopper_is_offered_a_ticket_when_the_last_agent_logs_out(page, agent_page, web_stack):
+    log_in(agent_page)
+    open_chat(page)
+    say(page, "can I talk to a person please")
+    page.locator(".chat-handoff").wait_for(state="visible", timeout=TIMEOUT)
+    agent_page.get_by_role("button", name="Log out").click()
+    # No message from the shopper: the server's sweep (every 15 s) tells them, over socket.io.
+    page.locator(".msg.bot", has_text="Nobody from customer care is free").wait_for(timeout=45_000)
+    page.locator(".chat-handoff").wait_for(state="hidden", timeout=LIVE_MS)
+    assert "email" in page.locator(".msg.bot .msg-text").last.inner_text().lower()
+    say(page, "bo@example.com")
+    assert "what would you like them to know" in page.locator(".msg.bot .msg-text").last.inner_text().lower()
