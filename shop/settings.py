@@ -133,6 +133,13 @@ SETTINGS: tuple[Variable, ...] = (
         "failed agent log-ins per name, and per client address, within 15 minutes before log-in pauses",
     ),
     Variable(
+        "SHOP_TRACKER_WINDOW_EVENTS",
+        "tracker_window_events",
+        "200",
+        "a conversation longer than this many events is loaded from its newest ones on (about 20 turns), "
+        "with its slots as stored, so the hundredth turn costs what the tenth does; 0 loads every event",
+    ),
+    Variable(
         "SHOP_ALLOWED_ORIGINS",
         "allowed_origins",
         "",
@@ -241,6 +248,7 @@ class Settings:
     agent_session_s: int
     agent_away_after_s: int
     max_failed_logins: int
+    tracker_window_events: int
     allowed_origins: tuple[str, ...]
     host: str
     rasa_port: int

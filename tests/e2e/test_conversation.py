@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import urllib.error
 import urllib.request
 
 import pytest
 
+from shop.settings import current
 from tests.e2e.conftest import Chat
 
 pytestmark = pytest.mark.e2e
@@ -60,6 +62,25 @@ def test_the_same_customers_next_order_and_it_need_no_email_again(stack):
     # Another customer's order asks for its own email, and reveals nothing before it.
     reply = chat.text("what about SO10008")
     assert "email" in reply.lower() and "SO10008 (" not in reply
+
+
+def test_a_long_conversation_keeps_its_state_past_the_tracker_window(stack):
+    chat = Chat(stack, "e2e-long")
+    chat.text("where is my order")
+    chat.text("SO10003")
+    assert "shipped" in chat.text("ana.lopez@example.com")
+    small_talk = ("hi", "thanks", "what can you do?")
+    for n in range(45):
+        chat.text(small_talk[n % 3])
+    with sqlite3.connect(stack.env["RASA_TRACKER_DB"]) as db:
+        stored = db.execute("SELECT count(*) FROM events WHERE sender_id = 'e2e-long'").fetchone()[0]
+        states = db.execute("SELECT count(*) FROM tracker_windows WHERE sender_id = 'e2e-long'").fetchone()[0]
+    assert stored > current().tracker_window_events and states == 1  # the next turn loads a window
+    # The verification, 45 turns back, is in the stored slots: Ana's other order needs no email.
+    reply = chat.text("and what about SO10001?")
+    assert "SO10001" in reply and "email" not in reply.lower()
+    users = [e["text"] for e in chat.tracker()["events"] if e["event"] == "user"]
+    assert len(users) == 49 and users[0] == "where is my order"  # the API still shows every event
 
 
 def test_an_order_number_after_a_complaint_is_looked_up(stack):
