@@ -135,8 +135,8 @@ SETTINGS: tuple[Variable, ...] = (
     Variable(
         "SHOP_TRACKER_WINDOW_EVENTS",
         "tracker_window_events",
-        "200",
-        "a conversation longer than this many events is loaded from its newest ones on (about 20 turns), "
+        "120",
+        "a conversation longer than this many events is loaded from its newest ones on (about 12 turns), "
         "with its slots as stored, so the hundredth turn costs what the tenth does; 0 loads every event",
     ),
     Variable(
