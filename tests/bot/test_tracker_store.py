@@ -4,6 +4,7 @@ newest events with the state a full replay gives, and nothing stored is lost or 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -129,6 +130,12 @@ def test_a_restart_inside_the_window_clears_the_stored_slots(db):
     cut, whole = run(store.retrieve("restarted")), run(full(db).retrieve("restarted"))
     assert cut.current_slot_values() == whole.current_slot_values()
     assert cut.get_slot("last_order_id") is None
+
+
+def test_the_sqlite_file_keeps_a_write_ahead_log(db):
+    talk(windowed(db), "wal", range(2))
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 def test_window_zero_is_rasas_own_loading(db):
