@@ -155,7 +155,7 @@ def _sqlite_wal(connection: Any, _: Any) -> None:
     cursor.close()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _event_class(type_name: str) -> type[Event] | None:
     # Rasa's Event.resolve_by_type walks every subclass of Event, calling inspect.isabstract on
     # each, for every event it reads: a tenth of the Rasa server's time under load (py-spy).
