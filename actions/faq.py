@@ -13,7 +13,8 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import UsesServices, conversation_signals, latest_intent, latest_text, previous_user_text, redact
 from actions.support import hand_off_if_due
-from retrieval.knowledge_base import IndexMissingError
+from retrieval.knowledge_base import Hit, IndexMissingError
+from retrieval.services import ServiceRegistry
 from retrieval.text import sentences, tidy_whitespace
 
 logger = logging.getLogger(__name__)
@@ -57,17 +58,9 @@ class ActionAnswerFaq(UsesServices, Action):
             # A follow-up ("and if it already shipped?") means little alone; the question it
             # follows says what it is about.
             question = f"{previous_user_text(tracker)} {question}".strip()[: 2 * MAX_QUESTION_CHARS]
-        kb = self.services.knowledge_base
-        db = self.services.shop_db
-        try:
-            hits = kb.search(question, k=3)
-        except IndexMissingError as exc:
-            logger.error("knowledge base unavailable: %s", exc)
-            hits = []
-        top = hits[0] if hits else None
-        decision = kb.decide(top)
+        top, decision = best_passage(self.services, question)
         if top is None or decision == "decline":
-            db.log_faq_answer(tracker.sender_id, question, None, top.confidence if top else None)
+            self.services.shop_db.log_faq_answer(tracker.sender_id, question, None, top.confidence if top else None)
             signals = conversation_signals(tracker)
             unanswered = signals.unanswered_questions + 1
             counted = SlotSet("unanswered_questions", float(unanswered))
@@ -81,20 +74,48 @@ class ActionAnswerFaq(UsesServices, Action):
                 buttons=[HUMAN_BUTTON],
             )
             return [counted]
-        log_id = db.log_faq_answer(tracker.sender_id, question, f"{top.source} > {top.heading}", top.confidence)
-        logger.info("faq %s %s for %r (confidence %.3f)", decision, top.chunk_id, redact(question[:80]), top.confidence)
-        source = f"_Source: {top.title} › {top.heading}_"
-        if decision == "suggest":
-            # Hedged, with a human one tap away: a wrong guess must not read like a policy.
-            dispatcher.utter_message(
-                text=f"{SUGGESTION}\n\n{short_answer(top.text)}\n\n{source}\n\nDid that answer your question?",
-                buttons=[*feedback_buttons(log_id), HUMAN_BUTTON],
-            )
-            return []
-        dispatcher.utter_message(
-            text=f"{short_answer(top.text)}\n\n{source}\n\nWas this helpful?", buttons=feedback_buttons(log_id)
-        )
+        say_answer(self.services, dispatcher, tracker, question, top, decision)
         return []
+
+
+def best_passage(services: ServiceRegistry, question: str) -> tuple[Hit | None, str]:
+    """The shop documents' best passage for the question, and the knowledge base's decision on
+    it (`answer`, `suggest` or `decline`); a missing index declines."""
+    kb = services.knowledge_base
+    try:
+        hits = kb.search(question, k=3)
+    except IndexMissingError as exc:
+        logger.error("knowledge base unavailable: %s", exc)
+        hits = []
+    top = hits[0] if hits else None
+    return top, kb.decide(top)
+
+
+def say_answer(
+    services: ServiceRegistry,
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    question: str,
+    top: Hit,
+    decision: str,
+) -> None:
+    """The passage as the reply, with its source and the feedback buttons; hedged when the
+    knowledge base only suggests it."""
+    log_id = services.shop_db.log_faq_answer(
+        tracker.sender_id, question, f"{top.source} > {top.heading}", top.confidence
+    )
+    logger.info("faq %s %s for %r (confidence %.3f)", decision, top.chunk_id, redact(question[:80]), top.confidence)
+    source = f"_Source: {top.title} › {top.heading}_"
+    if decision == "suggest":
+        # Hedged, with a human one tap away: a wrong guess must not read like a policy.
+        dispatcher.utter_message(
+            text=f"{SUGGESTION}\n\n{short_answer(top.text)}\n\n{source}\n\nDid that answer your question?",
+            buttons=[*feedback_buttons(log_id), HUMAN_BUTTON],
+        )
+        return
+    dispatcher.utter_message(
+        text=f"{short_answer(top.text)}\n\n{source}\n\nWas this helpful?", buttons=feedback_buttons(log_id)
+    )
 
 
 class ActionFaqFeedback(UsesServices, Action):

@@ -15,6 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import UsesServices, conversation_signals, latest_intent, slot_list, slot_text
+from actions.faq import best_passage, say_answer
 from actions.support import hand_off_if_due
 from retrieval.catalog import is_product_id
 from retrieval.product_index import ProductHit, ProductIndex, ProductIndexMissingError
@@ -310,13 +311,20 @@ class ActionRecommendProducts(UsesServices, Action):
 
 
 class ActionUnclearMessage(ActionSearchProducts):
-    """A message the NLU was unsure of (or found out of scope): searched when its words name
-    products the shop has ("dark roast beans"), else answered with what the assistant can do."""
+    """A message the NLU was unsure of (or found out of scope): answered from the shop's
+    documents when they answer it with confidence (a policy question in words the NLU never saw),
+    else searched when its words name products the shop has ("dark roast beans"), else answered
+    with what the assistant can do."""
 
     def name(self) -> str:
         return "action_unclear_message"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        question = self.message_text(tracker)
+        top, decision = best_passage(self.services, question)
+        if top is not None and decision == "answer":
+            say_answer(self.services, dispatcher, tracker, question, top, decision)
+            return []
         try:
             named = self.services.product_search.named_products(self.message_text(tracker))
         except ProductIndexMissingError:

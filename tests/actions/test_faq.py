@@ -172,3 +172,26 @@ async def test_a_question_of_its_own_is_asked_alone(services):
     tracker = load_tracker("order_form_filled", text="do you accept paypal", intent="ask_faq", sender_id="alone")
     await ActionAnswerFaq(services).run(CollectingDispatcher(), tracker, {})
     assert faq_rows(services, "alone")[0][1] == "do you accept paypal"
+
+
+async def test_a_policy_question_the_nlu_found_out_of_scope_is_answered_from_the_documents(services):
+    """Questions first: the shop's documents answer it when they are sure, before any search or
+    the list of what the assistant can do; anything they are not sure of goes on as before."""
+    from actions.products import ActionUnclearMessage
+
+    dispatcher = CollectingDispatcher()
+    question = "do you accept paypal"
+    events = await ActionUnclearMessage(services).run(
+        dispatcher, load_tracker("order_form_filled", text=question, intent="out_of_scope", sender_id="unclear"), {}
+    )
+    assert events == []
+    [message] = dispatcher.messages
+    assert "PayPal" in message["text"] and "_Source: Payment" in message["text"]
+    assert [row[1] for row in faq_rows(services, "unclear")] == [question]
+
+    other = CollectingDispatcher()
+    await ActionUnclearMessage(services).run(
+        other, load_tracker("order_form_filled", text="tell me a joke", intent="out_of_scope", sender_id="joke"), {}
+    )
+    assert [m.get("response") for m in other.messages] == ["utter_capabilities"]
+    assert faq_rows(services, "joke") == []  # nothing answered, nothing logged as answered
