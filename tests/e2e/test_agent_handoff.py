@@ -46,7 +46,7 @@ def test_with_nobody_at_the_console_the_shopper_gets_a_ticket_and_no_promise(han
     chat = Chat(handoff_stack, "handoff-nobody")
     reply = chat.text("I want to talk to a human")
     assert "Nobody from customer care is free" in reply and "join this chat" not in reply
-    assert "email" in chat.text("not an address").lower()
+    assert "email" in chat.text("bo at example dot com").lower()
     assert "what would you like them to know" in chat.text("bo@example.com").lower()
     reply = chat.text("My parcel never arrived, please call me back.")
     assert "they'll reply to bo@example.com" in reply
@@ -56,6 +56,17 @@ def test_with_nobody_at_the_console_the_shopper_gets_a_ticket_and_no_promise(han
         tickets = [tuple(row) for row in conn.execute(query)]
     assert tickets == [("ticket", "bo@example.com", "My parcel never arrived, please call me back.")]
     assert "order number" in chat.text("where is my order?").lower()  # the bot carries on
+
+
+def test_never_mind_leaves_the_ticket_form_and_files_nothing(handoff_stack):
+    chat = Chat(handoff_stack, "handoff-never-mind")
+    assert "Nobody from customer care is free" in chat.text("can I talk to a real person")
+    reply = chat.text("never mind")
+    assert "no message sent" in reply.lower() and "email" not in reply.lower()
+    with desk(handoff_stack).engine.connect() as conn:
+        query = sa.select(handoff_conversations.c.email).where(handoff_conversations.c.sender_id == "handoff-never-mind")
+        assert [row[0] for row in conn.execute(query)] == [None]  # the request is logged, no message
+    assert "order number" in chat.text("where is my order?").lower()
 
 
 def test_an_agent_claims_talks_and_hands_back_and_the_tracker_holds_every_message(handoff_stack):

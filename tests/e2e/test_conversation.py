@@ -30,6 +30,14 @@ def test_order_status_form_reveals_the_real_status(stack):
     assert slots["verified_customer_id"] == "C0000"
 
 
+def test_an_order_number_written_with_a_hash_is_one(stack):
+    chat = Chat(stack, "e2e-hash")
+    assert "order number" in chat.text("where is my order").lower()
+    reply = chat.text("#SO10003")
+    assert "email" in reply.lower() and "doesn't look like an order number" not in reply
+    assert "SO10003" in chat.text("ana.lopez@example.com")
+
+
 def test_wrong_email_reveals_nothing(stack):
     chat = Chat(stack, "e2e-mismatch")
     chat.text("I want to check the status of my order")
