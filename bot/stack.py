@@ -34,12 +34,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shop.settings import current, store_env
+from shop.settings import Settings, current, store_env
 
 ROOT = Path(__file__).resolve().parent.parent
 RASA_BIN = ROOT / ".venv-rasa" / "bin" / "rasa"
 ACTIONS_PY = ROOT / ".venv-actions" / "bin" / "python"
 DEFAULT_MODEL = ROOT / "models" / "rasa" / "shop.tar.gz"
+
+
+def action_workers(configured: int, cores: int | None) -> int:
+    """Action server processes: `SHOP_ACTION_WORKERS`, or one per four cores. Measured under
+    `make bench-load` on two cores, the Rasa server (one process: Rasa allows more only with a
+    Redis lock store) filled one core while one action worker used about 0.4 of the other, so
+    more workers only pay where several Rasa servers share the action server."""
+    return configured if configured > 0 else max(1, (cores or 1) // 4)
 
 
 def free_port() -> int:
@@ -191,6 +199,7 @@ class Stack:
     def start_actions(self, timeout: float = 120) -> None:
         env = self._env()
         argv = [str(ACTIONS_PY), "-m", "actions.server", "--host", self.host, "--port", str(self.actions_port)]
+        argv += ["--workers", str(action_workers(Settings.from_env(env).action_workers, os.cpu_count()))]
         if env.get("SHOP_LOG_LEVEL", "").lower() == "debug":
             argv.append("--debug")
         proc = self._spawn("actions", argv, env)

@@ -76,6 +76,13 @@ SETTINGS: tuple[Variable, ...] = (
     ),
     Variable("SHOP_MAX_MESSAGE_CHARS", "max_message_chars", "2000", "longer messages are refused politely"),
     Variable("SHOP_ACTION_TIMEOUT_S", "action_timeout_s", "10", "how long Rasa waits for the action server"),
+    Variable(
+        "SHOP_ACTION_WORKERS",
+        "action_workers",
+        "0",
+        "action server processes `make run` starts (0: one per four cores, at least one; under load one "
+        "worker keeps up with a Rasa server, which is one process)",
+    ),
     Variable("SHOP_RETURN_WINDOW_DAYS", "return_window_days", "30", "return window after delivery"),
     Variable(
         "SHOP_MAX_FAILED_VERIFICATIONS",
@@ -237,6 +244,7 @@ class Settings:
     embedding_model: str | None
     max_message_chars: int
     action_timeout_s: int
+    action_workers: int
     return_window_days: int
     max_failed_verifications: int
     failed_verification_window_s: int

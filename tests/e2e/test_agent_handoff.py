@@ -64,7 +64,9 @@ def test_never_mind_leaves_the_ticket_form_and_files_nothing(handoff_stack):
     reply = chat.text("never mind")
     assert "no message sent" in reply.lower() and "email" not in reply.lower()
     with desk(handoff_stack).engine.connect() as conn:
-        query = sa.select(handoff_conversations.c.email).where(handoff_conversations.c.sender_id == "handoff-never-mind")
+        query = sa.select(handoff_conversations.c.email).where(
+            handoff_conversations.c.sender_id == "handoff-never-mind"
+        )
         assert [row[0] for row in conn.execute(query)] == [None]  # the request is logged, no message
     assert "order number" in chat.text("where is my order?").lower()
 

@@ -75,3 +75,10 @@ def test_corrupt_artifacts_are_named_with_their_rebuild_command(tmp_path):
         f"the knowledge-base index {tmp_path / 'kb' / 'chroma.sqlite3'} is corrupt: "
         f"run `rm -rf {tmp_path / 'kb'} && make index`"
     )
+
+
+def test_action_workers_follow_the_setting_or_the_cores():
+    from bot.stack import action_workers
+
+    assert [action_workers(0, cores) for cores in (None, 1, 2, 4, 16)] == [1, 1, 1, 1, 4]
+    assert action_workers(3, 2) == 3  # SHOP_ACTION_WORKERS wins
