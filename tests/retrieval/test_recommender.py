@@ -33,8 +33,15 @@ QUICK = {"l2_grid": (200,), "decay_grid": (20,), "recency_grid": (5,), "half_lif
 def test_persist_then_load_gives_identical_scores(model, tmp_path):
     model.save(tmp_path / "rec")
     loaded = FusedRecommender.load(tmp_path / "rec")
+    # The weights come back bit for bit; the scores to float32 rounding, because a tensor saved
+    # contiguous may be multiplied by another kernel than the in-memory view it was (a last-bit
+    # difference seen once in CI).
+    for name, tensor in model.tensors.items():
+        assert torch.equal(tensor.cpu(), loaded.tensors[name].cpu()), name
     for customer, context in [("C0001", []), (None, ["P0015"]), (None, [])]:
-        assert np.array_equal(model.scores(customer, context), loaded.scores(customer, context))
+        np.testing.assert_allclose(
+            model.scores(customer, context), loaded.scores(customer, context), rtol=1e-5, atol=1e-6
+        )
     assert [r.product_id for r in loaded.recommend("C0001")] == [r.product_id for r in model.recommend("C0001")]
 
 
