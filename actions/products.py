@@ -326,7 +326,7 @@ class ActionUnclearMessage(ActionSearchProducts):
             say_answer(self.services, dispatcher, tracker, question, top, decision)
             return []
         try:
-            named = self.services.product_search.named_products(self.message_text(tracker))
+            named = self.services.product_search.named_products(question)
         except ProductIndexMissingError:
             named = None
         if named is None:

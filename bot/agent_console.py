@@ -289,9 +289,11 @@ class HandoffRelay:
             return 0
         offered = 0
         for row in self.desk.queue():
+            if row["status"] != "waiting":
+                continue
             sender = row["sender_id"]
             tracker = await self._rasa().tracker_store.retrieve(sender)
-            if row["status"] != "waiting" or tracker is None or tracker.get_latest_input_channel() != "socketio":
+            if tracker is None or tracker.get_latest_input_channel() != "socketio":
                 continue
             if self.desk.release_unattended(sender):
                 await self.offer_ticket(sender, SocketIOOutput(self.sio, "bot_uttered"), row["id"])

@@ -92,11 +92,11 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
                     tracker_windows.c.sender_id == sender_id
                 )
             ).first()
-            if stored is None or stored.last_event_id != newest_first[0].id:
-                # Written before this store was configured, or by another writer: a full replay.
-                logger.debug("no stored state for the newest event of %s; loading every event", sender_id)
-                return await super().retrieve(sender_id)
-            state = json.loads(stored.state)
+        if stored is None or stored.last_event_id != newest_first[0].id:
+            # Written before this store was configured, or by another writer: a full replay.
+            logger.debug("no stored state for the newest event of %s; loading every event", sender_id)
+            return await super().retrieve(sender_id)
+        state = json.loads(stored.state)
         prelude: list[Event] = [SlotSet(name, value) for name, value in state["slots"].items()]
         if state.get("active_loop"):
             prelude.append(ActiveLoop(state["active_loop"]))
