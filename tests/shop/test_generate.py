@@ -87,6 +87,19 @@ def test_catalog_depends_on_the_seed_only(shop_data):
     assert [p["subcategory"] for p in other] == [p["subcategory"] for p in shop_data.catalog]
 
 
+def test_orders_and_their_customers_do_not_depend_on_the_day(shop_data):
+    """Tests that name generated orders (the conversation set's SO11152) hold on any day: only
+    the dates move."""
+    later = build(SEED, TODAY + timedelta(days=40))
+
+    def rows(data):
+        emails = {c["id"]: c["email"] for c in data.customers}
+        return [(o["id"], emails[o["customer_id"]], o["status"], o["total"]) for o in data.orders]
+
+    assert rows(later) == rows(shop_data)
+    assert later.orders[-1]["placed_at"] - shop_data.orders[-1]["placed_at"] == timedelta(days=40)
+
+
 # ---- catalog ---------------------------------------------------------------------------------
 
 
