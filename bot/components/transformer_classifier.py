@@ -475,7 +475,16 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
         ]
         intent_probs, sentiment_probs, entities = self.predict([texts[i] for i in live], taken=taken)
         for row, i in enumerate(live):
-            self._set_prediction(messages[i], intent_probs[row], sentiment_probs[row], entities[row])
+            # An entity type those lists found in this message is theirs alone: beside the email
+            # the regex matched, the model's "." or "and" tagged as an email is noise that a form
+            # would take as the shopper's answer. A value with no letter or digit is never one.
+            claimed = {e.get("entity") for e in messages[i].get(ENTITIES, []) if e.get("extractor") != self.name}
+            kept = [
+                e
+                for e in entities[row]
+                if e.get("entity") not in claimed and any(ch.isalnum() for ch in str(e.get("value", "")))
+            ]
+            self._set_prediction(messages[i], intent_probs[row], sentiment_probs[row], kept)
         for i in set(range(len(messages))) - set(live):
             self._set_empty(messages[i])
         return messages

@@ -107,6 +107,33 @@ def test_existing_entities_are_kept(trained):
     assert [e["entity"] for e in message.get("entities")] == ["order_id", "sentiment"]
 
 
+def test_an_entity_type_an_earlier_extractor_found_is_not_guessed_again(trained, monkeypatch):
+    component, *_ = trained
+    regex_email = {
+        "entity": "email",
+        "value": "ana@example.com",
+        "start": 24,
+        "end": 39,
+        "extractor": "RegexEntityExtractor",
+    }
+    guessed = [
+        {"entity": "email", "value": "and", "start": 20, "end": 23, "extractor": component.name},
+        {"entity": "color", "value": ".", "start": 19, "end": 20, "extractor": component.name},
+        {"entity": "color", "value": "blue", "start": 0, "end": 4, "extractor": component.name},
+    ]
+    real_predict = component.predict
+
+    def predict_with_guesses(texts, **kwargs):
+        intents, sentiments, _ = real_predict(texts, **kwargs)
+        return intents, sentiments, [list(guessed) for _ in texts]
+
+    monkeypatch.setattr(component, "predict", predict_with_guesses)
+    message = Message({"text": "blue one, sorry wrong. and ana@example.com", "entities": [regex_email]})
+    component.process([message])
+    kept = [(e["entity"], e["value"]) for e in message.get("entities") if e["entity"] != "sentiment"]
+    assert kept == [("email", "ana@example.com"), ("color", "blue")]
+
+
 def test_negative_threshold_decides_between_negative_and_next_best(make_component):
     component, *_ = make_component({"negative_threshold": 0.6})
     assert component.decide_sentiment(np.array([0.55, 0.40, 0.05])) == ("neutral", 0.40)
