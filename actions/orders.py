@@ -21,6 +21,7 @@ from rasa_sdk.types import DomainDict
 from actions.common import UsesServices, client_of, latest_intent, mask_email, redact, slot_text
 from retrieval.services import ServiceRegistry
 from shop.db import Order, find_order_id, normalize_email, normalize_order_id
+from shop.orders import mention_means_another_order
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +35,9 @@ THROTTLED = (
 )
 # The intents that change an order: with no order number they mean the one just looked at.
 ORDER_CHANGES = ("cancel_order", "return_item")
+# The slots a form asks for that have a hint of their own (utter_nudge_<slot>).
+NUDGED_SLOTS = ("order_id", "email", "ticket_email", "ticket_message")
+TICKET_FORM = "handoff_ticket_form"
 BAD_ORDER_ID = "That doesn't look like an order number. Order numbers look like SO10042."
 BAD_EMAIL = "That doesn't look like an email address. Could you type it again, e.g. name@example.com?"
 
@@ -81,7 +85,8 @@ class _OrderSlotValidation(UsesServices):
     - An email that matched an order in this conversation (within SHOP_VERIFIED_FOR_S) is kept
       for the same customer's other orders; for an order it does not match, the email is asked
       again, whether or not that order exists, so the question reveals nothing.
-    - "Return it" or "cancel it" with no order number means the order just looked at.
+    - "Return it" or "cancel it" with no order number means the order just looked at, and so
+      does a status question that points at it ("when will it arrive"); "my other order" asks.
     - A value the form did not ask for (an email the NLU misread in "ORD-99999" while the form
       wants the order number) is dropped without a word: the shopper is asked for it in turn,
       and scolding them for an email they never typed would only confuse."""
@@ -91,7 +96,15 @@ class _OrderSlotValidation(UsesServices):
     ) -> dict[str, Any]:
         last = slot_text(tracker, "last_order_id")
         starting = tracker.get_slot("requested_slot") is None and slot_text(tracker, "order_id") is None
-        if last and starting and not _names(tracker, "order_id") and latest_intent(tracker) in ORDER_CHANGES:
+        if not (last and starting) or _names(tracker, "order_id"):
+            return {}
+        mentions = _entity_values(tracker, "mention")
+        if any(mention_means_another_order(m) for m in mentions):
+            return {}
+        # Cancelling or returning with no number is about the order just looked at; a status
+        # question is only when it points at one ("when will it arrive"), since "where is my
+        # order?" may well be about another.
+        if latest_intent(tracker) in ORDER_CHANGES or mentions:
             return {"order_id": last}
         return {}
 
@@ -138,6 +151,14 @@ def _names(tracker: Tracker, entity: str) -> bool:
     return any(e.get("entity") == entity for e in (tracker.latest_message or {}).get("entities") or [])
 
 
+def _entity_values(tracker: Tracker, entity: str) -> list[str]:
+    return [
+        e["value"]
+        for e in (tracker.latest_message or {}).get("entities") or []
+        if e.get("entity") == entity and isinstance(e.get("value"), str)
+    ]
+
+
 def _was_asked_for(slot: str, tracker: Tracker) -> bool:
     """True unless the form is waiting for another slot (None: the opening message, where
     whatever the shopper gave is worth a word)."""
@@ -145,17 +166,21 @@ def _was_asked_for(slot: str, tracker: Tracker) -> bool:
     return requested in (None, slot)
 
 
-class ActionNudgeOrderForm(Action):
-    """ "yes", "ok" or "thanks" while an order form waits for an answer: the first time a hint
-    on where to find what it asks for, then the offer to stop. The form asks again after it."""
+class ActionNudgeForm(Action):
+    """ "yes", "ok" or "thanks" while a form waits for an answer (an order form, or the ticket
+    form when nobody can join the chat): the first time a hint on what it asks for, then the
+    offer to stop. The form asks again after it."""
 
     def name(self) -> str:
-        return "action_nudge_order_form"
+        return "action_nudge_form"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         requested = tracker.get_slot("requested_slot")
-        if _nudges_since_the_form_started(tracker, self.name()) == 0 and requested in ("order_id", "email"):
+        form = (tracker.active_loop or {}).get("name")
+        if _nudges_since_the_form_started(tracker, self.name()) == 0 and requested in NUDGED_SLOTS:
             dispatcher.utter_message(response=f"utter_nudge_{requested}")
+        elif form == TICKET_FORM:
+            dispatcher.utter_message(response="utter_offer_stop_ticket_form")
         else:
             dispatcher.utter_message(response="utter_offer_stop_order_form")
         return []

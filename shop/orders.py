@@ -31,6 +31,17 @@ class ReturnCheck:
     days: int | None = None
 
 
+# Words that make a mention point away from the order just discussed ("my other order",
+# "another one"). English function words, not any shop's vocabulary.
+_ANOTHER = frozenset({"other", "another", "different", "else", "next", "second", "new"})
+
+
+def mention_means_another_order(mention: str) -> bool:
+    """Whether the NLU's order `mention` ("it", "that one", "my other order") asks about an
+    order other than the one this conversation was just about."""
+    return any(word in _ANOTHER for word in mention.lower().replace("-", " ").split())
+
+
 def _as_utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 

@@ -231,7 +231,12 @@ async def test_the_order_number_is_found_in_a_short_reply():
 
 
 def form_turn(
-    text: str, intent: str, slots: dict[str, Any], order_id_entity: str | None = None, sender_id: str = "s"
+    text: str,
+    intent: str,
+    slots: dict[str, Any],
+    order_id_entity: str | None = None,
+    sender_id: str = "s",
+    mention: str | None = None,
 ) -> Tracker:
     """A form's validation call for one shopper message: the slots as the conversation left
     them, the message, and the order id Rasa extracted from it (if it named one)."""
@@ -243,6 +248,8 @@ def form_turn(
         sender_id=sender_id,
     )
     entities = [{"entity": "order_id", "value": order_id_entity}] if order_id_entity else []
+    if mention:
+        entities.append({"entity": "mention", "value": mention})
     tracker.latest_message["entities"] = entities
     tracker.events.append(
         {"event": "user", "text": text, "parse_data": {"intent": {"name": intent}, "entities": entities}}
@@ -297,6 +304,30 @@ async def test_return_it_means_the_order_just_looked_at(services):
     assert "order_id" not in slots_after(events)
 
 
+@pytest.mark.parametrize("mention", ["it", "that one", "that order"])
+async def test_a_status_question_pointing_at_the_order_just_discussed_needs_no_number(mention, services):
+    after_status = {"email": ANA, "verified_at": time.time() - 60, "last_order_id": "SO10003"}
+    tracker = form_turn(f"so when will {mention} get here", "order_status", after_status, mention=mention)
+    events = await orders.ValidateOrderStatusForm(services).run(CollectingDispatcher(), tracker, FORMS_DOMAIN)
+    assert slots_after(events).get("order_id") == "SO10003" and "email" not in slots_after(events)
+
+
+@pytest.mark.parametrize("mention", ["other", "another one", "the other"])
+async def test_the_other_order_is_asked_for_not_taken_from_the_conversation(mention, services):
+    after_status = {"email": ANA, "verified_at": time.time() - 60, "last_order_id": "SO10004"}
+    for intent, form in (("order_status", orders.ValidateOrderStatusForm), ("return_item", orders.ValidateReturnForm)):
+        tracker = form_turn(f"what about my {mention} order?", intent, after_status, mention=mention)
+        events = await form(services).run(CollectingDispatcher(), tracker, FORMS_DOMAIN)
+        assert "order_id" not in slots_after(events)
+
+
+def test_mentions_of_another_order():
+    from shop.orders import mention_means_another_order
+
+    assert mention_means_another_order("the other one") and mention_means_another_order("Another")
+    assert not mention_means_another_order("it") and not mention_means_another_order("that order")
+
+
 async def test_a_match_remembers_the_order_and_when(services):
     before = time.time()
     _, events = await run(orders.ActionCheckOrderStatus(services), load_tracker("order_form_filled"))
@@ -308,8 +339,19 @@ async def test_a_match_remembers_the_order_and_when(services):
 async def test_yes_inside_a_form_gets_a_hint_once_then_the_offer_to_stop():
     tracker = load_tracker("order_form_filled", {"requested_slot": "email"}, text="yes", intent="affirm")
     tracker.events.append({"event": "active_loop", "name": "order_status_form"})
-    dispatcher, _ = await run(orders.ActionNudgeOrderForm(), tracker)
+    dispatcher, _ = await run(orders.ActionNudgeForm(), tracker)
     assert dispatcher.messages[0]["response"] == "utter_nudge_email"
-    tracker.events.append({"event": "action", "name": "action_nudge_order_form"})
-    dispatcher, _ = await run(orders.ActionNudgeOrderForm(), tracker)
+    tracker.events.append({"event": "action", "name": "action_nudge_form"})
+    dispatcher, _ = await run(orders.ActionNudgeForm(), tracker)
     assert dispatcher.messages[0]["response"] == "utter_offer_stop_order_form"
+
+
+async def test_thanks_inside_the_ticket_form_gets_the_email_hint_then_the_offer_to_leave_it():
+    tracker = load_tracker("order_form_filled", {"requested_slot": "ticket_email"}, text="ok thanks", intent="thank")
+    tracker.events.append({"event": "active_loop", "name": "handoff_ticket_form"})
+    tracker.active_loop = {"name": "handoff_ticket_form"}
+    dispatcher, _ = await run(orders.ActionNudgeForm(), tracker)
+    assert dispatcher.messages[0]["response"] == "utter_nudge_ticket_email"
+    tracker.events.append({"event": "action", "name": "action_nudge_form"})
+    dispatcher, _ = await run(orders.ActionNudgeForm(), tracker)
+    assert dispatcher.messages[0]["response"] == "utter_offer_stop_ticket_form"
