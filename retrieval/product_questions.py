@@ -295,6 +295,13 @@ class ProductQuestions:
     def warm_up(self) -> None:
         self.index.warm_up()
 
+    def named_in_full(self, text: str, product_ids: Sequence[str]) -> str | None:
+        """The one product among these whose whole title the text names ("do the Cloudstep
+        Loft Hiking Boots come in 42?"), so that "how much are they" next is about it."""
+        words = set(tokens(text))
+        named = [p["id"] for p in self.products(product_ids) if title_words(p["title"]) <= words]
+        return named[0] if len(named) == 1 else None
+
     def products(self, product_ids: Sequence[str]) -> list[Product]:
         """The catalog's products of these ids, in order; unknown ids are left out."""
         self.index.warm_up()

@@ -4,6 +4,7 @@ and one relaxed constraint (named) when nothing matches everything."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -54,6 +55,8 @@ WIDEN_ORDER = ("color", "subcategory")
 _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 MAX_QUERY_CHARS = 300
 # The conversation's slots that hold a search's constraints, and the `SearchRequest` field of each.
+# The filters a constraint slot can become (a product word is a kind, a subcategory or a category).
+FILTERS_OF_SLOT = {"product_category": ("kind", "subcategory", "category")}
 CONSTRAINT_SLOTS = {
     "product_category": "category",
     "brand": "brand",
@@ -147,6 +150,9 @@ class SearchRequest:
     price_min: Any = None
     price_max: Any = None
     terms: list[str] | None = None  # words every result must mention ("wireless")
+    # Constraints the shopper has just added ("in blue?" after "anything cheaper?"): when nothing
+    # matches everything, the older ones are left out first.
+    newest: tuple[str, ...] = ()
 
 
 @dataclass
@@ -199,6 +205,14 @@ class ProductSearch:
         if not stems or any(w.isdigit() for w in content) or not stems <= self.index.name_words():
             return None
         return " ".join(content) if self.index.count_named(stems) else None
+
+    def kind_of(self, product_ids: Sequence[str]) -> str | None:
+        """The product type most of these products are (their commonest subcategory), as a
+        query for more like them: "cheaper ones?" after a recommendation, which had no query."""
+        kinds = Counter(
+            str(product["subcategory"]) for product_id in product_ids if (product := self.index.product(product_id))
+        )
+        return kinds.most_common(1)[0][0] if kinds else None
 
     def carries(self, product_word: str | None) -> bool:
         """False when no product of the catalog is called by the shopper's product word
@@ -294,7 +308,8 @@ class ProductSearch:
             return self._with_near_matches(query, filters, hits, k, offset, mode, exclude, cheap)
         if hits or offset or not relax:
             return SearchResult(hits, filters, [], query, exact=len(hits), cheapest_first=cheap)
-        for name in RELAX_ORDER:
+        newest = {n for slot in request.newest for n in FILTERS_OF_SLOT.get(slot, (slot,))}
+        for name in sorted(RELAX_ORDER, key=lambda n: n in newest):
             if getattr(filters, name) is None:
                 continue
             candidate = replace(filters)

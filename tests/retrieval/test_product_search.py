@@ -107,6 +107,24 @@ def test_nothing_matching_relaxes_one_constraint_and_names_it(search):
     assert unknown_brand.relaxed == ["the brand (Acme)"] and unknown_brand.hits
 
 
+def test_the_constraint_just_asked_for_is_the_last_left_out(search):
+    """ "in blue?" after "anything cheaper?": no blue one is that cheap, so the price limit goes,
+    not the colour the shopper has just asked for."""
+    products = [p for p in search.index.products if p["subcategory"] == "rain jackets"]
+    cheapest = min(float(p["price"]) for p in products)
+    color = next(
+        c
+        for c in sorted({p["color"] for p in products})
+        if min(float(p["price"]) for p in products if p["color"] == c) > cheapest
+    )
+    request = SearchRequest("rain jackets", category="rain jackets", color=color, price_max=cheapest)
+    assert search.search(request, k=5).relaxed == [f"the colour ({color})"]
+    request.newest = ("color",)
+    result = search.search(request, k=5)
+    assert result.relaxed == [f"the price limit (under ${cheapest:g})"]
+    assert result.hits and all(h.product["color"] == color for h in result.hits)
+
+
 def test_words_a_follow_up_added_are_required_and_given_up_by_name_when_nothing_has_them(search):
     result = search.search(
         SearchRequest("headphones wireless", category="headphones", terms=["wireless"]), k=5, relax=False
