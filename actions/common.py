@@ -52,13 +52,6 @@ def latest_shopper_text(tracker: Tracker) -> str:
     return ""
 
 
-def previous_user_text(tracker: Tracker) -> str:
-    """What the shopper said before the latest message ("" when nothing)."""
-    said = [e.get("text") for e in tracker.events if e.get("event") == "user"]
-    text = said[-2] if len(said) >= 2 else ""
-    return text if isinstance(text, str) else ""
-
-
 def latest_intent(tracker: Tracker) -> str | None:
     intent = (tracker.latest_message or {}).get("intent") or {}
     name = intent.get("name") if isinstance(intent, dict) else None

@@ -11,7 +11,15 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import UsesServices, conversation_signals, latest_intent, latest_text, previous_user_text, redact
+from actions.common import (
+    MISUNDERSTOOD,
+    UsesServices,
+    conversation_signals,
+    latest_intent,
+    latest_shopper_text,
+    latest_text,
+    redact,
+)
 from actions.support import hand_off_if_due
 from retrieval.knowledge_base import Hit, IndexMissingError
 from retrieval.services import ServiceRegistry
@@ -20,12 +28,12 @@ from retrieval.text import sentences, tidy_whitespace
 logger = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 1000
-# The rules send these here only right after an answer (training_data/rules/faq.yml).
-FOLLOW_UP_INTENTS = ("nlu_fallback", "out_of_scope")
 MAX_ANSWER_CHARS = 420
 NOT_SURE = "I'm not sure I have the right answer to that, and I'd rather not guess."
 SUGGESTION = "I'm not completely sure, but I think this is what you're asking about:"
 HUMAN_BUTTON = {"title": "Talk to a human", "payload": "/human_handoff"}
+COMPLAINT_INTRO = "Here's what our help pages say about that:"
+COMPLAINT_SUGGESTION = "This part of our help pages may help:"
 
 
 def short_answer(passage: str, limit: int = MAX_ANSWER_CHARS) -> str:
@@ -53,12 +61,7 @@ class ActionAnswerFaq(UsesServices, Action):
         return "action_answer_faq"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        question = latest_text(tracker)[:MAX_QUESTION_CHARS]
-        if latest_intent(tracker) in FOLLOW_UP_INTENTS:
-            # A follow-up ("and if it already shipped?") means little alone; the question it
-            # follows says what it is about.
-            question = f"{previous_user_text(tracker)} {question}".strip()[: 2 * MAX_QUESTION_CHARS]
-        top, decision = best_passage(self.services, question)
+        question, top, decision = passage_in_context(self.services, tracker, latest_text(tracker)[:MAX_QUESTION_CHARS])
         if top is None or decision == "decline":
             self.services.shop_db.log_faq_answer(tracker.sender_id, question, None, top.confidence if top else None)
             signals = conversation_signals(tracker)
@@ -74,8 +77,45 @@ class ActionAnswerFaq(UsesServices, Action):
                 buttons=[HUMAN_BUTTON],
             )
             return [counted]
-        say_answer(self.services, dispatcher, tracker, question, top, decision)
-        return []
+        return say_answer(self.services, dispatcher, tracker, question, top, decision)
+
+
+ANSWERED_SLOT = "answered_question"
+_RANK = {"answer": 2, "suggest": 1, "decline": 0}
+
+
+def question_answered_last_turn(tracker: Tracker) -> str | None:
+    """The question the assistant answered from the documents in its reply to the shopper's
+    previous message (`say_answer` records it), else None."""
+    users_seen = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            users_seen += 1
+            if users_seen == 2:
+                return None
+        elif users_seen == 1 and event.get("event") == "slot" and event.get("name") == ANSWERED_SLOT:
+            value = event.get("value")
+            return value if isinstance(value, str) and value else None
+    return None
+
+
+def passage_in_context(services: ServiceRegistry, tracker: Tracker, question: str) -> tuple[str, Hit | None, str]:
+    """The best passage for the question, asked alone first. A follow-up to an answer ("does
+    that work for flash sales too?") means little alone: when the NLU could not place it and
+    the documents are not sure of it, it is asked again after the question just answered, and
+    the surer of the two wins. A message the NLU did place ("can I pay in instalments" after
+    a question on payment methods) is a question of its own, and the one before it would only
+    pull the answer back to that. Returns the question as asked, the passage and the
+    knowledge base's decision."""
+    top, decision = best_passage(services, question)
+    follow_up = decision != "answer" and latest_intent(tracker) in MISUNDERSTOOD
+    answered = question_answered_last_turn(tracker) if follow_up else None
+    if answered:
+        in_context = f"{answered} {question}".strip()[: 2 * MAX_QUESTION_CHARS]
+        top_in_context, decision_in_context = best_passage(services, in_context)
+        if _RANK[decision_in_context] > _RANK[decision]:
+            return in_context, top_in_context, decision_in_context
+    return question, top, decision
 
 
 def best_passage(services: ServiceRegistry, question: str) -> tuple[Hit | None, str]:
@@ -98,24 +138,65 @@ def say_answer(
     question: str,
     top: Hit,
     decision: str,
-) -> None:
+    intro: str | None = None,
+) -> list[EventType]:
     """The passage as the reply, with its source and the feedback buttons; hedged when the
-    knowledge base only suggests it."""
+    knowledge base only suggests it. With an `intro` (inside another reply, such as the
+    answer to a complaint), the passage follows it and asks for no feedback. The events
+    record the question for a follow-up."""
     log_id = services.shop_db.log_faq_answer(
         tracker.sender_id, question, f"{top.source} > {top.heading}", top.confidence
     )
     logger.info("faq %s %s for %r (confidence %.3f)", decision, top.chunk_id, redact(question[:80]), top.confidence)
     source = f"_Source: {top.title} › {top.heading}_"
-    if decision == "suggest":
+    if intro is not None:
+        dispatcher.utter_message(text=f"{intro}\n\n{short_answer(top.text)}\n\n{source}")
+    elif decision == "suggest":
         # Hedged, with a human one tap away: a wrong guess must not read like a policy.
         dispatcher.utter_message(
             text=f"{SUGGESTION}\n\n{short_answer(top.text)}\n\n{source}\n\nDid that answer your question?",
             buttons=[*feedback_buttons(log_id), HUMAN_BUTTON],
         )
-        return
-    dispatcher.utter_message(
-        text=f"{short_answer(top.text)}\n\n{source}\n\nWas this helpful?", buttons=feedback_buttons(log_id)
-    )
+    else:
+        dispatcher.utter_message(
+            text=f"{short_answer(top.text)}\n\n{source}\n\nWas this helpful?", buttons=feedback_buttons(log_id)
+        )
+    return [SlotSet(ANSWERED_SLOT, question)]
+
+
+class ActionAnswerComplaint(UsesServices, Action):
+    """Between the apology for a complaint and the offer of a person: what the shop's documents
+    say about it ("the box arrived crushed" has a policy of its own), plainly when they are
+    sure and as "may help" when they only suggest it. Says nothing when they don't know; the
+    offer of a person follows either way. Asked "what do I do now?" after that offer, it looks
+    up the complaint again rather than the question."""
+
+    def name(self) -> str:
+        return "action_answer_complaint"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        complaint = latest_complaint(tracker)[:MAX_QUESTION_CHARS]
+        top, decision = best_passage(self.services, complaint)
+        if top is None or decision == "decline":
+            return []
+        intro = COMPLAINT_INTRO if decision == "answer" else COMPLAINT_SUGGESTION
+        return say_answer(self.services, dispatcher, tracker, complaint, top, decision, intro=intro)
+
+
+def latest_complaint(tracker: Tracker) -> str:
+    """The shopper's latest message the NLU read as a complaint in this session, else their
+    latest message."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "session_started":
+            break
+        if (
+            event.get("event") == "user"
+            and ((event.get("parse_data") or {}).get("intent") or {}).get("name") == "complaint"
+        ):
+            text = event.get("text")
+            if isinstance(text, str) and text:
+                return text
+    return latest_shopper_text(tracker)
 
 
 class ActionFaqFeedback(UsesServices, Action):

@@ -15,7 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import UsesServices, conversation_signals, latest_intent, slot_list, slot_text
-from actions.faq import best_passage, say_answer
+from actions.faq import passage_in_context, say_answer
 from actions.support import hand_off_if_due
 from retrieval.catalog import is_product_id
 from retrieval.product_index import ProductHit, ProductIndex, ProductIndexMissingError
@@ -148,6 +148,9 @@ class ActionSearchProducts(UsesServices, Action):
             terms = list(dict.fromkeys(terms + added))[-MAX_TERMS:]
         elif intent == "cheaper_products":
             shown = self._shown_prices(tracker, search.index)
+            if not query:
+                # After recommendations, which leave no query: more of the kind they were.
+                query = search.kind_of(slot_list(tracker, "shown_product_ids")) or ""
             if shown:
                 cheapest = min(shown)
                 cheaper = {**constraints, "price_max": f"{max(cheapest - 0.01, 0):.2f}"}
@@ -166,11 +169,19 @@ class ActionSearchProducts(UsesServices, Action):
                     return []
                 constraints = cheaper
             else:
-                result = search.search(self._request(query, constraints, terms), k=PAGE_SIZE, offset=page * PAGE_SIZE)
+                request = self._request(query, constraints, terms)
+                request.newest = tuple(e["entity"] for e in product_entities(tracker) if e.get("entity") in constraints)
+                result = search.search(request, k=PAGE_SIZE, offset=page * PAGE_SIZE)
         except ProductIndexMissingError as exc:
             logger.error("product search unavailable: %s", exc)
             dispatcher.utter_message(text=UNAVAILABLE)
             return []
+        if query == text and (not_carried or result.relaxed or not result.hits):
+            # Nothing matches as asked: words the catalog lacks but the shop's documents answer
+            # with confidence ("is there a minimum for klarna?") were a question, not a search.
+            question, top, decision = passage_in_context(self.services, tracker, text)
+            if top is not None and decision == "answer":
+                return say_answer(self.services, dispatcher, tracker, question, top, decision)
         events: list[EventType] = [SlotSet(slot, value) for slot, value in constraints.items()]
         events += [SlotSet("search_query", query), SlotSet("search_terms", terms), SlotSet("search_page", float(page))]
         if not result.hits:
@@ -205,6 +216,8 @@ class ActionSearchProducts(UsesServices, Action):
             intro = f"{note}Here's what I found{', cheapest first' if result.cheapest_first else ''}:"
         dispatcher.utter_message(text=text_fallback(intro, cards, tracker), json_message=cards_message(cards))
         events.append(SlotSet("shown_product_ids", [c["id"] for c in cards]))
+        if query == text and (named := self.services.product_questions.named_in_full(text, [c["id"] for c in cards])):
+            events.append(SlotSet("focus_product_id", named))
         return events
 
     @staticmethod
@@ -312,24 +325,25 @@ class ActionRecommendProducts(UsesServices, Action):
 
 class ActionUnclearMessage(ActionSearchProducts):
     """A message the NLU was unsure of (or found out of scope): answered from the shop's
-    documents when they answer it with confidence (a policy question in words the NLU never saw),
-    else searched when its words name products the shop has ("dark roast beans"), else answered
-    with what the assistant can do."""
+    documents when they answer it with confidence (a policy question in words the NLU never saw,
+    or a follow-up to the answer just given), else searched when its words name products the
+    shop has ("dark roast beans") or the NLU tagged a product attribute or price in it, else
+    answered with what the assistant can do."""
 
     def name(self) -> str:
         return "action_unclear_message"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        question = self.message_text(tracker)
-        top, decision = best_passage(self.services, question)
+        question, top, decision = passage_in_context(self.services, tracker, self.message_text(tracker))
         if top is not None and decision == "answer":
-            say_answer(self.services, dispatcher, tracker, question, top, decision)
-            return []
+            return say_answer(self.services, dispatcher, tracker, question, top, decision)
         try:
             named = self.services.product_search.named_products(question)
         except ProductIndexMissingError:
             named = None
-        if named is None:
+        # Product words or a price the NLU tagged ("something under $50") are a shopping
+        # request too, even where other words are not the catalog's.
+        if named is None and not any(e.get("entity") in CONSTRAINT_SLOTS for e in product_entities(tracker)):
             handed_off = hand_off_if_due(self.services, dispatcher, tracker, conversation_signals(tracker))
             if handed_off is not None:
                 return handed_off

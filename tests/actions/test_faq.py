@@ -10,7 +10,7 @@ from actions.faq import NOT_SURE, SUGGESTION, ActionAnswerFaq, ActionFaqFeedback
 from retrieval import knowledge_base
 from retrieval.services import ServiceRegistry
 from shop.db import ShopDB
-from tests.actions.conftest import load_tracker, texts
+from tests.actions.conftest import load_tracker, slot_events, texts
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ async def test_faq_answers_with_the_passage_its_source_and_helpful_buttons(
     events = await ActionAnswerFaq(services).run(
         dispatcher, load_tracker("order_form_filled", text=question, intent="ask_faq", sender_id="faq"), {}
     )
-    assert events == []
+    assert slot_events(events) == {"answered_question": question}
     [message] = dispatcher.messages
     assert fact in message["text"] and f"_Source: {source}" in message["text"]
     assert len(message["text"]) < 700
@@ -160,12 +160,27 @@ async def test_a_follow_up_right_after_an_answer_is_asked_with_the_question_befo
         [
             {"event": "user", "text": "do you accept paypal", "parse_data": {"intent": {"name": "ask_faq"}}},
             {"event": "action", "name": "action_answer_faq"},
+            {"event": "slot", "name": "answered_question", "value": "do you accept paypal"},
             {"event": "user", "text": "and for a gift?", "parse_data": {"intent": {"name": intent}}},
         ]
     )
     await ActionAnswerFaq(services).run(CollectingDispatcher(), tracker, {})
     [row] = faq_rows(services, "follow-up")
     assert row[1] == "do you accept paypal and for a gift?" and row[2].startswith("payment.md")
+
+
+async def test_a_follow_up_to_an_answer_two_turns_back_is_asked_alone(services):
+    tracker = load_tracker("order_form_filled", text="and for a gift?", intent="nlu_fallback", sender_id="stale")
+    tracker.events.extend(
+        [
+            {"event": "user", "text": "do you accept paypal", "parse_data": {"intent": {"name": "ask_faq"}}},
+            {"event": "slot", "name": "answered_question", "value": "do you accept paypal"},
+            {"event": "user", "text": "show me boots", "parse_data": {"intent": {"name": "search_product"}}},
+            {"event": "user", "text": "and for a gift?", "parse_data": {"intent": {"name": "nlu_fallback"}}},
+        ]
+    )
+    await ActionAnswerFaq(services).run(CollectingDispatcher(), tracker, {})
+    assert faq_rows(services, "stale")[0][1] == "and for a gift?"
 
 
 async def test_a_question_of_its_own_is_asked_alone(services):
@@ -184,7 +199,7 @@ async def test_a_policy_question_the_nlu_found_out_of_scope_is_answered_from_the
     events = await ActionUnclearMessage(services).run(
         dispatcher, load_tracker("order_form_filled", text=question, intent="out_of_scope", sender_id="unclear"), {}
     )
-    assert events == []
+    assert slot_events(events) == {"answered_question": question}
     [message] = dispatcher.messages
     assert "PayPal" in message["text"] and "_Source: Payment" in message["text"]
     assert [row[1] for row in faq_rows(services, "unclear")] == [question]
@@ -195,3 +210,42 @@ async def test_a_policy_question_the_nlu_found_out_of_scope_is_answered_from_the
     )
     assert [m.get("response") for m in other.messages] == ["utter_capabilities"]
     assert faq_rows(services, "joke") == []  # nothing answered, nothing logged as answered
+
+
+async def test_a_complaint_the_documents_cover_gets_their_answer_without_feedback_buttons(services):
+    from actions.faq import COMPLAINT_INTRO, ActionAnswerComplaint
+
+    complaint = "the parcel arrived and the box is all crushed, what now"
+    dispatcher = CollectingDispatcher()
+    tracker = load_tracker("order_form_filled", text=complaint, intent="complaint", sender_id="crushed")
+    tracker.events.append({"event": "user", "text": complaint, "parse_data": {"intent": {"name": "complaint"}}})
+    events = await ActionAnswerComplaint(services).run(dispatcher, tracker, {})
+    [message] = dispatcher.messages
+    assert message["text"].startswith(COMPLAINT_INTRO) and "photo" in message["text"]
+    assert not message.get("buttons")  # the offer of a person that follows has its own
+    assert slot_events(events) == {"answered_question": complaint}
+
+    quiet = CollectingDispatcher()
+    rant = "you are all useless"
+    tracker = load_tracker("order_form_filled", text=rant, intent="complaint", sender_id="rant")
+    tracker.events.append({"event": "user", "text": rant, "parse_data": {"intent": {"name": "complaint"}}})
+    assert await ActionAnswerComplaint(services).run(quiet, tracker, {}) == []
+    assert quiet.messages == []
+
+
+async def test_what_now_after_the_offer_of_a_person_looks_up_the_complaint_again(services):
+    from actions.faq import ActionAnswerComplaint
+
+    complaint = "the parcel arrived and the box is all crushed"
+    tracker = load_tracker("order_form_filled", text="what do i do now", intent="ask_capabilities", sender_id="now")
+    tracker.events.extend(
+        [
+            {"event": "user", "text": complaint, "parse_data": {"intent": {"name": "complaint"}}},
+            {"event": "action", "name": "utter_offer_human"},
+            {"event": "user", "text": "what do i do now", "parse_data": {"intent": {"name": "ask_capabilities"}}},
+        ]
+    )
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerComplaint(services).run(dispatcher, tracker, {})
+    [message] = dispatcher.messages
+    assert "photo" in message["text"]

@@ -414,6 +414,47 @@ async def test_an_unclear_message_naming_the_shops_products_is_searched(services
     assert events == {}
 
 
+async def test_cheaper_after_recommendations_looks_for_cheaper_ones_of_the_same_kind(services, products):
+    headphones = sorted(
+        (p for p in products.products if p["subcategory"] == "headphones"), key=lambda p: -float(p["price"])
+    )[:3]
+    shown = {"shown_product_ids": [p["id"] for p in headphones], "search_query": None}
+    dispatcher, _ = await run(ActionSearchProducts(services), turn("cheaper ones?", "cheaper_products", slots=shown))
+    limit = min(float(p["price"]) for p in headphones)
+    found = cards(dispatcher)
+    assert found and all(float(c["price"]) < limit for c in found)
+    assert sum(products.product(c["id"])["subcategory"] == "headphones" for c in found) >= len(found) / 2
+
+
+async def test_a_search_naming_a_product_in_full_puts_it_in_focus_for_the_next_question(services, products):
+    boots = next(p for p in products.products if p["subcategory"] == "hiking boots")
+    _, slots = await run(
+        ActionSearchProducts(services), turn(f"do the {boots['title']} come in size 42?", "search_product")
+    )
+    assert slots["focus_product_id"] == boots["id"]
+    _, slots = await run(ActionSearchProducts(services), turn("hiking boots", "search_product"))
+    assert "focus_product_id" not in slots
+
+
+async def test_a_search_that_matches_nothing_but_the_documents_answer_was_a_question(services):
+    dispatcher, events = await run(
+        ActionSearchProducts(services),
+        turn("is there a minimum amount for klarna?", "search_product", {"brand": "klarna"}),
+    )
+    [message] = dispatcher.messages
+    assert "$35" in message["text"] and "_Source: Payment" in message["text"]
+    assert events == {"answered_question": "is there a minimum amount for klarna?"}
+
+
+async def test_an_unclear_message_with_a_price_the_nlu_tagged_is_searched_within_it(services):
+    dispatcher, _ = await run(
+        ActionUnclearMessage(services),
+        turn("he likes cooking, something under $50", "nlu_fallback", {"price_max": "50"}),
+    )
+    prices = [float(c["price"]) for c in cards(dispatcher)]
+    assert prices and max(prices) <= 50
+
+
 async def test_another_shops_products_are_searched_and_what_it_lacks_is_named(tmp_path, embedder, shop_db_url):
     """A shop of garden tools, onboarded as its owner would, searched through the actions."""
     from retrieval.product_index import ProductIndex

@@ -71,6 +71,14 @@ def test_never_mind_leaves_the_ticket_form_and_files_nothing(handoff_stack):
     assert "order number" in chat.text("where is my order?").lower()
 
 
+def test_thanks_in_the_ticket_form_is_not_taken_for_the_email(handoff_stack):
+    chat = Chat(handoff_stack, "handoff-thanks")
+    assert "Nobody from customer care is free" in chat.text("can I talk to a real person")
+    reply = chat.text("ok thanks")
+    assert "no problem" in reply.lower() and "doesn't look like an email" not in reply
+    assert "what would you like them to know" in chat.text("bo@example.com").lower()
+
+
 def test_an_agent_claims_talks_and_hands_back_and_the_tracker_holds_every_message(handoff_stack):
     ana, ben = AgentConsole(handoff_stack), AgentConsole(handoff_stack)
     assert ana.log_in("ana", PASSWORD) == 200 and ben.log_in("ben", PASSWORD) == 200
