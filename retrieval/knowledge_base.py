@@ -36,8 +36,8 @@ REBUILD_HINT = "make index  (or: python -m retrieval ingest --kb shop/kb)"
 # human one tap away. Below, it says it is not sure and offers a human.
 # The cosines differ by encoder, so each has its pair: the fine-tuned KB encoder (threshold) and
 # the plain MiniLM (threshold_base).
-DEFAULT_MIN_CONFIDENCE = 0.487
-DEFAULT_SUGGEST_CONFIDENCE = 0.416
+DEFAULT_MIN_CONFIDENCE = 0.458
+DEFAULT_SUGGEST_CONFIDENCE = 0.392
 BASE_MIN_CONFIDENCE = 0.52
 BASE_SUGGEST_CONFIDENCE = 0.42
 # Chosen with the thresholds on the validation questions (retrieval.json, "hybrid_fusion").

@@ -55,7 +55,7 @@ SETTINGS: tuple[Variable, ...] = (
         "SHOP_KB_MIN_CONFIDENCE",
         "kb_min_confidence",
         "",
-        "at or above it an FAQ passage is given as the answer (unset: 0.487, or 0.52 with the "
+        "at or above it an FAQ passage is given as the answer (unset: 0.458, or 0.52 with the "
         "plain MiniLM, chosen by `make bench-retrieval`)",
     ),
     Variable(
@@ -63,7 +63,7 @@ SETTINGS: tuple[Variable, ...] = (
         "kb_suggest_confidence",
         "",
         "between this and the answer cut-off the passage is a hedged suggestion; below it the "
-        "assistant says it is not sure (unset: 0.416, or 0.42 with the plain MiniLM)",
+        "assistant says it is not sure (unset: 0.392, or 0.42 with the plain MiniLM)",
     ),
     Variable("SHOP_PRODUCT_INDEX_PATH", "product_index_path", "models/products", "the product Chroma folder"),
     Variable("SHOP_PRODUCT_COLLECTION", "product_collection", "products", "the product Chroma collection"),
