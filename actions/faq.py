@@ -108,14 +108,22 @@ def passage_in_context(services: ServiceRegistry, tracker: Tracker, question: st
     pull the answer back to that. Returns the question as asked, the passage and the
     knowledge base's decision."""
     top, decision = best_passage(services, question)
-    follow_up = decision != "answer" and latest_intent(tracker) in MISUNDERSTOOD
-    answered = question_answered_last_turn(tracker) if follow_up else None
-    if answered:
-        in_context = f"{answered} {question}".strip()[: 2 * MAX_QUESTION_CHARS]
-        top_in_context, decision_in_context = best_passage(services, in_context)
+    if decision != "answer" and latest_intent(tracker) in MISUNDERSTOOD:
+        in_context, top_in_context, decision_in_context = passage_after_the_answer(services, tracker, question)
         if _RANK[decision_in_context] > _RANK[decision]:
             return in_context, top_in_context, decision_in_context
     return question, top, decision
+
+
+def passage_after_the_answer(services: ServiceRegistry, tracker: Tracker, question: str) -> tuple[str, Hit | None, str]:
+    """The question asked after the one answered last turn (none: declined), for a message
+    that only makes sense as a follow-up to that answer."""
+    answered = question_answered_last_turn(tracker)
+    if not answered:
+        return question, None, "decline"
+    in_context = f"{answered} {question}".strip()[: 2 * MAX_QUESTION_CHARS]
+    top, decision = best_passage(services, in_context)
+    return in_context, top, decision
 
 
 def best_passage(services: ServiceRegistry, question: str) -> tuple[Hit | None, str]:

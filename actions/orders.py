@@ -14,11 +14,12 @@ from datetime import datetime
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import UsesServices, client_of, latest_intent, mask_email, redact, slot_text
+from actions.faq import passage_after_the_answer, say_answer
 from retrieval.services import ServiceRegistry
 from shop.db import Order, find_order_id, normalize_email, normalize_order_id
 from shop.orders import mention_means_another_order
@@ -184,6 +185,33 @@ class ActionNudgeForm(Action):
         else:
             dispatcher.utter_message(response="utter_offer_stop_order_form")
         return []
+
+
+# The form each order request starts (training_data/rules/orders.yml).
+FORM_OF_INTENT = {
+    "order_status": "order_status_form",
+    "cancel_order": "cancel_order_form",
+    "return_item": "return_form",
+}
+
+
+class ActionFollowUpOrOrderForm(UsesServices, Action):
+    """An order request right after an answer from the documents. "And if it already shipped?"
+    after the answer on changing an address reads like an order question, but its "it" points
+    at the answer when this conversation has no order to point at: then it is asked after
+    that answer, and answered when the documents know. Anything else starts the order form."""
+
+    def name(self) -> str:
+        return "action_follow_up_or_order_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        form = FORM_OF_INTENT.get(latest_intent(tracker) or "", "order_status_form")
+        points_back = bool(_entity_values(tracker, "mention")) and not _names(tracker, "order_id")
+        if points_back and not slot_text(tracker, "last_order_id"):
+            question, top, decision = passage_after_the_answer(self.services, tracker, self.message_text(tracker))
+            if top is not None and decision != "decline":
+                return say_answer(self.services, dispatcher, tracker, question, top, decision)
+        return [FollowupAction(form)]
 
 
 def _nudges_since_the_form_started(tracker: Tracker, action_name: str) -> int:

@@ -355,3 +355,39 @@ async def test_thanks_inside_the_ticket_form_gets_the_email_hint_then_the_offer_
     tracker.events.append({"event": "action", "name": "action_nudge_form"})
     dispatcher, _ = await run(orders.ActionNudgeForm(), tracker)
     assert dispatcher.messages[0]["response"] == "utter_offer_stop_ticket_form"
+
+
+async def test_an_order_question_pointing_back_at_an_answer_is_answered_as_a_follow_up(services):
+    """ "and if it already shipped?" right after the answer on changing an address: no order is
+    in the conversation, so "it" is the answer's topic; a plain order request starts the form."""
+    from rasa_sdk.events import FollowupAction
+
+    def after_answer(text: str, mention: str | None, slots: dict[str, Any] | None = None) -> Tracker:
+        tracker = form_turn(text, "order_status", slots or {}, mention=mention, sender_id="follow-up")
+        tracker.events[-1:-1] = [
+            {
+                "event": "user",
+                "text": "can I change the delivery address?",
+                "parse_data": {"intent": {"name": "ask_faq"}},
+            },
+            {"event": "action", "name": "action_answer_faq"},
+            {"event": "slot", "name": "answered_question", "value": "can I change the delivery address?"},
+        ]
+        return tracker
+
+    dispatcher = CollectingDispatcher()
+    events = await orders.ActionFollowUpOrOrderForm(services).run(
+        dispatcher, after_answer("and if it already shipped?", "it"), {}
+    )
+    assert "Changing the delivery address_" in dispatcher.messages[0]["text"]
+    assert slots_after(events) == {"answered_question": "can I change the delivery address? and if it already shipped?"}
+
+    for text, mention, slots in (
+        ("where is my order?", None, {}),
+        ("and when will it arrive?", "it", {"last_order_id": "SO10003"}),
+    ):
+        dispatcher = CollectingDispatcher()
+        events = await orders.ActionFollowUpOrOrderForm(services).run(
+            dispatcher, after_answer(text, mention, slots), {}
+        )
+        assert events == [FollowupAction("order_status_form")] and dispatcher.messages == []
