@@ -8,3 +8,8 @@ bench-load: envs data train index ## 20 shoppers x 30 turns over REST, SQLite an
 .PHONY: bench-conversations
 bench-conversations: envs data train index ## the shopper conversation set over REST -> benchmarks/results/conversations.json
 	$(ACT_PY) benchmarks/bench_conversations.py
+
+# Policy questions in shoppers' words, written from the documents alone (issue #21).
+.PHONY: bench-policy
+bench-policy: envs data train index ## policy questions over REST, the KB's own top passage as the peer -> benchmarks/results/policy_questions.json
+	$(ACT_PY) benchmarks/bench_policy_questions.py
