@@ -58,6 +58,15 @@ def latest_intent(tracker: Tracker) -> str | None:
     return name if isinstance(name, str) else None
 
 
+def latest_entity_values(tracker: Tracker, entity: str) -> list[str]:
+    """The values the NLU tagged as `entity` in the latest message, in order."""
+    return [
+        e["value"]
+        for e in (tracker.latest_message or {}).get("entities") or []
+        if isinstance(e, dict) and e.get("entity") == entity and isinstance(e.get("value"), str)
+    ]
+
+
 def client_of(tracker: Tracker) -> str | None:
     """The channel's key for the caller's address (`shop.client_address`), if it gave one."""
     metadata = (tracker.latest_message or {}).get("metadata")

@@ -18,7 +18,7 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import UsesServices, client_of, latest_intent, mask_email, redact, slot_text
+from actions.common import UsesServices, client_of, latest_entity_values, latest_intent, mask_email, redact, slot_text
 from actions.faq import passage_after_the_answer, say_answer
 from retrieval.services import ServiceRegistry
 from shop.db import Order, find_order_id, normalize_email, normalize_order_id
@@ -99,7 +99,7 @@ class _OrderSlotValidation(UsesServices):
         starting = tracker.get_slot("requested_slot") is None and slot_text(tracker, "order_id") is None
         if not (last and starting) or _names(tracker, "order_id"):
             return {}
-        mentions = _entity_values(tracker, "mention")
+        mentions = latest_entity_values(tracker, "mention")
         if any(mention_means_another_order(m) for m in mentions):
             return {}
         # Cancelling or returning with no number is about the order just looked at; a status
@@ -152,14 +152,6 @@ def _names(tracker: Tracker, entity: str) -> bool:
     return any(e.get("entity") == entity for e in (tracker.latest_message or {}).get("entities") or [])
 
 
-def _entity_values(tracker: Tracker, entity: str) -> list[str]:
-    return [
-        e["value"]
-        for e in (tracker.latest_message or {}).get("entities") or []
-        if e.get("entity") == entity and isinstance(e.get("value"), str)
-    ]
-
-
 def _was_asked_for(slot: str, tracker: Tracker) -> bool:
     """True unless the form is waiting for another slot (None: the opening message, where
     whatever the shopper gave is worth a word)."""
@@ -206,7 +198,7 @@ class ActionFollowUpOrOrderForm(UsesServices, Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         form = FORM_OF_INTENT.get(latest_intent(tracker) or "", "order_status_form")
-        points_back = bool(_entity_values(tracker, "mention")) and not _names(tracker, "order_id")
+        points_back = bool(latest_entity_values(tracker, "mention")) and not _names(tracker, "order_id")
         if points_back and not slot_text(tracker, "last_order_id"):
             question, top, decision = passage_after_the_answer(self.services, tracker, self.message_text(tracker))
             if top is not None and decision != "decline":

@@ -13,7 +13,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import UsesServices, slot_list, slot_text
+from actions.common import UsesServices, latest_entity_values, slot_list, slot_text
 from actions.products import UNAVAILABLE, card, cards_message, latest_entities, page_product_id
 from retrieval.product_index import ProductIndexMissingError
 from retrieval.product_questions import (
@@ -174,11 +174,7 @@ class ActionProductDetails(UsesServices, Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         entities = latest_entities(tracker)
         size, color = entities.get("size"), entities.get("color")
-        mentions = [
-            str(e["value"])
-            for e in (tracker.latest_message or {}).get("entities") or []
-            if isinstance(e, dict) and e.get("entity") == "mention" and isinstance(e.get("value"), str)
-        ]
+        mentions = latest_entity_values(tracker, "mention")
         try:
             question = self.services.product_questions.understand(
                 self.message_text(tracker),

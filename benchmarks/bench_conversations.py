@@ -25,6 +25,8 @@ import tempfile
 import time
 import urllib.request
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -97,28 +99,36 @@ def run_set(url: str, conversations: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+@contextmanager
+def private_stack(env: dict[str, str] | None = None) -> Iterator[str]:
+    """The real stack on free ports with a throw-away copy of the shop DB and its own tracker
+    store (the benchmarks change orders); yields the Rasa server's URL."""
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copy(ROOT / "data" / "shop.db", Path(tmp) / "shop.db")
+        stack_env = {
+            "SHOP_DATABASE_URL": f"sqlite:///{Path(tmp) / 'shop.db'}",
+            "RASA_TRACKER_DB": str(Path(tmp) / "tracker.db"),
+            **(env or {}),
+        }
+        stack = Stack(
+            rasa_port=free_port(), actions_port=free_port(), web_port=None, log_dir=Path(tmp) / "logs", env=stack_env
+        )
+        stack.start()
+        try:
+            yield stack.rasa_url
+        finally:
+            stack.stop()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", type=Path, default=DEFAULT_SET, help="the conversations YAML")
     args = parser.parse_args(argv)
     conversations = yaml.safe_load(args.set.read_text(encoding="utf-8"))["conversations"]
-    with tempfile.TemporaryDirectory() as tmp:
-        shutil.copy(ROOT / "data" / "shop.db", Path(tmp) / "shop.db")
-        # 68 shoppers from this machine's one address: the per-client look-up throttle would
-        # count their honest typos together.
-        env = {
-            "SHOP_DATABASE_URL": f"sqlite:///{Path(tmp) / 'shop.db'}",
-            "RASA_TRACKER_DB": str(Path(tmp) / "tracker.db"),
-            "SHOP_MAX_FAILED_VERIFICATIONS_PER_CLIENT": "100000",
-        }
-        stack = Stack(
-            rasa_port=free_port(), actions_port=free_port(), web_port=None, log_dir=Path(tmp) / "logs", env=env
-        )
-        stack.start()
-        try:
-            result = run_set(stack.rasa_url, conversations)
-        finally:
-            stack.stop()
+    # 68 shoppers from this machine's one address: the per-client look-up throttle would
+    # count their honest typos together.
+    with private_stack({"SHOP_MAX_FAILED_VERIFICATIONS_PER_CLIENT": "100000"}) as url:
+        result = run_set(url, conversations)
     result["set"] = str(args.set.relative_to(ROOT)) if args.set.is_relative_to(ROOT) else str(args.set)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "conversations.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")

@@ -20,9 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import shutil
 import sys
-import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
@@ -32,9 +30,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_conversations import say  # noqa: E402
+from benchmarks.bench_conversations import private_stack, say  # noqa: E402
 from benchmarks.timing import percentile  # noqa: E402
-from bot.stack import Stack, free_port  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 DEFAULT_SET = ROOT / "benchmarks" / "data" / "policy_questions.yml"
@@ -78,20 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", type=Path, default=DEFAULT_SET, help="the questions YAML")
     args = parser.parse_args(argv)
     questions = yaml.safe_load(args.set.read_text(encoding="utf-8"))["questions"]
-    with tempfile.TemporaryDirectory() as tmp:
-        shutil.copy(ROOT / "data" / "shop.db", Path(tmp) / "shop.db")
-        env = {
-            "SHOP_DATABASE_URL": f"sqlite:///{Path(tmp) / 'shop.db'}",
-            "RASA_TRACKER_DB": str(Path(tmp) / "tracker.db"),
-        }
-        stack = Stack(
-            rasa_port=free_port(), actions_port=free_port(), web_port=None, log_dir=Path(tmp) / "logs", env=env
-        )
-        stack.start()
-        try:
-            rows, latencies = through_the_bot(stack.rasa_url, questions)
-        finally:
-            stack.stop()
+    with private_stack() as url:
+        rows, latencies = through_the_bot(url, questions)
     order_questions = [r for r in rows if r["asks_about_an_order_action"]]
     result = {
         "benchmark": "policy questions end to end",
