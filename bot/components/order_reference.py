@@ -5,12 +5,14 @@ classifier like a product query or nothing at all, and used to be searched as a 
 order id entity (the regex extractor's, earlier in the pipeline) is the stronger signal: this
 component turns such a message into `intent` (default `order_status`; an open order form takes
 the id whatever the intent), unless the classifier already saw an intent that carries an order
-id by itself (cancelling, returning, a complaint, asking for a person, a policy question), or
+id by itself (cancelling, returning, a complaint, asking for a person), or
 `inform`: the reply to a form's question, which outside a form has its own rule (an order id
 starts the status look-up, training_data/rules/orders.yml).
 
 It goes after the FallbackClassifier so that a low-confidence message naming an order is
-rescued too. Nothing is trained; the component only reads the entities and rewrites the intent.
+rescued too. A question that names an order ("what happened with my return on SO10007?") is
+about that order, not about the policy: it is looked up too. Nothing is trained; the component
+only reads the entities and rewrites the intent.
 """
 
 from __future__ import annotations
@@ -41,7 +43,6 @@ class OrderReferenceIntent(GraphComponent):
                 "return_item",
                 "complaint",
                 "human_handoff",
-                "ask_faq",
                 "inform",
             ],
         }
