@@ -18,8 +18,8 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import UsesServices, client_of, latest_entity_values, latest_intent, mask_email, redact, slot_text
-from actions.faq import passage_after_the_answer, say_answer
+from actions.common import UsesServices, client_of, latest_entity_values, latest_intent, redact, slot_text
+from actions.faq import best_passage, passage_after_the_answer, say_answer, short_answer
 from retrieval.services import ServiceRegistry
 from shop.db import Order, find_order_id, normalize_email, normalize_order_id
 from shop.orders import mention_means_another_order
@@ -242,7 +242,7 @@ def describe_status(order: Order) -> str:
     if order.status == "placed":
         return f"{head} was placed on {_day(order.placed_at)} and is waiting for payment confirmation.{eta}"
     if order.status == "paid":
-        return f"{head} is paid and being packed in our warehouse. It usually ships within 1-2 business days.{eta}"
+        return f"{head} is paid and being packed in our warehouse.{eta}"
     if order.status == "shipped":
         tracking = f" with {order.carrier}, tracking number {order.tracking_number}" if order.tracking_number else ""
         return f"{head} shipped on {_day(order.shipped_at)}{tracking}.{eta}"
@@ -251,10 +251,7 @@ def describe_status(order: Order) -> str:
     if order.status == "cancelled":
         return f"{head} was cancelled. If you paid, the refund goes back to your original payment method."
     if order.status == "returned":
-        return (
-            f"{head} was returned. Refunds reach your original payment method within 5-7 business "
-            "days of us receiving the return."
-        )
+        return f"{head} was returned. The refund goes back to your original payment method."
     return f'{head} has status "{order.status}".'
 
 
@@ -308,6 +305,11 @@ class ActionCancelOrder(UsesServices, Action):
         return [*events, SlotSet("order_id", None), SlotSet("awaiting_cancel_confirmation", False)]
 
 
+# What the shop's documents are asked after a cancellation or a return is started.
+REFUND_AFTER_CANCELLING = "I cancelled my order. When do I get my money back?"
+HOW_TO_SEND_A_RETURN = "how to send a return"
+
+
 class ActionConfirmCancelOrder(UsesServices, Action):
     """Carries out (or drops) the cancellation the shopper just confirmed (or declined)."""
 
@@ -326,10 +328,10 @@ class ActionConfirmCancelOrder(UsesServices, Action):
             dispatcher.utter_message(response="utter_cancel_kept")
             return done
         if self.services.shop_db.cancel_order(order_id):
-            dispatcher.utter_message(
-                text=f"Done: order {order_id} is cancelled. If you already paid, the refund goes back "
-                "to your original payment method within 5-7 business days."
-            )
+            # When the money comes back is the shop's policy: its documents say it, or nothing does.
+            top, decision = best_passage(self.services, REFUND_AFTER_CANCELLING)
+            refund = f"\n\n{short_answer(top.text)}" if top is not None and decision == "answer" else ""
+            dispatcher.utter_message(text=f"Done: order {order_id} is cancelled.{refund}")
         else:
             # The status changed between the check and the confirmation (e.g. it shipped).
             dispatcher.utter_message(
@@ -355,12 +357,10 @@ class ActionRequestReturn(UsesServices, Action):
         if check.outcome != "not_delivered":
             if check.outcome == "eligible":
                 return_id = self.services.shop_db.create_return(order.id, reason=None)
-                dispatcher.utter_message(
-                    text=f"Your return {return_id} for order {order.id} is started. We've sent the "
-                    f"return label and instructions to {mask_email(order.email)}. Please send the items "
-                    "back unworn and with tags within 14 days; the refund follows within 5-7 business "
-                    "days of us receiving them."
-                )
+                # How to send it back is the shop's process: its documents say it, or nothing does.
+                top, decision = best_passage(self.services, HOW_TO_SEND_A_RETURN)
+                how = f"\n\n{short_answer(top.text)}" if top is not None and decision == "answer" else ""
+                dispatcher.utter_message(text=f"Your return {return_id} for order {order.id} is started.{how}")
             else:
                 dispatcher.utter_message(
                     text=f"Order {order.id} was delivered on {_day(order.delivered_at)}, {check.days} "

@@ -110,6 +110,23 @@ async def test_cancel_asks_for_confirmation_then_cancels(services):
     assert slot_events(events)["awaiting_cancel_confirmation"] is False
 
 
+async def test_the_cancellation_says_when_the_money_comes_back_as_the_shops_documents_do(
+    shop_db_url, embedder, demo_kb
+):
+    """No refund timing is written in the action: the shop's documents give it (the demo's
+    say 3 business days for an order cancelled before it ships), or none is promised."""
+    from retrieval.services import ServiceRegistry
+    from shop.db import ShopDB
+
+    with_documents = ServiceRegistry(shop_db=ShopDB(shop_db_url), embedder=embedder, knowledge_base=demo_kb)
+    dispatcher, _ = await run(
+        orders.ActionConfirmCancelOrder(with_documents), load_tracker("cancel_awaiting_confirmation")
+    )
+    [reply] = texts(dispatcher)
+    assert reply.startswith("Done: order SO10001 is cancelled.") and "3 business days" in reply
+    assert "5-7" not in reply
+
+
 async def test_cancel_declined_keeps_the_order(services):
     tracker = load_tracker("cancel_awaiting_confirmation", text="no", intent="deny")
     dispatcher, _ = await run(orders.ActionConfirmCancelOrder(services), tracker)
@@ -150,12 +167,19 @@ async def test_return_checks_the_window_and_status(order_id, expected, services)
     assert expected in texts(dispatcher)[0]
 
 
-async def test_return_inside_window_is_recorded(services):
+async def test_return_inside_window_is_recorded_and_explained_as_the_shops_documents_do(shop_db_url, embedder, demo_kb):
+    """Nothing is promised that the assistant doesn't do (it sends no email): how to send the
+    items back is the shop's own process, from its documents."""
+    from retrieval.services import ServiceRegistry
+    from shop.db import ShopDB
+
+    with_documents = ServiceRegistry(shop_db=ShopDB(shop_db_url), embedder=embedder, knowledge_base=demo_kb)
     dispatcher, _ = await run(
-        orders.ActionRequestReturn(services), load_tracker("order_form_filled", {"order_id": "SO10004"})
+        orders.ActionRequestReturn(with_documents), load_tracker("order_form_filled", {"order_id": "SO10004"})
     )
-    reply = texts(dispatcher)[0]
-    assert "started" in reply and "a***@example.com" in reply
+    [reply] = texts(dispatcher)
+    assert reply.startswith("Your return R") and "for order SO10004 is started." in reply
+    assert "prepaid return label" in reply and "14 days" not in reply
 
 
 HOSTILE = ["", " ", "x" * 5000, "SO10001' OR '1'='1", "'; DROP TABLE orders;--", "SO1000\x00", "ＳＯ１０００１"]
@@ -380,7 +404,10 @@ async def test_an_order_question_pointing_back_at_an_answer_is_answered_as_a_fol
         dispatcher, after_answer("and if it already shipped?", "it"), {}
     )
     assert "Changing the delivery address_" in dispatcher.messages[0]["text"]
-    assert slots_after(events) == {"answered_question": "can I change the delivery address? and if it already shipped?"}
+    assert slots_after(events) == {
+        "answered_question": "can I change the delivery address? and if it already shipped?",
+        "offered_order_form": None,
+    }
 
     for text, mention, slots in (
         ("where is my order?", None, {}),
