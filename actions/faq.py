@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -15,6 +15,7 @@ from actions.common import (
     MISUNDERSTOOD,
     UsesServices,
     conversation_signals,
+    latest_entity_values,
     latest_intent,
     latest_shopper_text,
     latest_text,
@@ -80,6 +81,49 @@ class ActionAnswerFaq(UsesServices, Action):
         return say_answer(self.services, dispatcher, tracker, question, top, decision)
 
 
+@dataclass(frozen=True)
+class OrderOffer:
+    response: str
+    form: str
+
+
+# The NLU's `order_action` values (training_data/nlu/lookups.yml) and what the answer offers.
+OFFER_OF_ORDER_ACTION = {
+    "return": OrderOffer("utter_offer_return", "return_form"),
+    "cancel": OrderOffer("utter_offer_cancel", "cancel_order_form"),
+    "track": OrderOffer("utter_offer_track", "order_status_form"),
+}
+OFFERED_FORM_SLOT = "offered_order_form"
+
+
+def offer_after_the_answer(tracker: Tracker) -> OrderOffer | None:
+    """A question about what the shop allows for something the assistant can also do for an
+    order ("can I return opened items?") is answered first; then comes the offer to do it. Only
+    outside a form: inside one, the form's own question follows the answer."""
+    if tracker.active_loop and tracker.active_loop.get("name"):
+        return None
+    for value in latest_entity_values(tracker, "order_action"):
+        offer = OFFER_OF_ORDER_ACTION.get(value.lower())
+        if offer is not None:
+            return offer
+    return None
+
+
+class ActionAcceptOrderOffer(Action):
+    """ "yes" right after an answer: the order form the answer offered starts; with no offer
+    pending, there is nothing to start, and the assistant asks what else it can do."""
+
+    def name(self) -> str:
+        return "action_accept_order_offer"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        form = tracker.get_slot(OFFERED_FORM_SLOT)
+        if isinstance(form, str) and form in {offer.form for offer in OFFER_OF_ORDER_ACTION.values()}:
+            return [SlotSet(OFFERED_FORM_SLOT, None), FollowupAction(form)]
+        dispatcher.utter_message(response="utter_anything_else")
+        return []
+
+
 ANSWERED_SLOT = "answered_question"
 _RANK = {"answer": 2, "suggest": 1, "decline": 0}
 
@@ -105,14 +149,47 @@ def passage_in_context(services: ServiceRegistry, tracker: Tracker, question: st
     the documents are not sure of it, it is asked again after the question just answered, and
     the surer of the two wins. A message the NLU did place ("can I pay in instalments" after
     a question on payment methods) is a question of its own, and the one before it would only
-    pull the answer back to that. Returns the question as asked, the passage and the
-    knowledge base's decision."""
+    pull the answer back to that. Right after the assistant acted on an order, any question is
+    also asked with what it did (`order_topic_last_turn`). Returns the question as asked, the
+    passage and the knowledge base's decision."""
     top, decision = best_passage(services, question)
     if decision != "answer" and latest_intent(tracker) in MISUNDERSTOOD:
         in_context, top_in_context, decision_in_context = passage_after_the_answer(services, tracker, question)
         if _RANK[decision_in_context] > _RANK[decision]:
             return in_context, top_in_context, decision_in_context
+    topic = order_topic_last_turn(tracker)
+    if topic is not None:
+        # Right after the assistant cancelled or returned an order, "when do I get my money
+        # back?" is about that cancellation or return, so it is asked after it. The answer
+        # alone is kept only when the documents are surer of it than of the one in context:
+        # the words added dilute every match a little, so confidences are not compared.
+        in_context = f"{topic} {question}"
+        top_in_context, decision_in_context = best_passage(services, in_context)
+        if top_in_context is not None and _RANK[decision_in_context] >= _RANK[decision]:
+            return in_context, top_in_context, decision_in_context
     return question, top, decision
+
+
+# What the assistant did for an order, as the shopper would say it before a question about it.
+TOPIC_OF_ORDER_ACTION = {
+    "action_confirm_cancel_order": "I cancelled my order.",
+    "action_cancel_order": "I want to cancel my order.",
+    "action_request_return": "I am returning my order.",
+}
+
+
+def order_topic_last_turn(tracker: Tracker) -> str | None:
+    """The topic of what the assistant did for an order in its reply to the shopper's previous
+    message (`TOPIC_OF_ORDER_ACTION`), else None."""
+    users_seen = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            users_seen += 1
+            if users_seen == 2:
+                return None
+        elif users_seen == 1 and event.get("event") == "action" and event.get("name") in TOPIC_OF_ORDER_ACTION:
+            return TOPIC_OF_ORDER_ACTION[event["name"]]
+    return None
 
 
 def passage_after_the_answer(services: ServiceRegistry, tracker: Tracker, question: str) -> tuple[str, Hit | None, str]:
@@ -150,8 +227,11 @@ def say_answer(
 ) -> list[EventType]:
     """The passage as the reply, with its source and the feedback buttons; hedged when the
     knowledge base only suggests it. With an `intro` (inside another reply, such as the
-    answer to a complaint), the passage follows it and asks for no feedback. The events
-    record the question for a follow-up."""
+    answer to a complaint), the passage follows it and asks for no feedback. A sure answer to
+    a question about something the assistant can do for an order ends with the offer to do it
+    instead of "Was this helpful?" (one question at a time). The events record the question
+    for a follow-up, and the offer."""
+    offer = offer_after_the_answer(tracker) if decision == "answer" and intro is None else None
     log_id = services.shop_db.log_faq_answer(
         tracker.sender_id, question, f"{top.source} > {top.heading}", top.confidence
     )
@@ -165,11 +245,14 @@ def say_answer(
             text=f"{SUGGESTION}\n\n{short_answer(top.text)}\n\n{source}\n\nDid that answer your question?",
             buttons=[*feedback_buttons(log_id), HUMAN_BUTTON],
         )
+    elif offer is not None:
+        dispatcher.utter_message(text=f"{short_answer(top.text)}\n\n{source}")
+        dispatcher.utter_message(response=offer.response)
     else:
         dispatcher.utter_message(
             text=f"{short_answer(top.text)}\n\n{source}\n\nWas this helpful?", buttons=feedback_buttons(log_id)
         )
-    return [SlotSet(ANSWERED_SLOT, question)]
+    return [SlotSet(ANSWERED_SLOT, question), SlotSet(OFFERED_FORM_SLOT, offer.form if offer else None)]
 
 
 class ActionAnswerComplaint(UsesServices, Action):

@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.faq import NOT_SURE, SUGGESTION, ActionAnswerFaq, ActionFaqFeedback, short_answer
+from actions.faq import NOT_SURE, SUGGESTION, ActionAcceptOrderOffer, ActionAnswerFaq, ActionFaqFeedback, short_answer
 from retrieval import knowledge_base
 from retrieval.services import ServiceRegistry
 from shop.db import ShopDB
@@ -52,7 +52,7 @@ async def test_faq_answers_with_the_passage_its_source_and_helpful_buttons(
     events = await ActionAnswerFaq(services).run(
         dispatcher, load_tracker("order_form_filled", text=question, intent="ask_faq", sender_id="faq"), {}
     )
-    assert slot_events(events) == {"answered_question": question}
+    assert slot_events(events) == {"answered_question": question, "offered_order_form": None}
     [message] = dispatcher.messages
     assert fact in message["text"] and f"_Source: {source}" in message["text"]
     assert len(message["text"]) < 700
@@ -169,6 +169,44 @@ async def test_a_follow_up_right_after_an_answer_is_asked_with_the_question_befo
     assert row[1] == "do you accept paypal and for a gift?" and row[2].startswith("payment.md")
 
 
+async def test_a_question_right_after_a_cancellation_is_about_that_cancellation(services):
+    """ "When do I get my money back?" alone is about returns; right after the assistant cancelled
+    an order it is about cancelled orders, and two turns later it is alone again."""
+    question = "when do I get my money back?"
+
+    def after(*earlier: dict) -> object:
+        tracker = load_tracker("order_form_filled", text=question, intent="ask_faq", sender_id="refund")
+        tracker.events.extend(
+            [*earlier, {"event": "user", "text": question, "parse_data": {"intent": {"name": "ask_faq"}}}]
+        )
+        return tracker
+
+    just_cancelled = CollectingDispatcher()
+    await ActionAnswerFaq(services).run(
+        just_cancelled,
+        after(
+            {"event": "user", "text": "yes please", "parse_data": {"intent": {"name": "affirm"}}},
+            {"event": "action", "name": "action_confirm_cancel_order"},
+        ),
+        {},
+    )
+    assert "3 business days" in just_cancelled.messages[0]["text"]
+    assert faq_rows(services, "refund")[-1][1] == f"I cancelled my order. {question}"
+
+    later = CollectingDispatcher()
+    await ActionAnswerFaq(services).run(
+        later,
+        after(
+            {"event": "user", "text": "yes please", "parse_data": {"intent": {"name": "affirm"}}},
+            {"event": "action", "name": "action_confirm_cancel_order"},
+            {"event": "user", "text": "thanks", "parse_data": {"intent": {"name": "thank"}}},
+            {"event": "action", "name": "utter_you_are_welcome"},
+        ),
+        {},
+    )
+    assert faq_rows(services, "refund")[-1][1] == question
+
+
 async def test_a_follow_up_to_an_answer_two_turns_back_is_asked_alone(services):
     tracker = load_tracker("order_form_filled", text="and for a gift?", intent="nlu_fallback", sender_id="stale")
     tracker.events.extend(
@@ -199,7 +237,7 @@ async def test_a_policy_question_the_nlu_found_out_of_scope_is_answered_from_the
     events = await ActionUnclearMessage(services).run(
         dispatcher, load_tracker("order_form_filled", text=question, intent="out_of_scope", sender_id="unclear"), {}
     )
-    assert slot_events(events) == {"answered_question": question}
+    assert slot_events(events) == {"answered_question": question, "offered_order_form": None}
     [message] = dispatcher.messages
     assert "PayPal" in message["text"] and "_Source: Payment" in message["text"]
     assert [row[1] for row in faq_rows(services, "unclear")] == [question]
@@ -223,7 +261,7 @@ async def test_a_complaint_the_documents_cover_gets_their_answer_without_feedbac
     [message] = dispatcher.messages
     assert message["text"].startswith(COMPLAINT_INTRO) and "photo" in message["text"]
     assert not message.get("buttons")  # the offer of a person that follows has its own
-    assert slot_events(events) == {"answered_question": complaint}
+    assert slot_events(events) == {"answered_question": complaint, "offered_order_form": None}
 
     quiet = CollectingDispatcher()
     rant = "you are all useless"
@@ -249,3 +287,68 @@ async def test_what_now_after_the_offer_of_a_person_looks_up_the_complaint_again
     await ActionAnswerComplaint(services).run(dispatcher, tracker, {})
     [message] = dispatcher.messages
     assert "photo" in message["text"]
+
+
+def _asking(text: str, order_action: str | None, sender_id: str, active_loop: str | None = None):
+    tracker = load_tracker("order_form_filled", text=text, intent="ask_faq", sender_id=sender_id)
+    if order_action is not None:
+        start = text.lower().index(order_action.split()[0][:4])
+        tracker.latest_message["entities"] = [
+            {"entity": "order_action", "value": order_action, "start": start, "end": start + len(order_action)}
+        ]
+    else:
+        tracker.latest_message["entities"] = []
+    tracker.active_loop = {"name": active_loop} if active_loop else {}
+    return tracker
+
+
+@pytest.mark.parametrize(
+    ("question", "order_action", "fact", "offer", "form"),
+    [
+        ("how many days do I have to return something", "return", "30 days", "utter_offer_return", "return_form"),
+        ("can I cancel an order after it has shipped?", "cancel", "ship", "utter_offer_cancel", "cancel_order_form"),
+    ],
+)
+async def test_a_question_about_an_order_action_is_answered_then_the_action_is_offered(
+    services, question, order_action, fact, offer, form
+):
+    """Questions first: the documents answer, then the offer to act replaces "Was this
+    helpful?"; a "yes" to it starts the form."""
+    dispatcher = CollectingDispatcher()
+    events = await ActionAnswerFaq(services).run(dispatcher, _asking(question, order_action, "offer"), {})
+    answer, offered = dispatcher.messages
+    assert fact in answer["text"] and "_Source:" in answer["text"]
+    assert "helpful" not in answer["text"] and not answer["buttons"]
+    assert offered["response"] == offer
+    assert slot_events(events)["offered_order_form"] == form
+
+    yes = load_tracker("order_form_filled", text="yes", intent="affirm", slots={"offered_order_form": form})
+    accepted = CollectingDispatcher()
+    events = await ActionAcceptOrderOffer().run(accepted, yes, {})
+    assert events == [
+        {"event": "slot", "timestamp": None, "name": "offered_order_form", "value": None},
+        {"event": "followup", "timestamp": None, "name": form},
+    ]
+    assert accepted.messages == []
+
+
+async def test_no_offer_inside_a_form_or_without_an_order_action(services):
+    inside = CollectingDispatcher()
+    events = await ActionAnswerFaq(services).run(
+        inside, _asking("how many days do I have to return something", "return", "in-form", "return_form"), {}
+    )
+    [message] = inside.messages
+    assert "30 days" in message["text"] and "helpful" in message["text"]
+    assert slot_events(events)["offered_order_form"] is None
+
+    plain = CollectingDispatcher()
+    await ActionAnswerFaq(services).run(plain, _asking("do you accept paypal", None, "plain"), {})
+    assert [m.get("response") for m in plain.messages] == [None]
+
+
+@pytest.mark.parametrize("stale", [None, "drop_table_form"])
+async def test_a_yes_to_an_answer_with_no_offer_pending_starts_nothing(stale):
+    dispatcher = CollectingDispatcher()
+    tracker = load_tracker("order_form_filled", text="yes", intent="affirm", slots={"offered_order_form": stale})
+    assert await ActionAcceptOrderOffer().run(dispatcher, tracker, {}) == []
+    assert [m["response"] for m in dispatcher.messages] == ["utter_anything_else"]
