@@ -15,7 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import UsesServices, conversation_signals, latest_intent, slot_list, slot_text
-from actions.faq import passage_in_context, say_answer
+from actions.faq import passage_in_context, question_answered_last_turn, say_answer
 from actions.support import hand_off_if_due
 from retrieval.catalog import is_product_id
 from retrieval.product_index import ProductHit, ProductIndex, ProductIndexMissingError
@@ -119,6 +119,9 @@ class ActionSearchProducts(UsesServices, Action):
     def name(self) -> str:
         return "action_search_products"
 
+    # Whether a new search asks the shop's documents first (a subclass that asked them already says no).
+    documents_first = True
+
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         intent = latest_intent(tracker)
         text = self.message_text(tracker)
@@ -158,6 +161,14 @@ class ActionSearchProducts(UsesServices, Action):
         if not query and not any(constraints.values()):
             dispatcher.utter_message(text='What are you looking for? For example "trail running shoes under $120".')
             return []
+        if query == text and self.documents_first and question_answered_last_turn(tracker):
+            # Right after an answer, a message the documents answer with confidence is a
+            # follow-up question that names a product ("what about earbuds I unsealed?" after the
+            # answer on opened items), not a search. Not before every search: a product query
+            # alone can look like a passage to the encoder ("hoodies under 90": the one on cookies).
+            question, top, decision = passage_in_context(self.services, tracker, text)
+            if top is not None and decision == "answer":
+                return say_answer(self.services, dispatcher, tracker, question, top, decision)
         try:
             if note:
                 result = search.search(self._request(query, cheaper, terms), k=PAGE_SIZE, relax=False)
@@ -329,6 +340,8 @@ class ActionUnclearMessage(ActionSearchProducts):
     or a follow-up to the answer just given), else searched when its words name products the
     shop has ("dark roast beans") or the NLU tagged a product attribute or price in it, else
     answered with what the assistant can do."""
+
+    documents_first = False
 
     def name(self) -> str:
         return "action_unclear_message"

@@ -443,7 +443,41 @@ async def test_a_search_that_matches_nothing_but_the_documents_answer_was_a_ques
     )
     [message] = dispatcher.messages
     assert "$35" in message["text"] and "_Source: Payment" in message["text"]
-    assert events == {"answered_question": "is there a minimum amount for klarna?"}
+    assert events == {"answered_question": "is there a minimum amount for klarna?", "offered_order_form": None}
+
+
+async def test_right_after_an_answer_a_question_naming_a_product_is_answered_not_searched(services):
+    """ "what about earbuds I unsealed?" right after the answer on opened items is a follow-up
+    the documents answer with confidence; a search for earbuds then is still a search, and so is
+    the same question with no answer just before it (a product query alone can look like a
+    passage to the encoder)."""
+    answered = "can i return a lipstick i already opened?"
+
+    def after_an_answer(text: str) -> Tracker:
+        tracker = turn(text, "search_product", {"product_category": "earbuds"})
+        tracker.events.extend(
+            [
+                {"event": "user", "text": answered, "parse_data": {"intent": {"name": "ask_faq"}}},
+                {"event": "action", "name": "action_answer_faq"},
+                {"event": "slot", "name": "answered_question", "value": answered},
+                {"event": "user", "text": text, "parse_data": {"intent": {"name": "search_product"}}},
+            ]
+        )
+        return tracker
+
+    dispatcher, events = await run(ActionSearchProducts(services), after_an_answer("what about earbuds i unsealed"))
+    [message] = dispatcher.messages
+    assert "_Source: Returns" in message["text"] and "unsealed" in message["text"]
+    assert "answered_question" in events and "search_query" not in events
+
+    searched, events = await run(ActionSearchProducts(services), after_an_answer("do you have earbuds?"))
+    assert events["search_query"] == "do you have earbuds?" and "_Source" not in searched.messages[0]["text"]
+
+    alone, events = await run(
+        ActionSearchProducts(services),
+        turn("what about earbuds i unsealed", "search_product", {"product_category": "earbuds"}),
+    )
+    assert events["search_query"] == "what about earbuds i unsealed"
 
 
 async def test_an_unclear_message_with_a_price_the_nlu_tagged_is_searched_within_it(services):
