@@ -98,6 +98,28 @@ def test_an_order_number_after_a_complaint_is_looked_up(stack):
     assert "email" in reply.lower() and "found" not in reply.lower()
 
 
+def test_a_policy_question_is_answered_then_the_action_offered_and_yes_takes_it_up(stack):
+    """Questions first: the answer from the documents, then the offer with its buttons; a typed
+    "yes" starts the return form, the button's payload does too, and "no" leaves it."""
+    chat = Chat(stack, "e2e-offer")
+    *answer, offer = chat.say("how many days do I have to return something")
+    answer_text = "\n".join(m.get("text", "") for m in answer)
+    assert "30 days" in answer_text and "_Source:" in answer_text and "helpful" not in answer_text
+    assert not any(m.get("buttons") for m in answer)
+    assert "start a return" in offer["text"] and [b["payload"] for b in offer["buttons"]] == ["/return_item", "/deny"]
+    assert "order number" in chat.text("yes please").lower()
+    assert chat.tracker()["active_loop"]["name"] == "return_form"
+
+    button = Chat(stack, "e2e-offer-button")
+    button.say("how many days do I have to return something")
+    assert "order number" in button.text("/return_item").lower()
+
+    declined = Chat(stack, "e2e-offer-no")
+    declined.say("how many days do I have to return something")
+    assert "anything else" in declined.text("no thanks").lower()
+    assert not (declined.tracker()["active_loop"] or {}).get("name")
+
+
 def test_never_mind_leaves_the_form_and_says_so(stack):
     chat = Chat(stack, "e2e-stop")
     assert "order number" in chat.text("I want to return something").lower()
