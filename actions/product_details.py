@@ -172,14 +172,26 @@ class ActionProductDetails(UsesServices, Action):
         return "action_product_details"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        return self.answer(
+            dispatcher,
+            tracker,
+            slot_list(tracker, "shown_product_ids"),
+            [slot_text(tracker, "focus_product_id"), page_product_id(tracker)],
+        )
+
+    def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, shown_ids: list[str], focus_ids: list[str | None]
+    ) -> list[EventType]:
+        """The latest message answered about the products shown or in focus (a search that
+        found the one product a question names passes that one)."""
         entities = latest_entities(tracker)
         size, color = entities.get("size"), entities.get("color")
         mentions = latest_entity_values(tracker, "mention")
         try:
             question = self.services.product_questions.understand(
                 self.message_text(tracker),
-                slot_list(tracker, "shown_product_ids"),
-                [slot_text(tracker, "focus_product_id"), page_product_id(tracker)],
+                shown_ids,
+                focus_ids,
                 mentions,
                 size if isinstance(size, str) else None,
                 color if isinstance(color, str) else None,

@@ -14,7 +14,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import UsesServices, conversation_signals, latest_intent, slot_list, slot_text
+from actions.common import UsesServices, conversation_signals, latest_entity_values, latest_intent, slot_list, slot_text
 from actions.faq import passage_in_context, question_answered_last_turn, say_answer
 from actions.support import hand_off_if_due
 from retrieval.catalog import is_product_id
@@ -215,6 +215,15 @@ class ActionSearchProducts(UsesServices, Action):
         ]
         if result.widened and result.wanted:
             cards += [card(hit.product, near_reason(hit.product, result.widened, result.wanted)) for hit in result.near]
+        named = self.services.product_questions.named_in_full(text, [c["id"] for c in cards]) if query == text else None
+        if named and latest_entity_values(tracker, "size"):
+            # "do the <whole title> come in size 42?": a question about that one product, which
+            # its details answer (yes or no, and its sizes), not a list of near matches. Its
+            # card is then the one shown: "how much are they?" is about it.
+            from actions.product_details import ActionProductDetails  # it imports this module
+
+            details = ActionProductDetails(self.services).answer(dispatcher, tracker, [named], [named])
+            return [*events, SlotSet("shown_product_ids", [named]), *details]
         if not_carried:
             intro = f"Sorry, we don't carry {not_carried}. The closest I have:"
         elif result.relaxed:
@@ -227,7 +236,7 @@ class ActionSearchProducts(UsesServices, Action):
             intro = f"{note}Here's what I found{', cheapest first' if result.cheapest_first else ''}:"
         dispatcher.utter_message(text=text_fallback(intro, cards, tracker), json_message=cards_message(cards))
         events.append(SlotSet("shown_product_ids", [c["id"] for c in cards]))
-        if query == text and (named := self.services.product_questions.named_in_full(text, [c["id"] for c in cards])):
+        if named:
             events.append(SlotSet("focus_product_id", named))
         return events
 

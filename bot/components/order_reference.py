@@ -37,14 +37,7 @@ class OrderReferenceIntent(GraphComponent):
             "entity": "order_id",
             "intent": "order_status",
             # Intents that already say what to do with the order the message names.
-            "keep_intents": [
-                "order_status",
-                "cancel_order",
-                "return_item",
-                "complaint",
-                "human_handoff",
-                "inform",
-            ],
+            "keep_intents": ["order_status", "cancel_order", "return_item", "complaint", "human_handoff", "inform"],
         }
 
     def __init__(self, config: dict[str, Any]) -> None:

@@ -428,12 +428,31 @@ async def test_cheaper_after_recommendations_looks_for_cheaper_ones_of_the_same_
 
 async def test_a_search_naming_a_product_in_full_puts_it_in_focus_for_the_next_question(services, products):
     boots = next(p for p in products.products if p["subcategory"] == "hiking boots")
-    _, slots = await run(
-        ActionSearchProducts(services), turn(f"do the {boots['title']} come in size 42?", "search_product")
-    )
+    _, slots = await run(ActionSearchProducts(services), turn(f"the {boots['title']} please", "search_product"))
     assert slots["focus_product_id"] == boots["id"]
     _, slots = await run(ActionSearchProducts(services), turn("hiking boots", "search_product"))
     assert "focus_product_id" not in slots
+
+
+async def test_a_size_asked_of_a_product_named_in_full_is_answered_by_its_details(services, products):
+    """ "do the <whole title> come in size 42?" is a question about that product: its details
+    answer it (the yes or no and its sizes), not a list of near matches, and "how much are
+    they?" then is about it."""
+    from actions.product_details import ActionProductDetails
+
+    boots = next(p for p in products.products if p["subcategory"] == "hiking boots" and p.get("sizes"))
+    dispatcher, slots = await run(
+        ActionSearchProducts(services),
+        turn(f"do the {boots['title']} come in size 42?", "nlu_fallback", {"size": "42"}),
+    )
+    [message] = dispatcher.messages
+    assert boots["title"] in message["text"] and "size 42" in message["text"]
+    assert message["text"].startswith(("Yes, the", "No, the")) and "Here's what I found" not in message["text"]
+    assert slots["focus_product_id"] == boots["id"] and slots["shown_product_ids"] == [boots["id"]]
+
+    price = CollectingDispatcher()
+    await ActionProductDetails(services).run(price, turn("how much are they", "product_details", slots=slots), {})
+    assert f"{float(boots['price']):.2f}" in price.messages[0]["text"]
 
 
 async def test_a_search_that_matches_nothing_but_the_documents_answer_was_a_question(services):
