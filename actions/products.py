@@ -161,13 +161,17 @@ class ActionSearchProducts(UsesServices, Action):
         if not query and not any(constraints.values()):
             dispatcher.utter_message(text='What are you looking for? For example "trail running shoes under $120".')
             return []
-        if query == text and self.documents_first and question_answered_last_turn(tracker):
+        names_order_action = bool(latest_entity_values(tracker, "order_action"))
+        if query == text and self.documents_first and (names_order_action or question_answered_last_turn(tracker)):
             # Right after an answer, a message the documents answer with confidence is a
             # follow-up question that names a product ("what about earbuds I unsealed?" after the
             # answer on opened items), not a search. Not before every search: a product query
             # alone can look like a passage to the encoder ("hoodies under 90": the one on cookies).
+            # A message that names returning, cancelling or tracking ("my jacket came 3 weeks ago,
+            # is it too late to send it back?") is about the policy even when the documents only
+            # suggest their passage.
             question, top, decision = passage_in_context(self.services, tracker, text)
-            if top is not None and decision == "answer":
+            if top is not None and (decision == "answer" or names_order_action and decision == "suggest"):
                 return say_answer(self.services, dispatcher, tracker, question, top, decision)
         try:
             if note:

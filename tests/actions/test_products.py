@@ -434,6 +434,23 @@ async def test_a_search_naming_a_product_in_full_puts_it_in_focus_for_the_next_q
     assert "focus_product_id" not in slots
 
 
+async def test_a_search_that_names_returning_is_asked_of_the_documents_first(services):
+    """The NLU's `order_action` in a message it read as a search: a question about the return
+    policy that names a product, answered (or, when the documents are less sure, suggested) from
+    them, not searched."""
+    dispatcher, events = await run(
+        ActionSearchProducts(services),
+        turn(
+            "can I still return the jacket I got 3 weeks ago?",
+            "search_product",
+            {"product_category": "jacket", "order_action": "return"},
+        ),
+    )
+    [message] = dispatcher.messages
+    assert "30 days" in message["text"] and "_Source: Returns" in message["text"]
+    assert "search_query" not in events
+
+
 async def test_a_size_asked_of_a_product_named_in_full_is_answered_by_its_details(services, products):
     """ "do the <whole title> come in size 42?" is a question about that product: its details
     answer it (the yes or no and its sizes), not a list of near matches, and "how much are
