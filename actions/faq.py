@@ -77,7 +77,7 @@ class ActionAnswerFaq(UsesServices, Action):
                 text=f"{NOT_SURE} Would you like me to pass your question to our customer care team?",
                 buttons=[HUMAN_BUTTON],
             )
-            return [counted]
+            return [counted, SlotSet(OFFERED_ACTION_SLOT, HANDOFF_ACTION)]
         return say_answer(self.services, dispatcher, tracker, question, top, decision)
 
 
@@ -93,7 +93,9 @@ OFFER_OF_ORDER_ACTION = {
     "cancel": OrderOffer("utter_offer_cancel", "cancel_order_form"),
     "track": OrderOffer("utter_offer_track", "order_status_form"),
 }
-OFFERED_FORM_SLOT = "offered_order_form"
+OFFERED_ACTION_SLOT = "offered_action"
+# What "yes" to "Would you like me to pass your question to our customer care team?" starts.
+HANDOFF_ACTION = "action_human_handoff"
 
 
 def offer_after_the_answer(tracker: Tracker) -> OrderOffer | None:
@@ -109,17 +111,19 @@ def offer_after_the_answer(tracker: Tracker) -> OrderOffer | None:
     return None
 
 
-class ActionAcceptOrderOffer(Action):
-    """ "yes" right after an answer: the order form the answer offered starts; with no offer
-    pending, there is nothing to start, and the assistant asks what else it can do."""
+class ActionAcceptOffer(Action):
+    """ "yes" right after an answer: what it offered starts (the order form, or a person when
+    the documents had no answer); with no offer pending, there is nothing to start, and the
+    assistant asks what else it can do."""
 
     def name(self) -> str:
-        return "action_accept_order_offer"
+        return "action_accept_offer"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        form = tracker.get_slot(OFFERED_FORM_SLOT)
-        if isinstance(form, str) and form in {offer.form for offer in OFFER_OF_ORDER_ACTION.values()}:
-            return [SlotSet(OFFERED_FORM_SLOT, None), FollowupAction(form)]
+        offered = tracker.get_slot(OFFERED_ACTION_SLOT)
+        startable = {offer.form for offer in OFFER_OF_ORDER_ACTION.values()} | {HANDOFF_ACTION}
+        if isinstance(offered, str) and offered in startable:
+            return [SlotSet(OFFERED_ACTION_SLOT, None), FollowupAction(offered)]
         dispatcher.utter_message(response="utter_anything_else")
         return []
 
@@ -252,7 +256,7 @@ def say_answer(
         dispatcher.utter_message(
             text=f"{short_answer(top.text)}\n\n{source}\n\nWas this helpful?", buttons=feedback_buttons(log_id)
         )
-    return [SlotSet(ANSWERED_SLOT, question), SlotSet(OFFERED_FORM_SLOT, offer.form if offer else None)]
+    return [SlotSet(ANSWERED_SLOT, question), SlotSet(OFFERED_ACTION_SLOT, offer.form if offer else None)]
 
 
 class ActionAnswerComplaint(UsesServices, Action):

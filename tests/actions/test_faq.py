@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.faq import NOT_SURE, SUGGESTION, ActionAcceptOrderOffer, ActionAnswerFaq, ActionFaqFeedback, short_answer
+from actions.faq import NOT_SURE, SUGGESTION, ActionAcceptOffer, ActionAnswerFaq, ActionFaqFeedback, short_answer
 from retrieval import knowledge_base
 from retrieval.services import ServiceRegistry
 from shop.db import ShopDB
@@ -52,7 +52,7 @@ async def test_faq_answers_with_the_passage_its_source_and_helpful_buttons(
     events = await ActionAnswerFaq(services).run(
         dispatcher, load_tracker("order_form_filled", text=question, intent="ask_faq", sender_id="faq"), {}
     )
-    assert slot_events(events) == {"answered_question": question, "offered_order_form": None}
+    assert slot_events(events) == {"answered_question": question, "offered_action": None}
     [message] = dispatcher.messages
     assert fact in message["text"] and f"_Source: {source}" in message["text"]
     assert len(message["text"]) < 700
@@ -237,7 +237,7 @@ async def test_a_policy_question_the_nlu_found_out_of_scope_is_answered_from_the
     events = await ActionUnclearMessage(services).run(
         dispatcher, load_tracker("order_form_filled", text=question, intent="out_of_scope", sender_id="unclear"), {}
     )
-    assert slot_events(events) == {"answered_question": question, "offered_order_form": None}
+    assert slot_events(events) == {"answered_question": question, "offered_action": None}
     [message] = dispatcher.messages
     assert "PayPal" in message["text"] and "_Source: Payment" in message["text"]
     assert [row[1] for row in faq_rows(services, "unclear")] == [question]
@@ -261,7 +261,7 @@ async def test_a_complaint_the_documents_cover_gets_their_answer_without_feedbac
     [message] = dispatcher.messages
     assert message["text"].startswith(COMPLAINT_INTRO) and "photo" in message["text"]
     assert not message.get("buttons")  # the offer of a person that follows has its own
-    assert slot_events(events) == {"answered_question": complaint, "offered_order_form": None}
+    assert slot_events(events) == {"answered_question": complaint, "offered_action": None}
 
     quiet = CollectingDispatcher()
     rant = "you are all useless"
@@ -320,13 +320,13 @@ async def test_a_question_about_an_order_action_is_answered_then_the_action_is_o
     assert fact in answer["text"] and "_Source:" in answer["text"]
     assert "helpful" not in answer["text"] and not answer["buttons"]
     assert offered["response"] == offer
-    assert slot_events(events)["offered_order_form"] == form
+    assert slot_events(events)["offered_action"] == form
 
-    yes = load_tracker("order_form_filled", text="yes", intent="affirm", slots={"offered_order_form": form})
+    yes = load_tracker("order_form_filled", text="yes", intent="affirm", slots={"offered_action": form})
     accepted = CollectingDispatcher()
-    events = await ActionAcceptOrderOffer().run(accepted, yes, {})
+    events = await ActionAcceptOffer().run(accepted, yes, {})
     assert events == [
-        {"event": "slot", "timestamp": None, "name": "offered_order_form", "value": None},
+        {"event": "slot", "timestamp": None, "name": "offered_action", "value": None},
         {"event": "followup", "timestamp": None, "name": form},
     ]
     assert accepted.messages == []
@@ -339,16 +339,29 @@ async def test_no_offer_inside_a_form_or_without_an_order_action(services):
     )
     [message] = inside.messages
     assert "30 days" in message["text"] and "helpful" in message["text"]
-    assert slot_events(events)["offered_order_form"] is None
+    assert slot_events(events)["offered_action"] is None
 
     plain = CollectingDispatcher()
     await ActionAnswerFaq(services).run(plain, _asking("do you accept paypal", None, "plain"), {})
     assert [m.get("response") for m in plain.messages] == [None]
 
 
+async def test_yes_to_passing_an_unanswered_question_on_brings_a_person(services):
+    dispatcher = CollectingDispatcher()
+    events = await ActionAnswerFaq(services).run(
+        dispatcher, load_tracker("order_form_filled", text="zzz qqq", intent="ask_faq", sender_id="no-answer"), {}
+    )
+    assert dispatcher.messages[0]["text"].startswith(NOT_SURE)
+    assert slot_events(events)["offered_action"] == "action_human_handoff"
+
+    yes = load_tracker("order_form_filled", text="yes", intent="affirm", slots=slot_events(events))
+    events = await ActionAcceptOffer().run(CollectingDispatcher(), yes, {})
+    assert {"event": "followup", "timestamp": None, "name": "action_human_handoff"} in events
+
+
 @pytest.mark.parametrize("stale", [None, "drop_table_form"])
 async def test_a_yes_to_an_answer_with_no_offer_pending_starts_nothing(stale):
     dispatcher = CollectingDispatcher()
-    tracker = load_tracker("order_form_filled", text="yes", intent="affirm", slots={"offered_order_form": stale})
-    assert await ActionAcceptOrderOffer().run(dispatcher, tracker, {}) == []
+    tracker = load_tracker("order_form_filled", text="yes", intent="affirm", slots={"offered_action": stale})
+    assert await ActionAcceptOffer().run(dispatcher, tracker, {}) == []
     assert [m["response"] for m in dispatcher.messages] == ["utter_anything_else"]

@@ -406,7 +406,7 @@ async def test_an_order_question_pointing_back_at_an_answer_is_answered_as_a_fol
     assert "Changing the delivery address_" in dispatcher.messages[0]["text"]
     assert slots_after(events) == {
         "answered_question": "can I change the delivery address? and if it already shipped?",
-        "offered_order_form": None,
+        "offered_action": None,
     }
 
     for text, mention, slots in (

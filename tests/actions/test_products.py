@@ -479,7 +479,7 @@ async def test_a_search_that_matches_nothing_but_the_documents_answer_was_a_ques
     )
     [message] = dispatcher.messages
     assert "$35" in message["text"] and "_Source: Payment" in message["text"]
-    assert events == {"answered_question": "is there a minimum amount for klarna?", "offered_order_form": None}
+    assert events == {"answered_question": "is there a minimum amount for klarna?", "offered_action": None}
 
 
 async def test_right_after_an_answer_a_question_naming_a_product_is_answered_not_searched(services):

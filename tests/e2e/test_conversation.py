@@ -114,6 +114,11 @@ def test_a_policy_question_is_answered_then_the_action_offered_and_yes_takes_it_
     button.say("how many days do I have to return something")
     assert "order number" in button.text("/return_item").lower()
 
+    unanswered = Chat(stack, "e2e-offer-person")
+    assert "customer care team?" in unanswered.text("how do I become a franchise partner of yours?")
+    handed = unanswered.text("yes")
+    assert "anything else" not in handed.lower() and ("colleague" in handed or "email" in handed.lower())
+
     declined = Chat(stack, "e2e-offer-no")
     declined.say("how many days do I have to return something")
     assert "anything else" in declined.text("no thanks").lower()

@@ -54,7 +54,7 @@ def test_product_cards_respect_the_price_limit_and_thumbs_send_feedback(page):
 
 def test_a_quick_reply_is_pressed_and_answered(page):
     open_chat(page)
-    say(page, "how long do refunds take after a return?")
+    say(page, "what payment methods do you accept?")
     reply = page.locator(".quick-reply", has_text="Yes, thanks")
     reply.wait_for(timeout=TIMEOUT)
     bots = page.locator(".msg.bot").count()
