@@ -132,16 +132,26 @@ ANSWERED_SLOT = "answered_question"
 _RANK = {"answer": 2, "suggest": 1, "decline": 0}
 
 
-def question_answered_last_turn(tracker: Tracker) -> str | None:
-    """The question the assistant answered from the documents in its reply to the shopper's
-    previous message (`say_answer` records it), else None."""
+def events_of_the_last_reply(tracker: Tracker) -> list[dict[str, Any]]:
+    """The events between the shopper's previous message and the latest one, newest first:
+    what the assistant did in its last reply."""
+    replied: list[dict[str, Any]] = []
     users_seen = 0
     for event in reversed(tracker.events):
         if event.get("event") == "user":
             users_seen += 1
             if users_seen == 2:
-                return None
-        elif users_seen == 1 and event.get("event") == "slot" and event.get("name") == ANSWERED_SLOT:
+                return replied
+        elif users_seen == 1:
+            replied.append(event)
+    return []
+
+
+def question_answered_last_turn(tracker: Tracker) -> str | None:
+    """The question the assistant answered from the documents in its reply to the shopper's
+    previous message (`say_answer` records it), else None."""
+    for event in events_of_the_last_reply(tracker):
+        if event.get("event") == "slot" and event.get("name") == ANSWERED_SLOT:
             value = event.get("value")
             return value if isinstance(value, str) and value else None
     return None
@@ -185,13 +195,8 @@ TOPIC_OF_ORDER_ACTION = {
 def order_topic_last_turn(tracker: Tracker) -> str | None:
     """The topic of what the assistant did for an order in its reply to the shopper's previous
     message (`TOPIC_OF_ORDER_ACTION`), else None."""
-    users_seen = 0
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            users_seen += 1
-            if users_seen == 2:
-                return None
-        elif users_seen == 1 and event.get("event") == "action" and event.get("name") in TOPIC_OF_ORDER_ACTION:
+    for event in events_of_the_last_reply(tracker):
+        if event.get("event") == "action" and event.get("name") in TOPIC_OF_ORDER_ACTION:
             return TOPIC_OF_ORDER_ACTION[event["name"]]
     return None
 
