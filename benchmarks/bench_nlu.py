@@ -13,6 +13,11 @@ run and evaluated by parsing one message at a time with a loaded `Agent`, as the
 4. amazon_cells sentiment: zero-shot from the shop-trained model, and 5-fold CV (stratified,
    seed 42) of the sentiment head; DIET, which has no sentiment head, is cross-validated with
    the sentiment labels as its intents.
+1b. Open-intent BANKING77 (`--only banking77_open`): 50% of the intents known (chosen with
+   seeds 0, 1, 2), trained on their training examples only; every test message of an unknown
+   intent must come out nlu_fallback / out_of_scope. Accuracy over the known intents plus one
+   open class, unknown recall, known macro-F1, both pipelines as configured (DIET with Rasa's
+   default FallbackClassifier). `--seeds 0` measures fewer seeds.
 5. Latency per message on the CPU (p50/p95 ms), parsing the held-out shop messages one by one.
 
 Usage (from the project root, in the rasa env; `make bench-nlu` does this):
@@ -58,7 +63,11 @@ import yaml  # noqa: E402
 SEED = 42
 OOS_INTENT = "out_of_scope"
 FALLBACK_INTENT = "nlu_fallback"
-ROWS = ("banking77", "bitext", "shop", "amazon_cells", "latency")
+ROWS = ("banking77", "banking77_open", "bitext", "shop", "amazon_cells", "latency")
+# Open-intent BANKING77 (Zhang et al., ADB, AAAI 2021): half the intents known, the rest unseen.
+OPEN_KNOWN_RATIO = 0.5
+OPEN_SEEDS = (0, 1, 2)
+OPEN_CLASS = "<open>"
 PIPELINES = ("ours", "diet")
 log = logging.getLogger("bench_nlu")
 
@@ -878,6 +887,15 @@ def print_table(results: dict[str, Any]) -> None:
         return f"{100 * value:.1f}%" if pct else f"{value:.1f}"
 
     lines = [f"{'data set':<14} {'metric':<28} {'ours':>10} {'diet':>10}", "-" * 65]
+    if "banking77_open" in results:
+        row = results["banking77_open"]
+        for metric in ("accuracy", "unknown_recall", "known_macro_f1"):
+            lines.append(
+                f"{'b77 open 50%':<14} {metric:<28} {fmt(row.get('ours', {}).get(metric)):>10} "
+                f"{fmt(row.get('diet', {}).get(metric)):>10}"
+            )
+        seeds = [str(row.get(p, {}).get("seeds", "-")) for p in PIPELINES]
+        lines.append(f"{'b77 open 50%':<14} {'seeds':<28} {seeds[0]:>10} {seeds[1]:>10}")
     for name in ("banking77", "bitext", "shop"):
         if name not in results:
             continue
@@ -925,6 +943,84 @@ def print_table(results: dict[str, Any]) -> None:
     print("\n".join(lines))
 
 
+def open_intent_split(
+    train_rows: Sequence[tuple[str, str]], test_rows: Sequence[tuple[str, str]], seed: int
+) -> tuple[list[str], list[tuple[str, str]], list[tuple[str, str]]]:
+    """Known intents (a seeded half), their training rows, and the test rows with every
+    unknown intent's gold label replaced by the open class."""
+    intents = sorted({i for _, i in train_rows})
+    known = sorted(np.random.RandomState(seed).choice(intents, round(len(intents) * OPEN_KNOWN_RATIO), replace=False))
+    known_set = set(known)
+    train = [(t, i) for t, i in train_rows if i in known_set]
+    test = [(t, i if i in known_set else OPEN_CLASS) for t, i in test_rows]
+    return known, train, test
+
+
+def open_intent_metrics(gold: Sequence[str], predicted: Sequence[str]) -> dict[str, float]:
+    from sklearn.metrics import f1_score
+
+    gold_arr, pred_arr = np.asarray(gold), np.asarray(predicted)
+    unknown = gold_arr == OPEN_CLASS
+    known_labels = sorted(set(gold) - {OPEN_CLASS})
+    per_class = f1_score(gold_arr, pred_arr, labels=[*known_labels, OPEN_CLASS], average=None, zero_division=0)
+    return {
+        "accuracy": round(float((gold_arr == pred_arr).mean()), 4),
+        "unknown_recall": round(float((pred_arr[unknown] == OPEN_CLASS).mean()), 4),
+        "known_accuracy": round(float((pred_arr[~unknown] == gold_arr[~unknown]).mean()), 4),
+        "known_macro_f1": round(float(np.mean(per_class[:-1])), 4),
+        "open_f1": round(float(per_class[-1]), 4),
+        "macro_f1_all": round(float(np.mean(per_class)), 4),
+    }
+
+
+def run_open_intent(
+    train_rows: Sequence[tuple[str, str]],
+    test_rows: Sequence[tuple[str, str]],
+    configs: dict[str, Path],
+    workdir: Path,
+    seeds: Sequence[int],
+    pipelines: Sequence[str],
+    row: Optional[dict[str, Any]],
+    on_done: Callable[[dict[str, Any]], None],
+) -> dict[str, Any]:
+    """Each pipeline on each seed's known half; the final intent (fallback kept) is scored."""
+    row = dict(row or {})
+    row["protocol"] = (
+        f"{OPEN_KNOWN_RATIO:.0%} of the intents known (numpy RandomState(seed).choice), trained on their "
+        "official train.csv rows; all of test.csv, unknown intents' gold = open; predicted open = "
+        "nlu_fallback or out_of_scope"
+    )
+    for pipeline in pipelines:
+        per_seed = dict(row.get(pipeline, {}).get("per_seed", {}))
+        for seed in seeds:
+            known, train_part, test_part = open_intent_split(train_rows, test_rows, seed)
+            nlu = write_json_nlu(train_part, workdir / f"open{seed}_train.json")
+            config = configs["ours_intents"] if pipeline == "ours" else configs[pipeline]
+            print(f"[banking77_open] seed {seed}: training {pipeline} on {len(known)} intents ...", flush=True)
+            model, seconds = train(config, nlu, workdir / "models", f"open{seed}_{pipeline}")
+            loaded = Loaded(model)
+            results, _ = loaded.parse_all([t for t, _ in test_part], f"open seed {seed} {pipeline}")
+            predicted = [
+                OPEN_CLASS if r["intent"].get("name") in (FALLBACK_INTENT, OOS_INTENT, None) else r["intent"]["name"]
+                for r in results
+            ]
+            metrics = open_intent_metrics([g for _, g in test_part], predicted)
+            metrics["train_seconds"] = round(seconds, 1)
+            if loaded.component is not None:
+                metrics["out_of_scope_training"] = loaded.component.training_stats.get("out_of_scope")
+            loaded.close()
+            per_seed[str(seed)] = {**metrics, "measured_at": time.strftime("%Y-%m-%d %H:%M:%S")}
+            print(f"[banking77_open] seed {seed} {pipeline}: {json.dumps(metrics)}", flush=True)
+            keys = ("accuracy", "unknown_recall", "known_accuracy", "known_macro_f1", "open_f1", "train_seconds")
+            row[pipeline] = {
+                **{k: round(float(np.mean([m[k] for m in per_seed.values()])), 4) for k in keys},
+                "seeds": sorted(int(k) for k in per_seed),
+                "per_seed": per_seed,
+            }
+            on_done(row)
+    return row
+
+
 # ---- main ----------------------------------------------------------------------------------
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -938,6 +1034,11 @@ def main(argv: Optional[list[str]] = None) -> int:
         "--pipelines",
         default=",".join(PIPELINES),
         help="for banking77 and bitext: which pipelines to (re)measure; the other's figures are kept from the last run",
+    )
+    parser.add_argument(
+        "--seeds",
+        default=",".join(str(s) for s in OPEN_SEEDS),
+        help="banking77_open: which seeds to (re)measure; the others are kept from the last run",
     )
     args = parser.parse_args(argv)
     only = [r.strip() for r in args.only.split(",") if r.strip()]
@@ -995,6 +1096,23 @@ def main(argv: Optional[list[str]] = None) -> int:
             results["banking77"].get("ours", {}).get("curve", []),
             args.out.parent / "nlu_training_curve_banking77.png",
             "BANKING77",
+        )
+    if "banking77_open" in only:
+        train_rows, test_rows = read_banking77(args.datasets)
+        if args.quick:
+            train_rows, test_rows = train_rows[::20], test_rows[::10]
+        record(
+            "banking77_open",
+            run_open_intent(
+                train_rows,
+                test_rows,
+                configs,
+                workdir,
+                [int(s) for s in args.seeds.split(",") if s.strip()],
+                pipelines,
+                results.get("banking77_open"),
+                lambda row: record("banking77_open", row),
+            ),
         )
     if "bitext" in only:
         train_rows, test_rows = read_bitext(args.datasets)

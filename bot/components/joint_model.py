@@ -93,13 +93,20 @@ class JointModel(nn.Module):
     def forward(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
+        _, intent_logits, sentiment_logits, entity_logits = self.forward_with_sentence_vector(input_ids, attention_mask)
+        return intent_logits, sentiment_logits, entity_logits
+
+    def forward_with_sentence_vector(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
+        """The mean-pooled sentence vector (the out-of-scope score reads it) and the logits."""
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         # Mean pooling is how all-MiniLM-L6-v2 was trained to embed sentences.
         mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
-        pooled = self.dropout(pooled)
+        sentence = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+        pooled = self.dropout(sentence)
         entity_logits = self.entity_head(self.dropout(hidden)) if self.entity_head is not None else None
-        return self.intent_head(pooled), self.sentiment_head(pooled), entity_logits
+        return sentence, self.intent_head(pooled), self.sentiment_head(pooled), entity_logits
 
 
 def pad(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -121,13 +121,13 @@ def test_an_entity_type_an_earlier_extractor_found_is_not_guessed_again(trained,
         {"entity": "color", "value": ".", "start": 19, "end": 20, "extractor": component.name},
         {"entity": "color", "value": "blue", "start": 0, "end": 4, "extractor": component.name},
     ]
-    real_predict = component.predict
+    real_forward = component._forward
 
-    def predict_with_guesses(texts, **kwargs):
-        intents, sentiments, _ = real_predict(texts, **kwargs)
-        return intents, sentiments, [list(guessed) for _ in texts]
+    def forward_with_guesses(texts, **kwargs):
+        intents, sentiments, _, vectors = real_forward(texts, **kwargs)
+        return intents, sentiments, [list(guessed) for _ in texts], vectors
 
-    monkeypatch.setattr(component, "predict", predict_with_guesses)
+    monkeypatch.setattr(component, "_forward", forward_with_guesses)
     message = Message({"text": "blue one, sorry wrong. and ana@example.com", "entities": [regex_email]})
     component.process([message])
     kept = [(e["entity"], e["value"]) for e in message.get("entities") if e["entity"] != "sentiment"]

@@ -1,0 +1,148 @@
+"""The out-of-scope score: the threshold chosen at training time, persisted and loaded, and the gate."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.components.out_of_scope import OutOfScopeScorer, held_out_indices
+from bot.components.out_of_scope_intent import OutOfScopeIntent
+from bot.components.transformer_classifier import TransformerIntentClassifier
+
+# The tiny data set has six examples per intent: 0.2 holds one of each out (five stay).
+HOLD_OUT_ONE_PER_INTENT = {"out_of_scope_holdout_fraction": 0.2, "out_of_scope_keep_rate": 0.75}
+UNRELATED = "explain the second law of thermodynamics in simple terms"
+
+
+def parse(component, texts):
+    messages = [Message({"text": t}) for t in texts]
+    component.process(messages)
+    return messages
+
+
+@pytest.fixture(scope="module")
+def trained_with_threshold(make_component, tiny_training_data):
+    component, storage, resource, context = make_component(HOLD_OUT_ONE_PER_INTENT)
+    component.train(tiny_training_data)
+    return component, storage, resource, context
+
+
+def test_held_out_slice_is_stratified_and_leaves_small_intents_alone():
+    labels = ["a"] * 20 + ["b"] * 10 + ["c"] * 5
+    held = held_out_indices(labels, 0.1, seed=1)
+    assert sum(labels[i] == "a" for i in held) == 2
+    assert sum(labels[i] == "b" for i in held) == 1
+    assert not any(labels[i] == "c" for i in held)  # five examples: all kept for training
+    assert held == held_out_indices(labels, 0.1, seed=1)
+
+
+def test_threshold_keeps_the_asked_share_of_held_out_scores():
+    scores = np.linspace(0.0, 1.0, 101)
+    threshold = OutOfScopeScorer.choose_threshold(scores, keep_rate=0.9)
+    assert np.mean(scores >= threshold) == pytest.approx(0.9, abs=0.011)
+    assert OutOfScopeScorer.choose_threshold([], keep_rate=0.9) is None
+
+
+def test_score_is_the_similarity_to_the_predicted_intents_nearest_examples():
+    vectors = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0]])
+    scorer = OutOfScopeScorer(vectors, np.array([0, 0, 1]), neighbours=1, threshold=0.5)
+    near, far = scorer.scores(np.array([[1.0, 0.05], [-1.0, 0.2]]), [0, 0])
+    assert near > 0.99 and far < 0
+    assert scorer.is_out_of_scope(np.array([near, far])).tolist() == [False, True]
+    # An intent with no stored example is never rejected.
+    assert scorer.scores(np.array([[-1.0, 0.0]]), [7])[0] == 1.0
+
+
+def test_training_chooses_a_threshold_on_the_held_out_examples(trained_with_threshold):
+    component, *_ = trained_with_threshold
+    stats = component.training_stats["out_of_scope"]
+    assert stats["held_out_examples"] == 4
+    assert stats["threshold"] is not None
+    assert component.out_of_scope is not None
+    assert component.out_of_scope.threshold == pytest.approx(stats["threshold"], abs=1e-4)
+    # Held-out examples were not trained on but are remembered afterwards.
+    assert len(component.out_of_scope.vectors) == 24
+    assert stats["held_out_intent_accuracy"] is not None
+
+
+def test_every_message_reports_its_score_and_an_unrelated_one_scores_lower(trained_with_threshold):
+    component, *_ = trained_with_threshold
+    known, unrelated = parse(component, ["where is my order", UNRELATED])
+    for message in (known, unrelated):
+        report = message.get("out_of_scope")
+        assert {"score", "threshold"} <= set(report)
+        assert "out_of_scope" in message.as_dict(only_output_properties=True)
+    assert unrelated.get("out_of_scope")["score"] < known.get("out_of_scope")["score"]
+
+
+def test_threshold_and_memory_are_persisted_and_loaded(trained_with_threshold):
+    component, storage, resource, context = trained_with_threshold
+    with storage.read_from(resource) as model_dir:
+        meta = json.loads((model_dir / "meta.json").read_text())
+        assert meta["out_of_scope"]["threshold"] == pytest.approx(component.out_of_scope.threshold)
+        assert (model_dir / "out_of_scope.safetensors").exists()
+    loaded = TransformerIntentClassifier.load(component.component_config, storage, resource, context)
+    assert loaded.out_of_scope.threshold == component.out_of_scope.threshold
+    texts = ["where is my order", UNRELATED, "hello"]
+    assert [m.get("out_of_scope") for m in parse(loaded, texts)] == [
+        m.get("out_of_scope") for m in parse(component, texts)
+    ]
+
+
+def test_too_few_examples_to_hold_out_means_no_threshold(trained):
+    component, *_ = trained  # six examples per intent and the default 10%: none held out
+    assert component.training_stats["out_of_scope"]["threshold"] is None
+    assert parse(component, [UNRELATED])[0].get("out_of_scope")["threshold"] is None
+
+
+def test_detection_off_reports_nothing(make_component, tiny_training_data):
+    component, *_ = make_component({**HOLD_OUT_ONE_PER_INTENT, "out_of_scope_detection": False, "epochs": 1})
+    component.train(tiny_training_data)
+    assert component.out_of_scope is None
+    assert parse(component, [UNRELATED])[0].get("out_of_scope") is None
+
+
+def _message(predicted, score, threshold, **report):
+    message = Message({"text": "x"})
+    ranking = [{"name": predicted, "confidence": 0.9}, {"name": "out_of_scope", "confidence": 0.1}]
+    message.set("intent", ranking[0], add_to_output=True)
+    message.set("intent_ranking", ranking, add_to_output=True)
+    message.set("out_of_scope", {"score": score, "threshold": threshold, **report}, add_to_output=True)
+    return message
+
+
+def test_the_datas_own_out_of_scope_intent_is_reported_and_used(trained_with_threshold):
+    component, *_ = trained_with_threshold
+    assert component.out_of_scope_intent is None  # the tiny data has no out-of-scope intent
+    component.intent_labels = [*component.intent_labels, "out_of_scope"]
+    try:
+        assert component.out_of_scope_intent == "out_of_scope"
+    finally:
+        component.intent_labels = component.intent_labels[:-1]
+    gate = OutOfScopeIntent(OutOfScopeIntent.get_default_config())
+    message = _message("greet", 0.2, 0.5, intent="out_of_scope")
+    gate.process([message])
+    # Its own label, which `rasa test nlu` keeps, and once in the ranking.
+    assert message.get("intent") == {"name": "out_of_scope", "confidence": 1.0}
+    assert [r["name"] for r in message.get("intent_ranking")] == ["out_of_scope", "greet"]
+
+
+def test_gate_turns_a_message_below_the_threshold_into_nlu_fallback():
+    gate = OutOfScopeIntent(OutOfScopeIntent.get_default_config())
+    below, above, no_threshold = _message("greet", 0.2, 0.5), _message("greet", 0.7, 0.5), _message("greet", 0.2, None)
+    gate.process([below, above, no_threshold])
+    assert below.get("intent")["name"] == "nlu_fallback"
+    # The classifier's own ranking stays below, as the FallbackClassifier leaves it.
+    assert [r["name"] for r in below.get("intent_ranking")] == ["nlu_fallback", "greet", "out_of_scope"]
+    assert above.get("intent")["name"] == "greet"
+    assert no_threshold.get("intent")["name"] == "greet"
+
+
+def test_gate_leaves_a_fallback_the_fallback_classifier_already_made():
+    gate = OutOfScopeIntent(OutOfScopeIntent.get_default_config())
+    message = _message("nlu_fallback", 0.1, 0.5)
+    gate.process([message])
+    assert [r["name"] for r in message.get("intent_ranking")] == ["nlu_fallback", "out_of_scope"]
