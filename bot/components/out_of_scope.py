@@ -58,15 +58,21 @@ class OutOfScopeScorer:
         self.threshold = threshold
         self._members = {int(label): np.flatnonzero(self.labels == label) for label in np.unique(self.labels)}
 
-    def scores(self, vectors: np.ndarray, predicted: Sequence[int] | np.ndarray) -> np.ndarray:
+    def scores(
+        self, vectors: np.ndarray, predicted: Sequence[int] | np.ndarray, leave_out: Optional[Sequence[int]] = None
+    ) -> np.ndarray:
         """Per message, the mean cosine similarity to its nearest examples of `predicted`.
 
+        `leave_out`: per message, the index of its own vector in the memory, which it is not
+        compared with (scoring examples that are stored, as if they were new).
         An intent with no stored example scores 1.0: nothing to compare with, never rejected.
         """
         queries = normalise(vectors)
         result = np.ones(len(queries), dtype=np.float32)
         for row, label in enumerate(predicted):
             members = self._members.get(int(label))
+            if leave_out is not None and members is not None:
+                members = members[members != leave_out[row]]
             if members is None or not len(members):
                 continue
             similarities = self.vectors[members] @ queries[row]

@@ -304,20 +304,21 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
         return self._resource
 
     def _fit_out_of_scope(self, texts: list[str], intent_ids: list[int], held_out: list[int]) -> None:
-        """The threshold from the held-out examples' scores; then every example is remembered.
+        """Every example is remembered; the threshold comes from the held-out examples' scores.
 
-        Scored through the same (quantized) model that serves messages, so the threshold is
-        on the scale `process()` sees.
+        A held-out example is scored against all the others (never itself), as a new message
+        is scored against all of them, so `keep_rate` of unseen in-scope messages stay in
+        scope; against the trained examples alone the threshold came out lower, and on
+        BANKING77 it kept 94% where 90% was asked. Scored through the same (quantized) model
+        that serves messages, so the threshold is on the scale `process()` sees.
         """
         cfg = self.component_config
         _, _, _, vectors = self._forward(texts, quantized=True, want_entities=False)
-        held = set(held_out)
-        fitted = [i for i in range(len(texts)) if i not in held]
         labels = np.asarray(intent_ids)
-        scorer = OutOfScopeScorer(vectors[fitted], labels[fitted], cfg["out_of_scope_neighbours"], None)
+        scorer = OutOfScopeScorer(vectors, labels, cfg["out_of_scope_neighbours"], None)
         exempt = {self.intent_labels.index(name) for name in cfg["out_of_scope_intents"] if name in self.intent_labels}
         scored = [i for i in held_out if intent_ids[i] not in exempt]
-        held_scores = scorer.scores(vectors[scored], labels[scored]) if scored else np.zeros(0)
+        held_scores = scorer.scores(vectors[scored], labels[scored], leave_out=scored) if scored else np.zeros(0)
         threshold = OutOfScopeScorer.choose_threshold(held_scores, cfg["out_of_scope_keep_rate"])
         if threshold is None:
             logger.warning(
@@ -656,7 +657,10 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
         intent = (message.get(INTENT) or {}).get("name")
         if intent in self.component_config["out_of_scope_intents"]:
             threshold = None  # the intent says it already; nothing to decide
-        report = {"score": round(score, 4), "threshold": None if threshold is None else round(threshold, 4)}
+        report: dict[str, Any] = {
+            "score": round(score, 4),
+            "threshold": None if threshold is None else round(threshold, 4),
+        }
         if self.out_of_scope_intent is not None:
             report["intent"] = self.out_of_scope_intent
         message.set(OUT_OF_SCOPE_KEY, report, add_to_output=True)

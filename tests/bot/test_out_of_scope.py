@@ -54,6 +54,9 @@ def test_score_is_the_similarity_to_the_predicted_intents_nearest_examples():
     assert scorer.is_out_of_scope(np.array([near, far])).tolist() == [False, True]
     # An intent with no stored example is never rejected.
     assert scorer.scores(np.array([[-1.0, 0.0]]), [7])[0] == 1.0
+    # A stored example scored as if it were new is not compared with itself.
+    assert scorer.scores(vectors[:1], [0], leave_out=[0])[0] == pytest.approx(scorer.vectors[0] @ scorer.vectors[1])
+    assert scorer.scores(vectors[:1], [0])[0] == pytest.approx(1.0)
 
 
 def test_training_chooses_a_threshold_on_the_held_out_examples(trained_with_threshold):
