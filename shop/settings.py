@@ -40,6 +40,7 @@ SETTINGS: tuple[Variable, ...] = (
         "the shop DB (any SQLAlchemy URL, e.g. `postgresql+psycopg2://user@host/db`); a relative "
         "SQLite path is relative to the project",
     ),
+    Variable("SHOP_NAME", "shop_name", "Northstar Goods", "the shop's name on the web page (its title and header)"),
     Variable(
         "SHOP_CATALOG_PATH", "catalog_path", "data/catalog.jsonl", "the catalog the product index and the page read"
     ),
@@ -232,6 +233,7 @@ _BY_ATTRIBUTE = {variable.attribute: variable for variable in SETTINGS}
 @dataclass(frozen=True)
 class Settings:
     database_url: str
+    shop_name: str
     catalog_path: Path
     kb_path: Path
     kb_collection: str

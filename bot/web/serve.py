@@ -76,7 +76,21 @@ def stars(rating: Any) -> str:
     return f'<span class="stars" aria-label="rated {value:.1f} out of 5">{shown} {value:.1f}</span>'
 
 
-def render_page(products: tuple[dict[str, Any], ...], rasa_url: str) -> str:
+def catalog_summary(products: tuple[dict[str, Any], ...], most: int = 6) -> str:
+    """The catalog's largest categories, as the page's strap line ("Footwear, clothing and home.")."""
+    counts: dict[str, int] = {}
+    for product in products:
+        category = str(product.get("category") or "").strip().lower()
+        if category:
+            counts[category] = counts.get(category, 0) + 1
+    names = sorted(counts, key=lambda name: (-counts[name], name))[:most]
+    if not names:
+        return ""
+    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    return f"{listed[0].upper()}{listed[1:]}."
+
+
+def render_page(products: tuple[dict[str, Any], ...], rasa_url: str, shop_name: str = "") -> str:
     cards, details = [], []
     for p in products:
         pid = esc(p["id"])
@@ -93,9 +107,9 @@ def render_page(products: tuple[dict[str, Any], ...], rasa_url: str) -> str:
         )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Northstar Goods</title><link rel="stylesheet" href="/static/widget.css"></head>
+<title>{esc(shop_name or "Shop")}</title><link rel="stylesheet" href="/static/widget.css"></head>
 <body data-rasa-url="{esc(rasa_url)}"><a id="top"></a>
-<header class="site"><h1>Northstar Goods</h1><p>Shoes, clothing, electronics, home, beauty and sports gear.</p></header>
+<header class="site"><h1>{esc(shop_name or "Shop")}</h1><p>{esc(catalog_summary(products))}</p></header>
 <main><h2 class="visually-hidden">Products</h2><ul class="grid">{"".join(cards)}</ul>{"".join(details)}</main>
 <script src="/vendor/socket.io.min.js"></script><script src="/static/widget.js"></script>
 </body></html>"""
@@ -122,7 +136,7 @@ class Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         if path in ("/", "/index.html"):
             try:
-                page = render_page(load_catalog(str(catalog_path())), self.server.rasa_url)  # type: ignore[attr-defined]
+                page = render_page(load_catalog(str(catalog_path())), self.server.rasa_url, current().shop_name)  # type: ignore[attr-defined]
             except FileNotFoundError:
                 self._send(HTTPStatus.SERVICE_UNAVAILABLE, b"catalog missing: run `make data`", "text/plain")
                 return

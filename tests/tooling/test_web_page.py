@@ -27,7 +27,10 @@ def test_the_page_lists_products_and_escapes_their_text():
             "brand": "X",
         },
     )
-    page = serve.render_page(products, "http://127.0.0.1:5005")
+    page = serve.render_page(products, "http://127.0.0.1:5005", "Garden & Co")
+    # The shop's own name and its own categories, never the demo's.
+    assert "<title>Garden &amp; Co</title>" in page and "<h1>Garden &amp; Co</h1>" in page
+    assert "<p>Footwear.</p>" in page
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; Boots" in page
     assert 'href="#P1"' in page and 'id="P1"' in page and "$12.50" in page and "rated 4.2 out of 5" in page
     assert 'data-rasa-url="http://127.0.0.1:5005"' in page
@@ -62,3 +65,10 @@ def test_the_server_serves_the_page_and_the_widget_only(server):
     assert get(f"{server}/static/widget.js")[0] == 200
     for path in ("/static/../serve.py", "/static/%2e%2e/serve.py", "/etc/passwd", "/static/nope.js"):
         assert get(f"{server}{path}")[0] == 404
+
+
+def test_the_strap_line_names_the_largest_categories():
+    products = tuple({"category": c} for c in ["tools"] * 3 + ["seeds"] * 2 + ["pots"])
+    assert serve.catalog_summary(products) == "Tools, seeds and pots."
+    assert serve.catalog_summary(products, most=1) == "Tools."
+    assert serve.catalog_summary(()) == ""
