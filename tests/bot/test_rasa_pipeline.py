@@ -28,8 +28,10 @@ def model_path(tmp_path_factory) -> str:
         "assistant_id": "test",
         "pipeline": [
             {"name": "WhitespaceTokenizer"},
-            {"name": COMPONENT, **TINY_CONFIG},
+            # 0.2: one of each intent's six examples held out, so a threshold is chosen.
+            {"name": COMPONENT, **TINY_CONFIG, "out_of_scope_holdout_fraction": 0.2},
             {"name": "FallbackClassifier", "threshold": 0.3},
+            {"name": "bot.components.out_of_scope_intent.OutOfScopeIntent"},
         ],
         "policies": [],
     }
@@ -54,3 +56,19 @@ def test_parse_result_has_intent_ranking_and_sentiment(model_path):
 
     empty = asyncio.run(agent.parse_message(""))
     assert empty["intent"]["name"] == "nlu_fallback"
+
+
+def test_out_of_scope_threshold_chosen_by_rasa_train_decides_the_parse(model_path):
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(model_path)
+    texts = ["where is my order", "hello", "explain the second law of thermodynamics", "qwxz plorb vrenk"]
+    for text in texts:
+        result = asyncio.run(agent.parse_message(text))
+        report = result["out_of_scope"]
+        assert report["threshold"] is not None  # chosen at training, loaded with the model
+        if report["score"] < report["threshold"]:
+            assert result["intent"]["name"] == "nlu_fallback"  # the tiny data has no out_of_scope intent
+    # A training example is as close as a message can be: never out of scope.
+    known = asyncio.run(agent.parse_message("where is my order"))
+    assert known["out_of_scope"]["score"] >= known["out_of_scope"]["threshold"]
