@@ -303,8 +303,13 @@ def _lookup_yaml(name: str, values: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+GENERATED_KEY = "generated"
+
+
 def _examples_yaml(intent: str, examples: Sequence[str]) -> str:
-    lines = [f"- intent: {intent}", "  examples: |"]
+    # Marked, so the NLU component leaves these out of the slice that sets its out-of-scope
+    # threshold: variations of one template are far closer to each other than shoppers' words.
+    lines = [f"- intent: {intent}", "  metadata:", f"    {GENERATED_KEY}: true", "  examples: |"]
     lines += [f"    - {e}" for e in examples]
     return "\n".join(lines)
 

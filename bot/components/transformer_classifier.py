@@ -86,6 +86,15 @@ class InvalidTransformerModel(RasaException):
     """The persisted model does not match what this component can load."""
 
 
+def is_generated(message: Message) -> bool:
+    """Whether the example was generated from the shop's data (`metadata: {generated: true}`)."""
+    metadata = message.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        return False
+    scopes = [metadata.get("example"), metadata.get("intent"), metadata]
+    return any(isinstance(scope, dict) and scope.get("generated") is True for scope in scopes)
+
+
 def sentiment_label_of(message: Message) -> Optional[str]:
     """The sentiment label of a training example, from example or intent metadata."""
     metadata = message.get("metadata") or {}
@@ -283,13 +292,7 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
             )
         spans = self._entity_spans(examples)
         cfg = self.component_config
-        held_out = (
-            held_out_indices(
-                [e.get(INTENT) for e in examples], cfg["out_of_scope_holdout_fraction"], cfg["random_seed"]
-            )
-            if cfg["out_of_scope_detection"]
-            else []
-        )
+        held_out = self._held_out_for_threshold(examples) if cfg["out_of_scope_detection"] else []
         held = set(held_out)
         fitted = [i for i in range(len(texts)) if i not in held]
         self._fit(
@@ -302,6 +305,20 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
             self._fit_out_of_scope(texts, intent_ids, held_out)
         self.persist()
         return self._resource
+
+    def _held_out_for_threshold(self, examples: Sequence[Message]) -> list[int]:
+        """The stratified slice held out of training. Examples generated from the shop's data
+        are left out of it when people's examples can fill it: many variations of one template
+        score each other far higher than shoppers' own words would, and would set the threshold
+        too high."""
+        cfg = self.component_config
+        written = [i for i, e in enumerate(examples) if not is_generated(e)]
+        for pool in (written, list(range(len(examples)))):
+            labels = [examples[i].get(INTENT) for i in pool]
+            held = [pool[j] for j in held_out_indices(labels, cfg["out_of_scope_holdout_fraction"], cfg["random_seed"])]
+            if held:
+                return sorted(held)
+        return []
 
     def _fit_out_of_scope(self, texts: list[str], intent_ids: list[int], held_out: list[int]) -> None:
         """Every example is remembered; the threshold comes from the held-out examples' scores.

@@ -149,3 +149,33 @@ def test_gate_leaves_a_fallback_the_fallback_classifier_already_made():
     message = _message("nlu_fallback", 0.1, 0.5)
     gate.process([message])
     assert [r["name"] for r in message.get("intent_ranking")] == ["nlu_fallback", "out_of_scope"]
+
+
+def test_generated_examples_stay_out_of_the_threshold_slice_when_written_ones_fill_it(make_component):
+    component, *_ = make_component({"out_of_scope_holdout_fraction": 0.2})
+
+    def example(text, intent, generated):
+        metadata = {"intent": {"generated": True}} if generated else {}
+        return Message({"text": text, "intent": intent, "metadata": metadata})
+
+    written = [example(f"written {i}", "greet", False) for i in range(10)]
+    generated = [example(f"generated {i}", "greet", True) for i in range(30)]
+    held = component._held_out_for_threshold(written + generated)
+    assert held and all(i < len(written) for i in held)
+    # A shop with generated examples only still gets a slice.
+    assert component._held_out_for_threshold(generated)
+
+
+def test_an_intent_block_marked_generated_is_read_as_generated():
+    from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
+
+    from bot.components.transformer_classifier import is_generated
+
+    # The shape `python -m shop nlu-data` writes (tests/shop/test_nlu_data.py checks that side).
+    block = (
+        'version: "3.1"\nnlu:\n- intent: search_product\n  metadata:\n    generated: true\n'
+        "  examples: |\n    - do you carry [lamps](product_category)\n"
+        "- intent: search_product\n  examples: |\n    - lamps please\n"
+    )
+    marked, written = RasaYAMLReader().reads(block).intent_examples
+    assert is_generated(marked) and not is_generated(written)

@@ -48,6 +48,9 @@ def test_the_garden_shop_gets_its_own_lookups_and_examples(garden):
     assert "[pruning shears](product_category)" in searches and "[compost](product_category)" in searches
     # Nothing of the demo shop leaks in.
     assert "sneaker" not in searches and "Stridewell" not in searches
+    # Marked, so the NLU sets its out-of-scope threshold on people's examples, not these.
+    generated = yaml.safe_load((nlu / "shop_examples.yml").read_text(encoding="utf-8"))["nlu"]
+    assert generated and all(block["metadata"] == {"generated": True} for block in generated)
     # A brand or colour is only asked of a product type that comes in it.
     for example in blocks["intent:search_product"]:
         if "(brand)" in example and "[garden hoses]" in example:
