@@ -8,7 +8,10 @@ turns a message below its threshold into that intent, first in the ranking with 
 classifier's own ranking kept below it. The decision is the message's label then: `rasa test
 nlu` counts it, and a shop's rules for out-of-scope messages answer it. With no such intent
 in the data the message becomes `nlu_fallback`, as the FallbackClassifier makes it. A message
-the FallbackClassifier already turned is left alone. Nothing is trained here.
+the FallbackClassifier already turned is left alone, and so is one in which the shop's own
+word lists (regexes, lookup tables: an order id, a brand, a product type) found something:
+it names this shop's things, so it is in scope whatever its wording ("please call off
+SO10734, plans changed" had been taken for out of scope). Nothing is trained here.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
-from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY
 from rasa.shared.nlu.training_data.message import Message
 
 INTENT_RANKING = "intent_ranking"
@@ -31,10 +34,15 @@ OUT_OF_SCOPE_KEY = "out_of_scope"
 class OutOfScopeIntent(GraphComponent):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {"fallback_intent": DEFAULT_NLU_FALLBACK_INTENT_NAME}
+        return {
+            "fallback_intent": DEFAULT_NLU_FALLBACK_INTENT_NAME,
+            # Extractors whose entities are the shop's own words.
+            "in_scope_extractors": ["RegexEntityExtractor"],
+        }
 
     def __init__(self, config: dict[str, Any]) -> None:
         self.fallback_intent = config["fallback_intent"]
+        self.in_scope_extractors = set(config["in_scope_extractors"])
 
     @classmethod
     def create(
@@ -57,6 +65,8 @@ class OutOfScopeIntent(GraphComponent):
         if not isinstance(report, dict) or report.get("threshold") is None or report.get("score") is None:
             return False
         if (message.get(INTENT) or {}).get(INTENT_NAME_KEY) in (None, self.fallback_intent):
+            return False
+        if any(entity.get("extractor") in self.in_scope_extractors for entity in message.get(ENTITIES) or []):
             return False
         return float(report["score"]) < float(report["threshold"])
 

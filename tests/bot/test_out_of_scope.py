@@ -179,3 +179,17 @@ def test_an_intent_block_marked_generated_is_read_as_generated():
     )
     marked, written = RasaYAMLReader().reads(block).intent_examples
     assert is_generated(marked) and not is_generated(written)
+
+
+def test_gate_leaves_a_message_naming_the_shops_own_words_in_scope():
+    gate = OutOfScopeIntent(OutOfScopeIntent.get_default_config())
+    message = _message("cancel_order", 0.2, 0.5, intent="out_of_scope")
+    order_id = {"entity": "order_id", "value": "SO10734", "start": 20, "end": 27, "extractor": "RegexEntityExtractor"}
+    message.set("entities", [order_id])
+    gate.process([message])
+    assert message.get("intent")["name"] == "cancel_order"
+    # The model's own entity guesses are no such sign.
+    guessed = _message("cancel_order", 0.2, 0.5, intent="out_of_scope")
+    guessed.set("entities", [{**order_id, "extractor": "TransformerIntentClassifier"}])
+    gate.process([guessed])
+    assert guessed.get("intent")["name"] == "out_of_scope"
