@@ -66,7 +66,9 @@ def test_training_chooses_a_threshold_on_the_held_out_examples(trained_with_thre
     assert stats["threshold"] is not None
     assert component.out_of_scope is not None
     assert component.out_of_scope.threshold == pytest.approx(stats["threshold"], abs=1e-4)
-    # Held-out examples were not trained on but are remembered afterwards.
+    # The threshold came from a model that never saw the held-out examples; the model served
+    # was trained again on all 24, and remembers all 24.
+    assert stats["refit"] is True and component.training_stats["examples"] == 24
     assert len(component.out_of_scope.vectors) == 24
     assert stats["held_out_intent_accuracy"] is not None
 
