@@ -300,15 +300,17 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
         held_out = self._held_out_for_threshold(examples) if cfg["out_of_scope_detection"] else []
         held = set(held_out)
         fitted = [i for i in range(len(texts)) if i not in held]
+        refit = bool(held_out) and cfg["out_of_scope_refit"]
         self._fit(
             [texts[i] for i in fitted],
             [intent_ids[i] for i in fitted],
             [sentiment_ids[i] for i in fitted],
             [spans[i] for i in fitted],
+            observed=not refit,  # epoch callbacks watch the model that is served
         )
         if cfg["out_of_scope_detection"]:
             self._fit_out_of_scope(texts, intent_ids, held_out)
-        if held_out and cfg["out_of_scope_refit"]:
+        if refit:
             # The threshold is the first model's; the model served learns from every example.
             # Unseen messages score alike under both (same data but a tenth, same recipe).
             calibration = self.training_stats
@@ -430,6 +432,7 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
         intent_ids: list[int],
         sentiment_ids: list[int],
         entity_spans: Sequence[Sequence[bio.Span]],
+        observed: bool = True,
     ) -> None:
         from bot.components.joint_model import JointModel, default_encoder_path
         from bot.components.training import FitSettings, fit, seed_everything
@@ -483,7 +486,7 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
             train_sentiment=self.has_sentiment,
             name=self.__class__.__name__,
             started=started,
-            epoch_callbacks=[self._on_epoch] if self.epoch_callbacks else (),
+            epoch_callbacks=[self._on_epoch] if self.epoch_callbacks and observed else (),
         )
         self._model = model
         self._prepare_for_inference()

@@ -195,3 +195,12 @@ def test_gate_leaves_a_message_naming_the_shops_own_words_in_scope():
     guessed.set("entities", [{**order_id, "extractor": "TransformerIntentClassifier"}])
     gate.process([guessed])
     assert guessed.get("intent")["name"] == "out_of_scope"
+
+
+def test_epoch_callbacks_watch_only_the_model_that_is_served(make_component, tiny_training_data):
+    seen = []
+    component, *_ = make_component({**HOLD_OUT_ONE_PER_INTENT, "epochs": 2})
+    component.epoch_callbacks.append(lambda _component, epoch, _stats: seen.append(epoch))
+    component.train(tiny_training_data)
+    assert component.training_stats["out_of_scope"]["refit"] is True
+    assert seen == [1, 2]  # the calibration model's epochs are not reported as a training curve
