@@ -352,7 +352,7 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
         that serves messages, so the threshold is on the scale `process()` sees.
         """
         cfg = self.component_config
-        _, _, _, vectors = self._forward(texts, quantized=True, want_entities=False)
+        intent_probs, _, _, vectors = self._forward(texts, quantized=True, want_entities=False)
         labels = np.asarray(intent_ids)
         scorer = OutOfScopeScorer(vectors, labels, cfg["out_of_scope_neighbours"], None)
         exempt = {self.intent_labels.index(name) for name in cfg["out_of_scope_intents"] if name in self.intent_labels}
@@ -371,18 +371,12 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
             "threshold": None if threshold is None else round(threshold, 4),
             "keep_rate": cfg["out_of_scope_keep_rate"],
             "held_out_intent_accuracy": (
-                round(float(np.mean(self._predicted_ids([texts[i] for i in scored]) == labels[scored])), 4)
-                if scored
-                else None
+                round(float(np.mean(intent_probs[scored].argmax(-1) == labels[scored])), 4) if scored else None
             ),
         }
         logger.info(
             f"{self.__class__.__name__}: out-of-scope threshold {threshold} from {len(scored)} held-out examples."
         )
-
-    def _predicted_ids(self, texts: list[str]) -> np.ndarray:
-        intent_probs, _, _, _ = self._forward(texts, quantized=True, want_entities=False)
-        return intent_probs.argmax(-1)
 
     def _entity_spans(self, examples: Sequence[Message]) -> list[list[bio.Span]]:
         """(start, end, type) of the annotated entities per example; sets `entity_tags`."""
