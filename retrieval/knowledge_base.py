@@ -36,8 +36,13 @@ REBUILD_HINT = "make index  (or: python -m retrieval ingest --kb shop/kb)"
 # human one tap away. Below, it says it is not sure and offers a human.
 # The cosines differ by encoder, so each has its pair: the fine-tuned KB encoder (threshold) and
 # the plain MiniLM (threshold_base).
+# The fine-tuned encoder's suggestion cut-off comes from public data instead ("suggest_threshold_public"):
+# our validation questions share the phrasing of the encoder's training questions, and strangers'
+# questions in other words (Bitext's customer-service messages) score 0.33 to 0.39 with the right
+# document on top 99% of the time, where the validation fit (0.392) declined them. It costs a
+# hedged suggestion on 3 of our 17 unanswerable test questions (declined before).
 DEFAULT_MIN_CONFIDENCE = 0.458
-DEFAULT_SUGGEST_CONFIDENCE = 0.392
+DEFAULT_SUGGEST_CONFIDENCE = 0.332
 BASE_MIN_CONFIDENCE = 0.52
 BASE_SUGGEST_CONFIDENCE = 0.42
 # Chosen with the thresholds on the validation questions (retrieval.json, "hybrid_fusion").
