@@ -193,9 +193,12 @@ class ActionSearchProducts(UsesServices, Action):
             return []
         if query == text and (not_carried or result.relaxed or not result.hits):
             # Nothing matches as asked: words the catalog lacks but the shop's documents answer
-            # with confidence ("is there a minimum for klarna?") were a question, not a search.
+            # ("is there a minimum for klarna?", "do you take amex?") were a question, not a
+            # search. A hedged suggestion counts too: products the shop lacks ("do you have
+            # lawnmowers") sit far below the suggestion cut-off, and "we don't carry amex" with
+            # three cleansers helps nobody.
             question, top, decision = passage_in_context(self.services, tracker, text)
-            if top is not None and decision == "answer":
+            if top is not None and decision in ("answer", "suggest"):
                 return say_answer(self.services, dispatcher, tracker, question, top, decision)
         events: list[EventType] = [SlotSet(slot, value) for slot, value in constraints.items()]
         events += [SlotSet("search_query", query), SlotSet("search_terms", terms), SlotSet("search_page", float(page))]

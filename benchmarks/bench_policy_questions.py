@@ -12,13 +12,21 @@ mention an order action (cancelling, returning, changing an address) but got an 
 The peers, in the same run, on the same questions: the knowledge base's own top passage, hybrid
 and BM25, with no dialogue around it (is the fact in the top passage?). The bot's figure over
 the hybrid passage's says what the dialogue loses (a form started, a hedge declined) or adds.
+A second set nobody on the team wrote: the Bitext customer-service messages (../shared/datasets)
+of intents that are questions about a policy (refund policy, payment methods, delivery options,
+cancellation fees) and of intents that are requests to act on an order (cancel it, track it).
+Each goes to the bot as a new shopper; counted are the questions given an order form (should be
+none) or an answer from the documents, and the requests given an order form (should be all).
+Bitext's own sentences stay in ../shared and are read at run time, never copied here.
 Writes benchmarks/results/policy_questions.json and prints a table with every miss.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
+import random
 import re
 import sys
 import uuid
@@ -37,6 +45,22 @@ RESULTS = ROOT / "benchmarks" / "results"
 DEFAULT_SET = ROOT / "benchmarks" / "data" / "policy_questions.yml"
 # The order forms' first question (bot/domain/orders.yml, utter_ask_order_id).
 ORDER_FORM = re.compile(r"(?i)what's your order number")
+# An answer from the documents, sure or hedged (actions/faq.py: the source line, the suggestion).
+DOCUMENTS_ANSWER = re.compile(r"_Source: |I'm not completely sure, but I think")
+BITEXT = (
+    ROOT.parent
+    / "shared"
+    / "datasets"
+    / "bitext-customer-support"
+    / "Bitext_Sample_Customer_Support_Training_Dataset.csv"
+)
+# Bitext intents whose messages ask what the shop allows, and those that ask it to act on an
+# order. delivery_period is left out: its messages ("when will my purchase arrive") are as often
+# about one order as about the policy. Order numbers in Bitext are digits, which our shop's order
+# ids are not; the requests are counted as right when the order form starts.
+BITEXT_QUESTIONS = ("check_refund_policy", "check_payment_methods", "delivery_options", "check_cancellation_fee")
+BITEXT_REQUESTS = ("cancel_order", "track_order")
+BITEXT_PER_INTENT = 60
 
 
 def through_the_bot(url: str, questions: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[float]]:
@@ -58,6 +82,66 @@ def through_the_bot(url: str, questions: list[dict[str, Any]]) -> tuple[list[dic
     return rows, latencies
 
 
+def bitext_sample(path: Path, per_intent: int, seed: int = 0) -> dict[str, list[str]]:
+    """A fixed sample (seeded) of each chosen intent's deduplicated messages."""
+    by_intent: dict[str, list[str]] = {}
+    with path.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            if row["intent"] in BITEXT_QUESTIONS + BITEXT_REQUESTS:
+                by_intent.setdefault(row["intent"], []).append(row["instruction"].strip())
+    rng = random.Random(seed)
+    return {
+        intent: rng.sample(sorted(set(texts)), min(per_intent, len(set(texts)))) for intent, texts in by_intent.items()
+    }
+
+
+def bitext_routing(url: str, sample: dict[str, list[str]]) -> dict[str, Any]:
+    """Questions given a form or an answer, requests given a form, per intent and overall."""
+    per_intent: dict[str, dict[str, Any]] = {}
+    examples: dict[str, list[dict[str, str]]] = {
+        "questions_given_a_form": [],
+        "questions_not_answered": [],
+        "requests_not_given_a_form": [],
+    }
+    total = sum(len(texts) for texts in sample.values())
+    done = 0
+    for intent, texts in sorted(sample.items()):
+        forms = answers = 0
+        for text in texts:
+            reply, _ = say(url, f"bitext-{uuid.uuid4().hex[:12]}", text)
+            form = bool(ORDER_FORM.search(reply))
+            answered = bool(DOCUMENTS_ANSWER.search(reply))
+            forms += form
+            answers += answered
+            if intent in BITEXT_QUESTIONS and form:
+                examples["questions_given_a_form"].append({"intent": intent, "message": text})
+            elif intent in BITEXT_QUESTIONS and not answered:
+                examples["questions_not_answered"].append({"intent": intent, "message": text, "reply": reply[:160]})
+            if intent in BITEXT_REQUESTS and not form:
+                examples["requests_not_given_a_form"].append({"intent": intent, "message": text, "reply": reply[:160]})
+            done += 1
+            print(f"\r{done}/{total} Bitext messages", end="", flush=True)
+        per_intent[intent] = {
+            "messages": len(texts),
+            "order_form": round(forms / max(1, len(texts)), 4),
+            "documents_answer": round(answers / max(1, len(texts)), 4),
+        }
+    print()
+
+    def mean(intents: tuple[str, ...], key: str) -> float:
+        rows = [per_intent[i] for i in intents if i in per_intent]
+        return round(sum(r[key] * r["messages"] for r in rows) / max(1, sum(r["messages"] for r in rows)), 4)
+
+    return {
+        "source": "bitext-customer-support (../shared/datasets), seed 0",
+        "questions_given_a_form": mean(BITEXT_QUESTIONS, "order_form"),
+        "questions_given_a_documents_answer": mean(BITEXT_QUESTIONS, "documents_answer"),
+        "requests_given_a_form": mean(BITEXT_REQUESTS, "order_form"),
+        "per_intent": per_intent,
+        "examples": {key: rows[:15] for key, rows in examples.items()},
+    }
+
+
 def top_passage_share(questions: list[dict[str, Any]], mode: str) -> float:
     """The share of questions whose top passage (no decision, no dialogue) carries the fact."""
     from retrieval.services import default_registry
@@ -73,10 +157,16 @@ def top_passage_share(questions: list[dict[str, Any]], mode: str) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", type=Path, default=DEFAULT_SET, help="the questions YAML")
+    parser.add_argument("--bitext", type=Path, default=BITEXT, help="the Bitext CSV (skipped when missing)")
+    parser.add_argument("--bitext-per-intent", type=int, default=BITEXT_PER_INTENT)
     args = parser.parse_args(argv)
     questions = yaml.safe_load(args.set.read_text(encoding="utf-8"))["questions"]
+    sample = bitext_sample(args.bitext, args.bitext_per_intent) if args.bitext.is_file() else {}
+    if not sample:
+        print(f"no Bitext CSV at {args.bitext}: its row is skipped")
     with private_stack() as url:
         rows, latencies = through_the_bot(url, questions)
+        bitext = bitext_routing(url, sample) if sample else None
     order_questions = [r for r in rows if r["asks_about_an_order_action"]]
     result = {
         "benchmark": "policy questions end to end",
@@ -92,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         "p50_ms": round(percentile(latencies, 50), 1),
         "p95_ms": round(percentile(latencies, 95), 1),
         "misses": [r for r in rows if not r["right"]],
+        "bitext": bitext,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "policy_questions.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
@@ -107,6 +198,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{result['order_action_questions_given_a_form']} of {result['order_action_questions']}"
     )
     print(f"{'reply p50 / p95 ms':<44}{result['p50_ms']} / {result['p95_ms']}")
+    if bitext:
+        print(f"{'Bitext policy questions given an order form':<44}{bitext['questions_given_a_form']:.3f}")
+        print(f"{'Bitext policy questions given an answer':<44}{bitext['questions_given_a_documents_answer']:.3f}")
+        print(f"{'Bitext order requests given an order form':<44}{bitext['requests_given_a_form']:.3f}")
     for miss in result["misses"]:
         print(f"- {miss['question']!r} -> {miss['reply'][:120]!r}")
     return 0

@@ -11,5 +11,5 @@ bench-conversations: envs data train index ## the shopper conversation set over 
 
 # Policy questions in shoppers' words, written from the documents alone (issue #21).
 .PHONY: bench-policy
-bench-policy: envs data train index ## policy questions over REST, the KB's own top passage as the peer -> benchmarks/results/policy_questions.json
+bench-policy: envs data train index ## policy questions and Bitext questions/requests over REST, the KB's own top passage as the peer -> benchmarks/results/policy_questions.json
 	$(ACT_PY) benchmarks/bench_policy_questions.py

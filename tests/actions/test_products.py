@@ -482,6 +482,27 @@ async def test_a_search_that_matches_nothing_but_the_documents_answer_was_a_ques
     assert events == {"answered_question": "is there a minimum amount for klarna?", "offered_action": None}
 
 
+async def test_a_word_the_catalog_lacks_but_the_documents_suggest_gets_the_hedged_passage(services, monkeypatch):
+    """ "do you take amex?" read as a search: the shop carries no "amex", and the passage the
+    documents only suggest beats "we don't carry amex" with the closest cleansers."""
+    kb = services.knowledge_base
+    question = "do you take amex?"
+    [top] = kb.search(question, k=1)
+    monkeypatch.setattr(kb, "min_confidence", top.confidence + 0.01)
+    monkeypatch.setattr(kb, "suggest_confidence", top.confidence - 0.01)
+    dispatcher, _ = await run(
+        ActionSearchProducts(services), turn(question, "search_product", {"product_category": "amex"})
+    )
+    [message] = dispatcher.messages
+    assert message["text"].startswith("I'm not completely sure") and "don't carry" not in message["text"]
+    assert top.heading in message["text"]
+    monkeypatch.setattr(kb, "suggest_confidence", top.confidence + 0.01)
+    declined, _ = await run(
+        ActionSearchProducts(services), turn(question, "search_product", {"product_category": "amex"})
+    )
+    assert texts(declined)[0].startswith("Sorry, we don't carry amex.")
+
+
 async def test_right_after_an_answer_a_question_naming_a_product_is_answered_not_searched(services):
     """ "what about earbuds I unsealed?" right after the answer on opened items is a follow-up
     the documents answer with confidence; a search for earbuds then is still a search, and so is
