@@ -159,10 +159,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", type=Path, default=DEFAULT_SET, help="the questions YAML")
     parser.add_argument("--bitext", type=Path, default=BITEXT, help="the Bitext CSV (skipped when missing)")
     parser.add_argument("--bitext-per-intent", type=int, default=BITEXT_PER_INTENT)
+    parser.add_argument("--no-bitext", action="store_true", help="the question set alone")
+    parser.add_argument("--out", type=Path, default=RESULTS / "policy_questions.json")
+    argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
     questions = yaml.safe_load(args.set.read_text(encoding="utf-8"))["questions"]
-    sample = bitext_sample(args.bitext, args.bitext_per_intent) if args.bitext.is_file() else {}
-    if not sample:
+    sample = bitext_sample(args.bitext, args.bitext_per_intent) if args.bitext.is_file() and not args.no_bitext else {}
+    if not sample and not args.no_bitext:
         print(f"no Bitext CSV at {args.bitext}: its row is skipped")
     with private_stack() as url:
         rows, latencies = through_the_bot(url, questions)
@@ -170,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     order_questions = [r for r in rows if r["asks_about_an_order_action"]]
     result = {
         "benchmark": "policy questions end to end",
-        "command": "make bench-policy",
+        "command": "make bench-policy" + (f' BENCH_POLICY_ARGS="{" ".join(argv)}"' if argv else ""),
         "set": str(args.set.relative_to(ROOT)) if args.set.is_relative_to(ROOT) else str(args.set),
         "questions": len(rows),
         "bot_right": round(sum(r["right"] for r in rows) / max(1, len(rows)), 4),
@@ -184,8 +187,8 @@ def main(argv: list[str] | None = None) -> int:
         "misses": [r for r in rows if not r["right"]],
         "bitext": bitext,
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "policy_questions.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     hybrid = result["kb_top_passage_hybrid"]
     print(f"{'questions':<44}{result['questions']}")
     print(f"{'through the bot, reply carries the fact':<44}{result['bot_right']:.3f}")

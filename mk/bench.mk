@@ -12,4 +12,4 @@ bench-conversations: envs data train index ## the shopper conversation set over 
 # Policy questions in shoppers' words, written from the documents alone (issue #21).
 .PHONY: bench-policy
 bench-policy: envs data train index ## policy questions and Bitext questions/requests over REST, the KB's own top passage as the peer -> benchmarks/results/policy_questions.json
-	$(ACT_PY) benchmarks/bench_policy_questions.py
+	$(ACT_PY) benchmarks/bench_policy_questions.py $(BENCH_POLICY_ARGS)
