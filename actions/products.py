@@ -194,11 +194,13 @@ class ActionSearchProducts(UsesServices, Action):
         if query == text and (not_carried or result.relaxed or not result.hits):
             # Nothing matches as asked: words the catalog lacks but the shop's documents answer
             # ("is there a minimum for klarna?", "do you take amex?") were a question, not a
-            # search. A hedged suggestion counts too: products the shop lacks ("do you have
-            # lawnmowers") sit far below the suggestion cut-off, and "we don't carry amex" with
-            # three cleansers helps nobody.
+            # search. When the catalog has nothing for the word at all, a hedged suggestion
+            # counts too: products the shop lacks ("do you have lawnmowers") sit far below the
+            # suggestion cut-off, and "we don't carry amex" with three cleansers helps nobody. A
+            # search that only had to drop a constraint still has its near matches to show.
             question, top, decision = passage_in_context(self.services, tracker, text)
-            if top is not None and decision in ("answer", "suggest"):
+            hedged_will_do = bool(not_carried or not result.hits)
+            if top is not None and (decision == "answer" or hedged_will_do and decision == "suggest"):
                 return say_answer(self.services, dispatcher, tracker, question, top, decision)
         events: list[EventType] = [SlotSet(slot, value) for slot, value in constraints.items()]
         events += [SlotSet("search_query", query), SlotSet("search_terms", terms), SlotSet("search_page", float(page))]

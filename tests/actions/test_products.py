@@ -503,6 +503,22 @@ async def test_a_word_the_catalog_lacks_but_the_documents_suggest_gets_the_hedge
     assert texts(declined)[0].startswith("Sorry, we don't carry amex.")
 
 
+async def test_a_search_that_only_dropped_a_constraint_keeps_its_near_matches_over_a_hedged_passage(
+    services, monkeypatch
+):
+    kb = services.knowledge_base
+    question = "pink sneakers under 20"
+    [top] = kb.search(question, k=1)
+    monkeypatch.setattr(kb, "min_confidence", top.confidence + 0.01)
+    monkeypatch.setattr(kb, "suggest_confidence", top.confidence - 0.01)
+    dispatcher, _ = await run(
+        ActionSearchProducts(services),
+        turn(question, "search_product", {"color": "pink", "product_category": "sneakers", "price_max": "20"}),
+    )
+    assert texts(dispatcher)[0].startswith("Nothing matched all of that, so I left out the price limit")
+    assert cards(dispatcher)
+
+
 async def test_right_after_an_answer_a_question_naming_a_product_is_answered_not_searched(services):
     """ "what about earbuds I unsealed?" right after the answer on opened items is a follow-up
     the documents answer with confidence; a search for earbuds then is still a search, and so is
