@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_conversations import private_stack, say  # noqa: E402
+from benchmarks.bench_retrieval import BITEXT  # noqa: E402
 from benchmarks.timing import percentile  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
@@ -47,13 +48,6 @@ DEFAULT_SET = ROOT / "benchmarks" / "data" / "policy_questions.yml"
 ORDER_FORM = re.compile(r"(?i)what's your order number")
 # An answer from the documents, sure or hedged (actions/faq.py: the source line, the suggestion).
 DOCUMENTS_ANSWER = re.compile(r"_Source: |I'm not completely sure, but I think")
-BITEXT = (
-    ROOT.parent
-    / "shared"
-    / "datasets"
-    / "bitext-customer-support"
-    / "Bitext_Sample_Customer_Support_Training_Dataset.csv"
-)
 # Bitext intents whose messages ask what the shop allows, and those that ask it to act on an
 # order. delivery_period is left out: its messages ("when will my purchase arrive") are as often
 # about one order as about the policy. Order numbers in Bitext are digits, which our shop's order
