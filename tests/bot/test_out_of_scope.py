@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.components.out_of_scope import OutOfScopeScorer, held_out_indices
+from bot.components.out_of_scope import OutOfScopeScorer, held_out_indices, held_out_intents
 from bot.components.out_of_scope_intent import OutOfScopeIntent
 from bot.components.transformer_classifier import TransformerIntentClassifier
 
@@ -46,6 +46,40 @@ def test_threshold_keeps_the_asked_share_of_held_out_scores():
     assert OutOfScopeScorer.choose_threshold([], keep_rate=0.9) is None
 
 
+def test_balanced_threshold_sits_in_the_gap_and_never_drops_more_than_asked():
+    in_scope = np.array([0.8, 0.85, 0.9, 0.95])
+    unknown = np.array([0.2, 0.3, 0.4])
+    # Apart: every threshold between 0.4 and 0.8 is as good; the middle of that gap is chosen.
+    assert OutOfScopeScorer.balanced_threshold(in_scope, unknown, min_keep_rate=0.5) == pytest.approx(0.6, abs=0.03)
+    # Overlapping: the one that keeps and rejects the most, here dropping one in-scope score.
+    overlapping = np.array([0.5, 0.8, 0.85, 0.9])
+    unknown_high = np.array([0.2, 0.3, 0.6, 0.62, 0.65])
+    threshold = OutOfScopeScorer.balanced_threshold(overlapping, unknown_high, min_keep_rate=0.5)
+    assert 0.65 < threshold < 0.8
+    # A cap: however the unknown scores lie, at least min_keep_rate of the in-scope stay.
+    capped = OutOfScopeScorer.balanced_threshold(overlapping, unknown_high, min_keep_rate=1.0)
+    assert np.mean(overlapping >= capped) == 1.0
+    assert OutOfScopeScorer.balanced_threshold(in_scope, [], min_keep_rate=0.5) is None
+
+
+def test_held_out_intents_are_seeded_leave_two_taught_and_never_the_out_of_scope_intent():
+    labels = ["a", "b", "c", "d", "out_of_scope"] * 3
+    chosen = held_out_intents(labels, 0.25, seed=3, exempt=["out_of_scope"])
+    assert len(chosen) == 1 and "out_of_scope" not in chosen
+    assert chosen == held_out_intents(labels, 0.25, seed=3, exempt=["out_of_scope"])
+    assert len(held_out_intents(labels, 0.9, seed=3, exempt=["out_of_scope"])) == 2  # two stay taught
+    assert held_out_intents(["a", "b"], 0.5, seed=3) == []
+    assert held_out_intents(labels, 0.0, seed=3) == []
+
+
+def test_without_a_refit_no_intent_is_held_out_and_the_keep_rate_decides(make_component, tiny_training_data):
+    component, *_ = make_component({**HOLD_OUT_ONE_PER_INTENT, "out_of_scope_refit": False, "epochs": 1})
+    component.train(tiny_training_data)
+    stats = component.training_stats["out_of_scope"]
+    assert stats["unknown_intents"] == [] and stats["keep_rate"] == 0.75
+    assert stats["held_out_examples"] == 4
+
+
 def test_score_is_the_similarity_to_the_predicted_intents_nearest_examples():
     vectors = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0]])
     scorer = OutOfScopeScorer(vectors, np.array([0, 0, 1]), neighbours=1, threshold=0.5)
@@ -62,8 +96,23 @@ def test_score_is_the_similarity_to_the_predicted_intents_nearest_examples():
 def test_training_chooses_a_threshold_on_the_held_out_examples(trained_with_threshold):
     component, *_ = trained_with_threshold
     stats = component.training_stats["out_of_scope"]
-    assert stats["held_out_examples"] == 4
-    assert stats["threshold"] is not None
+    # One of the four intents was held out whole: its six examples stand for unknown requests,
+    # and the other three intents' held-out example each stand for new in-scope messages.
+    assert len(stats["unknown_intents"]) == 1 and stats["unknown_examples"] == 6
+    assert stats["held_out_examples"] == 3
+    assert stats["threshold"] is not None and stats["unknown_rejected"] is not None
+    # The model served knows the intent the first model never saw.
+    assert stats["unknown_intents"][0] in component.intent_labels
+    unseen_example = {
+        "greet": "hello there",
+        "order_status": "where is my order",
+        "search_product": "do you have running shoes",
+        "complaint": "this is terrible service",
+    }
+    assert (
+        parse(component, [unseen_example[stats["unknown_intents"][0]]])[0].get("intent")["name"]
+        == stats["unknown_intents"][0]
+    )
     assert component.out_of_scope is not None
     assert component.out_of_scope.threshold == pytest.approx(stats["threshold"], abs=1e-4)
     # The threshold came from a model that never saw the held-out examples; the model served
@@ -166,6 +215,25 @@ def test_generated_examples_stay_out_of_the_threshold_slice_when_written_ones_fi
     assert held and all(i < len(written) for i in held)
     # A shop with generated examples only still gets a slice.
     assert component._held_out_for_threshold(generated)
+
+
+def test_an_unseen_intent_is_left_out_whole_but_scored_on_peoples_examples(make_component):
+    component, *_ = make_component({"out_of_scope_unknown_intent_fraction": 0.5})
+
+    def example(text, intent, generated=False):
+        metadata = {"intent": {"generated": True}} if generated else {}
+        return Message({"text": text, "intent": intent, "metadata": metadata})
+
+    examples = [example(f"{intent} {i}", intent) for intent in ("a", "b", "c", "d") for i in range(3)]
+    examples += [example(f"generated {intent} {i}", intent, True) for intent in ("a", "b", "c", "d") for i in range(5)]
+    examples += [example(f"weather {i}", "out_of_scope") for i in range(2)]
+    left_out, scored = component._unknown_for_threshold(examples)
+    left_intents = {examples[i].get("intent") for i in left_out}
+    assert "out_of_scope" in left_intents and len(left_intents) == 3  # two of a-d, and the data's own
+    # Every example of an unseen intent stays out of the first fit; its generated ones are not scored.
+    assert len(left_out) == 2 * (3 + 5) + 2
+    assert set(scored) <= set(left_out) and not any("generated" in examples[i].get("text") for i in scored)
+    assert len(scored) == 2 * 3 + 2
 
 
 def test_an_intent_block_marked_generated_is_read_as_generated():
