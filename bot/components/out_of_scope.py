@@ -16,7 +16,7 @@ assistant was never taught (with the data's own out-of-scope examples, when it h
 `balanced_threshold` keeps as much of the one and rejects as much of the other as it can.
 Without unseen intents to learn from, `choose_threshold` keeps a fixed share of the slice.
 A fixed share cannot fit every shop: on BANKING77, where the unknown half of the intents
-sits right beside the known half, keeping 90% let 35% of the unknown requests through,
+sits right beside the known half, keeping 90% let over a third of the unknown requests through,
 while a shop whose intents are far apart loses in-scope messages for nothing.
 
 Only numpy here; the component computes the vectors and persists the arrays (safetensors).

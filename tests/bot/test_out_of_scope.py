@@ -17,6 +17,12 @@ HOLD_OUT_ONE_PER_INTENT = {"out_of_scope_holdout_fraction": 0.2, "out_of_scope_k
 UNRELATED = "explain the second law of thermodynamics in simple terms"
 
 
+def _example(text, intent, generated=False):
+    """A training example; `generated` marks it as `make shop` marks the ones it writes."""
+    metadata = {"intent": {"generated": True}} if generated else {}
+    return Message({"text": text, "intent": intent, "metadata": metadata})
+
+
 def parse(component, texts):
     messages = [Message({"text": t}) for t in texts]
     component.process(messages)
@@ -204,13 +210,8 @@ def test_gate_leaves_a_fallback_the_fallback_classifier_already_made():
 
 def test_generated_examples_stay_out_of_the_threshold_slice_when_written_ones_fill_it(make_component):
     component, *_ = make_component({"out_of_scope_holdout_fraction": 0.2})
-
-    def example(text, intent, generated):
-        metadata = {"intent": {"generated": True}} if generated else {}
-        return Message({"text": text, "intent": intent, "metadata": metadata})
-
-    written = [example(f"written {i}", "greet", False) for i in range(10)]
-    generated = [example(f"generated {i}", "greet", True) for i in range(30)]
+    written = [_example(f"written {i}", "greet", False) for i in range(10)]
+    generated = [_example(f"generated {i}", "greet", True) for i in range(30)]
     held = component._held_out_for_threshold(written + generated)
     assert held and all(i < len(written) for i in held)
     # A shop with generated examples only still gets a slice.
@@ -219,14 +220,9 @@ def test_generated_examples_stay_out_of_the_threshold_slice_when_written_ones_fi
 
 def test_an_unseen_intent_is_left_out_whole_but_scored_on_peoples_examples(make_component):
     component, *_ = make_component({"out_of_scope_unknown_intent_fraction": 0.5})
-
-    def example(text, intent, generated=False):
-        metadata = {"intent": {"generated": True}} if generated else {}
-        return Message({"text": text, "intent": intent, "metadata": metadata})
-
-    examples = [example(f"{intent} {i}", intent) for intent in ("a", "b", "c", "d") for i in range(3)]
-    examples += [example(f"generated {intent} {i}", intent, True) for intent in ("a", "b", "c", "d") for i in range(5)]
-    examples += [example(f"weather {i}", "out_of_scope") for i in range(2)]
+    examples = [_example(f"{intent} {i}", intent) for intent in ("a", "b", "c", "d") for i in range(3)]
+    examples += [_example(f"generated {intent} {i}", intent, True) for intent in ("a", "b", "c", "d") for i in range(5)]
+    examples += [_example(f"weather {i}", "out_of_scope") for i in range(2)]
     left_out, scored = component._unknown_for_threshold(examples)
     left_intents = {examples[i].get("intent") for i in left_out}
     assert "out_of_scope" in left_intents and len(left_intents) == 3  # two of a-d, and the data's own
