@@ -319,6 +319,7 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
         unknown, unknown_scored = self._unknown_for_threshold(examples) if refit else ([], [])
         held = set(held_out) | set(unknown)
         fitted = [i for i in range(len(texts)) if i not in held]
+        unseen_labels = sorted(set(intent_ids) - {intent_ids[i] for i in fitted})
         self._fit(
             [texts[i] for i in fitted],
             [intent_ids[i] for i in fitted],
@@ -327,7 +328,7 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
             observed=not refit,  # epoch callbacks watch the model that is served
         )
         if cfg["out_of_scope_detection"]:
-            self._fit_out_of_scope(texts, intent_ids, held_out, unknown_scored)
+            self._fit_out_of_scope(texts, intent_ids, held_out, unknown_scored, unseen_labels)
         if refit:
             # The threshold is the first model's; the model served learns from every example.
             # Same recipe; the first model lacked a tenth of the examples and a quarter of the
@@ -363,27 +364,35 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
 
     def _unknown_for_threshold(self, examples: Sequence[Message]) -> tuple[list[int], list[int]]:
         """Examples the first fine-tuning never sees, to stand for requests nobody taught it:
-        every example of a seeded share of the intents, and the data's own out-of-scope
-        examples; and those of them that are scored, people's own where an intent has any
-        (as for the slice)."""
+        every example of a seeded share of the intents, and half of the data's own
+        out-of-scope examples (the other half teach the first model that intent, as all of
+        them teach the served one); and those of them that are scored, people's own where an
+        intent has any (as for the slice)."""
         cfg = self.component_config
         labels = [e.get(INTENT) for e in examples]
         exempt = [name for name in cfg["out_of_scope_intents"] if name in set(labels)]
         unseen = set(held_out_intents(labels, cfg["out_of_scope_unknown_intent_fraction"], cfg["random_seed"], exempt))
         if not unseen:
             return [], []
-        unseen.update(exempt)
+        rng = np.random.RandomState(cfg["random_seed"])
         left_out: list[int] = []
         scored: list[int] = []
-        for intent in sorted(unseen):
+        for intent in sorted(unseen | set(exempt)):
             members = [i for i, label in enumerate(labels) if label == intent]
+            if intent in exempt:
+                members = sorted(int(i) for i in rng.permutation(members)[len(members) // 2 :])
             written = [i for i in members if not is_generated(examples[i])]
             left_out.extend(members)
             scored.extend(written or members)
         return sorted(left_out), sorted(scored)
 
     def _fit_out_of_scope(
-        self, texts: list[str], intent_ids: list[int], held_out: list[int], unknown: Sequence[int] = ()
+        self,
+        texts: list[str],
+        intent_ids: list[int],
+        held_out: list[int],
+        unknown: Sequence[int] = (),
+        unseen_labels: Sequence[int] = (),
     ) -> None:
         """Every example is remembered; the threshold comes from the held-out examples' scores.
 
@@ -398,19 +407,24 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
         labels = np.asarray(intent_ids)
         scorer = OutOfScopeScorer(vectors, labels, cfg["out_of_scope_neighbours"], None)
         exempt = {self.intent_labels.index(name) for name in cfg["out_of_scope_intents"] if name in self.intent_labels}
-        unseen_labels = sorted({intent_ids[i] for i in unknown})
+        unseen_labels = sorted(unseen_labels)
         scored = [i for i in held_out if intent_ids[i] not in exempt and intent_ids[i] not in unseen_labels]
         held_scores = scorer.scores(vectors[scored], labels[scored], leave_out=scored) if scored else np.zeros(0)
         unknown_scores = np.zeros(0)
+        taken_as_out_of_scope = 0
         if unknown and scored:
             # An unseen example is scored as a new message would be: against the intent the
-            # model gives it among those it was taught.
-            taught = intent_probs[unknown].copy()
+            # model gives it among those it was taught. One given the out-of-scope intent is
+            # out of scope already, as it would be when served.
+            taught = intent_probs[list(unknown)].copy()
             taught[:, unseen_labels] = -1.0
-            unknown_scores = scorer.scores(vectors[unknown], taught.argmax(-1))
-        if len(unknown_scores):
+            predicted = taught.argmax(-1)
+            gated = ~np.isin(predicted, sorted(exempt))
+            taken_as_out_of_scope = int((~gated).sum())
+            unknown_scores = scorer.scores(vectors[list(unknown)][gated], predicted[gated])
+        if len(unknown_scores) or taken_as_out_of_scope:
             threshold = OutOfScopeScorer.balanced_threshold(
-                held_scores, unknown_scores, cfg["out_of_scope_min_keep_rate"]
+                held_scores, unknown_scores, cfg["out_of_scope_min_keep_rate"], taken_as_out_of_scope
             )
         else:
             threshold = OutOfScopeScorer.choose_threshold(held_scores, cfg["out_of_scope_keep_rate"])
@@ -421,27 +435,33 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
                 f"no out-of-scope threshold, nothing is reported out of scope."
             )
         self.out_of_scope = OutOfScopeScorer(vectors, labels, cfg["out_of_scope_neighbours"], threshold)
+        unknown_total = len(unknown_scores) + taken_as_out_of_scope
         self.training_stats["out_of_scope"] = {
             "held_out_examples": len(scored),
             "threshold": None if threshold is None else round(threshold, 4),
             "keep_rate": (
                 cfg["out_of_scope_keep_rate"]
-                if threshold is None or not len(unknown_scores)
+                if threshold is None or not (len(unknown_scores) or taken_as_out_of_scope)
                 else round(float(np.mean(held_scores >= threshold)), 4)
             ),
             "unknown_intents": [self.intent_labels[i] for i in unseen_labels],
-            "unknown_examples": int(len(unknown_scores)),
+            "unknown_examples": unknown_total,
+            "unknown_taken_as_out_of_scope": taken_as_out_of_scope,
             "unknown_rejected": (
-                round(float(np.mean(unknown_scores < threshold)), 4)
-                if threshold is not None and len(unknown_scores)
+                round(float((np.sum(unknown_scores < threshold) + taken_as_out_of_scope) / unknown_total), 4)
+                if threshold is not None and unknown_total
                 else None
             ),
             "held_out_intent_accuracy": (
                 round(float(np.mean(intent_probs[scored].argmax(-1) == labels[scored])), 4) if scored else None
             ),
         }
+        stats = self.training_stats["out_of_scope"]
         logger.info(
-            f"{self.__class__.__name__}: out-of-scope threshold {threshold} from {len(scored)} held-out examples."
+            f"{self.__class__.__name__}: out-of-scope threshold {threshold} from {len(scored)} held-out "
+            f"examples (keeps {stats['keep_rate']}); of {unknown_total} examples of unseen intents "
+            f"{stats['unknown_intents']} and held-out out-of-scope ones, it rejects {stats['unknown_rejected']} "
+            f"({taken_as_out_of_scope} already given the out-of-scope intent)."
         )
 
     def _entity_spans(self, examples: Sequence[Message]) -> list[list[bio.Span]]:

@@ -227,9 +227,24 @@ def test_an_unseen_intent_is_left_out_whole_but_scored_on_peoples_examples(make_
     left_intents = {examples[i].get("intent") for i in left_out}
     assert "out_of_scope" in left_intents and len(left_intents) == 3  # two of a-d, and the data's own
     # Every example of an unseen intent stays out of the first fit; its generated ones are not scored.
-    assert len(left_out) == 2 * (3 + 5) + 2
+    # Half of the data's own out-of-scope examples stay in it, to teach the first model that intent.
+    assert len(left_out) == 2 * (3 + 5) + 1
     assert set(scored) <= set(left_out) and not any("generated" in examples[i].get("text") for i in scored)
-    assert len(scored) == 2 * 3 + 2
+    assert len(scored) == 2 * 3 + 1
+    assert left_out == component._unknown_for_threshold(examples)[0]  # seeded
+
+
+def test_unknown_examples_the_out_of_scope_intent_already_catches_lower_the_threshold():
+    in_scope = np.linspace(0.5, 1.0, 11)
+    unknown = np.array([0.55, 0.6, 0.65, 0.7])
+    alone = OutOfScopeScorer.balanced_threshold(in_scope, unknown, min_keep_rate=0.5)
+    # Twenty more unknown examples that the classifier already calls out of scope: the same
+    # four left for the threshold now matter less than the in-scope examples it would drop.
+    helped = OutOfScopeScorer.balanced_threshold(in_scope, unknown, min_keep_rate=0.5, rejected_anyway=20)
+    assert alone is not None and helped is not None and helped < alone
+    assert helped < in_scope.min()
+    # All of them caught already: the threshold keeps every in-scope example.
+    assert OutOfScopeScorer.balanced_threshold(in_scope, [], min_keep_rate=0.5, rejected_anyway=3) < in_scope.min()
 
 
 def test_an_intent_block_marked_generated_is_read_as_generated():
@@ -268,3 +283,28 @@ def test_epoch_callbacks_watch_only_the_model_that_is_served(make_component, tin
     component.train(tiny_training_data)
     assert component.training_stats["out_of_scope"]["refit"] is True
     assert seen == [1, 2]  # the calibration model's epochs are not reported as a training curve
+
+
+def test_half_the_datas_own_out_of_scope_examples_teach_the_first_model(make_component, tiny_training_data):
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    off_topic = [
+        "what's the weather in oslo",
+        "tell me a joke",
+        "who won the football match",
+        "how tall is mount everest",
+        "write me a poem",
+        "what's the capital of peru",
+    ]
+    data = tiny_training_data.merge(TrainingData([_example(t, "out_of_scope") for t in off_topic]))
+    component, *_ = make_component({**HOLD_OUT_ONE_PER_INTENT, "out_of_scope_unknown_intent_fraction": 0.25})
+    component.train(data)
+    stats = component.training_stats["out_of_scope"]
+    # One of the four other intents is unseen; the out-of-scope intent stays taught, so three of
+    # its six examples are held out and scored, and those the first model already gave that
+    # intent count as rejected whatever the threshold.
+    assert "out_of_scope" not in stats["unknown_intents"] and len(stats["unknown_intents"]) == 1
+    assert stats["unknown_examples"] == 6 + 3
+    assert 0 <= stats["unknown_taken_as_out_of_scope"] <= 3
+    assert stats["threshold"] is not None and stats["unknown_rejected"] is not None
+    assert stats["unknown_rejected"] >= stats["unknown_taken_as_out_of_scope"] / stats["unknown_examples"]
