@@ -6,7 +6,8 @@ the component does (bot.components.training.fit, the component's default setting
 training rows of every unknown intent are the unknown evaluation. The test split is never
 read. Scores compared: softmax confidence, max logit, energy, nearest-neighbour cosine (1 and
 10 over every training vector, 5 within the predicted intent: what the component serves),
-Mahalanobis distance (Podolskiy et al., AAAI 2021). For each: AUROC of known against unknown,
+Mahalanobis distance (Podolskiy et al., AAAI 2021), and the served score plus the softmax
+confidence. For each: AUROC of known against unknown,
 and at keep rates 0.85 / 0.9 / 0.95 (threshold = that quantile of the calibration scores) the
 known accuracy, the unknown recall and their mean.
 
@@ -118,6 +119,8 @@ def scores(vectors, logits, memory, memory_labels):
         "knn10_all": np.sort(similarity, 1)[:, -10:].mean(1),
         "knn5_predicted_intent (served)": within,
         "mahalanobis": -mahalanobis.min(1),
+        # Two scores that err on different messages might add up to a better one.
+        "served + softmax": within + probs.max(1),
     }
 
 
