@@ -416,13 +416,15 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
             # An unseen example is scored as a new message would be: against the intent the
             # model gives it among those it was taught. One given the out-of-scope intent is
             # out of scope already, as it would be when served.
-            taught = intent_probs[list(unknown)].copy()
+            rows = list(unknown)
+            taught = intent_probs[rows].copy()
             taught[:, unseen_labels] = -1.0
             predicted = taught.argmax(-1)
             gated = ~np.isin(predicted, sorted(exempt))
             taken_as_out_of_scope = int((~gated).sum())
-            unknown_scores = scorer.scores(vectors[list(unknown)][gated], predicted[gated])
-        if len(unknown_scores) or taken_as_out_of_scope:
+            unknown_scores = scorer.scores(vectors[rows][gated], predicted[gated])
+        unknown_total = len(unknown_scores) + taken_as_out_of_scope
+        if unknown_total:
             threshold = OutOfScopeScorer.balanced_threshold(
                 held_scores, unknown_scores, cfg["out_of_scope_min_keep_rate"], taken_as_out_of_scope
             )
@@ -435,13 +437,12 @@ class TransformerIntentClassifier(GraphComponent, IntentClassifier, EntityExtrac
                 f"no out-of-scope threshold, nothing is reported out of scope."
             )
         self.out_of_scope = OutOfScopeScorer(vectors, labels, cfg["out_of_scope_neighbours"], threshold)
-        unknown_total = len(unknown_scores) + taken_as_out_of_scope
         self.training_stats["out_of_scope"] = {
             "held_out_examples": len(scored),
             "threshold": None if threshold is None else round(threshold, 4),
             "keep_rate": (
                 cfg["out_of_scope_keep_rate"]
-                if threshold is None or not (len(unknown_scores) or taken_as_out_of_scope)
+                if threshold is None or not unknown_total
                 else round(float(np.mean(held_scores >= threshold)), 4)
             ),
             "unknown_intents": [self.intent_labels[i] for i in unseen_labels],
