@@ -98,6 +98,28 @@ async def test_between_the_two_cut_offs_the_passage_is_a_hedged_suggestion_with_
     assert row[2] and f'"faq_log_id": "{row[0]}"' in message["buttons"][0]["payload"]
 
 
+async def test_a_message_the_nlu_turned_away_gets_the_suggested_passage_not_the_list_of_skills(
+    shop_db_url, kb, monkeypatch, services
+):
+    """A shopper's own words for a policy that the NLU found out of scope and the documents only
+    suggest: the hedged passage with a person one tap away, not "Sorry, I can't help with that"."""
+    from actions.products import ActionUnclearMessage
+
+    question = "fine. whats your phone number"
+    confidence = kb.search(question, k=1)[0].confidence
+    monkeypatch.setattr(kb, "min_confidence", confidence + 0.01)
+    monkeypatch.setattr(kb, "suggest_confidence", confidence - 0.01)
+    dispatcher = CollectingDispatcher()
+    events = await ActionUnclearMessage(services).run(
+        dispatcher, load_tracker("order_form_filled", text=question, intent="out_of_scope", sender_id="gated"), {}
+    )
+    [message] = dispatcher.messages
+    assert message["text"].startswith(SUGGESTION) and "_Source: Contact" in message["text"]
+    assert [b["title"] for b in message["buttons"]] == ["Yes, thanks", "No", "Talk to a human"]
+    assert slot_events(events) == {"answered_question": question, "offered_action": None}
+    assert [row[1] for row in faq_rows(services, "gated")] == [question]
+
+
 def test_the_cut_offs_come_from_the_environment_and_bad_values_are_named(embedder, tmp_path, monkeypatch):
     monkeypatch.setenv("SHOP_KB_MIN_CONFIDENCE", "0.6")
     monkeypatch.setenv("SHOP_KB_SUGGEST_CONFIDENCE", "0.7")
