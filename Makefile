@@ -78,7 +78,13 @@ OWN_NLU   := $(wildcard $(DATA_DIR)/nlu)
 .PHONY: nlu-data
 nlu-data: $(NLU_STAMP) ## generate build/nlu (lookups and examples) from the catalog and the KB when they change
 
-$(NLU_STAMP): $(DATA_DIR)/catalog.jsonl $(shell find $(KB_DIR) -type f 2>/dev/null) $(if $(OWN_NLU),$(shell find $(OWN_NLU) -type f)) shop/nlu_data.py | $(ACTIONS_ENV)/.lock.sha256
+# The order-number format (shop/order_numbers.py) is a setting, not a file: this file holds the
+# variables as this run sees them and changes only when they do, so a new format regenerates the
+# NLU's order_id regex and retrains.
+ORDER_ID_FORMAT := $(NLU_BUILD)/.order-id-format
+$(shell mkdir -p $(NLU_BUILD) && { echo '$(SHOP_ORDER_ID_PREFIX) $(SHOP_ORDER_ID_DIGITS)' | cmp -s - $(ORDER_ID_FORMAT) || echo '$(SHOP_ORDER_ID_PREFIX) $(SHOP_ORDER_ID_DIGITS)' > $(ORDER_ID_FORMAT); })
+
+$(NLU_STAMP): $(DATA_DIR)/catalog.jsonl $(shell find $(KB_DIR) -type f 2>/dev/null) $(if $(OWN_NLU),$(shell find $(OWN_NLU) -type f)) shop/nlu_data.py shop/order_numbers.py $(ORDER_ID_FORMAT) | $(ACTIONS_ENV)/.lock.sha256
 	$(ACT_PY) -m shop nlu-data --catalog $(DATA_DIR)/catalog.jsonl --kb $(KB_DIR) --out $(NLU_BUILD) $(if $(OWN_NLU),--nlu $(OWN_NLU))
 	@touch $@
 

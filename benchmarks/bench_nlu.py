@@ -40,6 +40,7 @@ import json
 import logging
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -468,12 +469,27 @@ def quantization_summary(results: dict[str, Any]) -> Optional[dict[str, Any]]:
 
 
 # ---- the shop's own data -------------------------------------------------------------------
+def shop_nlu_folder(folder: Path) -> Path:
+    """training_data/nlu and the order_id regex of the shop's order-number format, which
+    `make nlu-data` writes beside the generated data (shop/order_numbers.py)."""
+    from shop.order_numbers import OrderNumberFormat
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in sorted((ROOT / "training_data" / "nlu").glob("*.yml")):
+        shutil.copyfile(path, folder / path.name)
+    (folder / "order_numbers.yml").write_text(
+        f'version: "3.1"\nnlu:\n{OrderNumberFormat.from_settings().nlu_yaml()}\n', encoding="utf-8"
+    )
+    return folder
+
+
 def run_shop(configs: dict[str, Path], workdir: Path, out_dir: Path, quick: bool) -> dict[str, Any]:
     from rasa.shared.nlu.training_data.training_data import TrainingData
 
     from bot.components.transformer_classifier import TransformerIntentClassifier
 
-    nlu_dir, holdout_path = ROOT / "training_data" / "nlu", ROOT / "tests" / "nlu" / "holdout.yml"
+    holdout_path = ROOT / "tests" / "nlu" / "holdout.yml"
+    nlu_dir = shop_nlu_folder(workdir / "shop_nlu")
     train_data = read_rasa_nlu(sorted(nlu_dir.glob("*.yml")))
     holdout = read_rasa_nlu([holdout_path])
     domain = ROOT / "bot" / "domain"

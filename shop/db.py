@@ -8,6 +8,7 @@ Timestamps are stored as naive UTC and returned as timezone-aware UTC datetimes.
 API::
 
     normalize_order_id(raw) -> str | None    "so-10042", "#SO10042", " 10042 " -> "SO10042"; else None
+                                             (the format is a setting: shop/order_numbers.py)
     normalize_email(raw) -> str | None       stripped, lower-cased, plausible address; else None
     OrderItem(product_id, title, quantity, unit_price)                     frozen dataclass
     Order(id, customer_id, email, status, placed_at, shipped_at, delivered_at,
@@ -62,6 +63,7 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +71,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.pool import StaticPool
 
+from shop.order_numbers import OrderNumberFormat
 from shop.settings import ROOT, current
 
 ORDER_STATUSES = ("placed", "paid", "shipped", "delivered", "cancelled", "returned")
@@ -76,22 +79,27 @@ CANCELLABLE = ("placed", "paid")
 INTERACTION_EVENTS = ("view", "cart", "purchase", "rating", "feedback_up", "feedback_down")
 
 # Anything longer is not something a person typed as an order number.
-_MAX_ORDER_ID_CHARS = 20
-_ORDER_ID_RE = re.compile(r"#?\s*(?:SO\s*[-#]?\s*)?(\d{5})", re.ASCII | re.IGNORECASE)
+_MAX_ORDER_ID_CHARS = 40
 _EMAIL_RE = re.compile(r"[a-z0-9._%+-]{1,64}@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}", re.ASCII)
 _MAX_EMAIL_CHARS = 254
 _MAX_SENDER_CHARS = 255
 
 
 def normalize_order_id(raw: str | None) -> str | None:
-    """``SO`` + 5 digits from what people type; None for anything else (never raises)."""
+    """The shop's order number (``SO`` + 5 digits unless the settings say otherwise,
+    shop/order_numbers.py) from what people type; None for anything else (never raises)."""
     if not isinstance(raw, str) or len(raw) > _MAX_ORDER_ID_CHARS:
         return None
-    match = _ORDER_ID_RE.fullmatch(raw.strip())
-    return f"SO{match.group(1)}" if match else None
+    number_format = OrderNumberFormat.from_settings()
+    match = number_format.typed_pattern().fullmatch(raw.strip())
+    return number_format.canonical(match.group(1)) if match else None
 
 
-_ORDER_ID_IN_TEXT_RE = re.compile(rf"(?<![\w#-]){_ORDER_ID_RE.pattern}(?!\w)", re.ASCII | re.IGNORECASE)
+@lru_cache(maxsize=8)
+def _order_id_in_text(number_format: OrderNumberFormat) -> re.Pattern[str]:
+    return re.compile(rf"(?<![\w#-]){number_format.typed_pattern().pattern}(?!\w)", re.ASCII | re.IGNORECASE)
+
+
 _PLAIN_WORDS_RE = re.compile(r"[A-Za-z\s,.:;!?'’-]*", re.ASCII)
 
 
@@ -100,13 +108,14 @@ def find_order_id(text: str | None) -> str | None:
     when there is none, more than one, or anything but plain words around it (never raises)."""
     if not isinstance(text, str) or len(text) > 200:
         return None
-    matches = list(_ORDER_ID_IN_TEXT_RE.finditer(text))
+    number_format = OrderNumberFormat.from_settings()
+    matches = list(_order_id_in_text(number_format).finditer(text))
     if len(matches) != 1:
         return None
     rest = text[: matches[0].start()] + " " + text[matches[0].end() :]
     if not _PLAIN_WORDS_RE.fullmatch(rest):
         return None
-    return f"SO{matches[0].group(1)}"
+    return number_format.canonical(matches[0].group(1))
 
 
 def normalize_email(raw: str | None) -> str | None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import logging
 import re
+from functools import lru_cache
 from typing import Any
 
+from shop.order_numbers import OrderNumberFormat
+
 _EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)")
-_ORDER = re.compile(r"\b(SO)-?\d{3}(\d{2})\b", re.IGNORECASE)
 
 # A run of digit groups joined by single spaces or dashes, not glued to a word, a decimal point
 # or a longer number ("P0001", "$129.99" and "1Z999AA10123456784" are not runs). Card numbers
@@ -80,13 +82,26 @@ def _mask_phone(match: re.Match[str]) -> str:
     return f"***{digits[-2:]}"
 
 
-def redact(text: str) -> str:
-    """'ana.lopez@example.com' -> 'a***@example.com', 'SO10003' -> 'SO***03',
-    '4111 1111 1111 1111' -> '***1111' (Luhn-checked), '+44 20 7946 0958' -> '***58'."""
+@lru_cache(maxsize=1)
+def _configured_order_pattern() -> re.Pattern[str]:
+    # Read once per process: the settings do not change while it runs, and a log record must
+    # not pay for reading the environment. A wrong setting is reported where order numbers
+    # are looked up; logging keeps masking the default format meanwhile.
+    try:
+        return OrderNumberFormat.from_settings().redaction_pattern()
+    except ValueError:
+        return OrderNumberFormat().redaction_pattern()
+
+
+def redact(text: str, order_numbers: OrderNumberFormat | None = None) -> str:
+    """'ana.lopez@example.com' -> 'a***@example.com', 'SO10003' -> 'SO***03' (the shop's own
+    order-number format, shop/order_numbers.py), '4111 1111 1111 1111' -> '***1111'
+    (Luhn-checked), '+44 20 7946 0958' -> '***58'."""
     text = _EMAIL.sub(r"\1***@\2", text)
     text = _DIGIT_RUN.sub(_mask_cards_in_run, text)
     text = _PHONE.sub(_mask_phone, text)
-    return _ORDER.sub(r"\1***\2", text)
+    order = order_numbers.redaction_pattern() if order_numbers else _configured_order_pattern()
+    return order.sub(r"\1***\2", text)
 
 
 def install_log_redaction() -> None:

@@ -85,6 +85,19 @@ SETTINGS: tuple[Variable, ...] = (
         "action server processes `make run` starts (0: one per four cores, at least one; under load one "
         "worker keeps up with a Rasa server, which is one process)",
     ),
+    Variable(
+        "SHOP_ORDER_ID_PREFIX",
+        "order_id_prefix",
+        "SO",
+        "the letters before the digits of the shop's order numbers (`SO` for SO10042; `none` for plain "
+        "numbers); the NLU's order-number regex comes from it: run `make train` after changing it",
+    ),
+    Variable(
+        "SHOP_ORDER_ID_DIGITS",
+        "order_id_digits",
+        "5",
+        "how many digits follow the prefix: a number (`5`) or a range (`4-9`)",
+    ),
     Variable("SHOP_RETURN_WINDOW_DAYS", "return_window_days", "30", "return window after delivery"),
     Variable(
         "SHOP_MAX_FAILED_VERIFICATIONS",
@@ -248,6 +261,8 @@ class Settings:
     max_message_chars: int
     action_timeout_s: int
     action_workers: int
+    order_id_prefix: str
+    order_id_digits: str
     return_window_days: int
     max_failed_verifications: int
     failed_verification_window_s: int

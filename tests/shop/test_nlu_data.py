@@ -30,11 +30,12 @@ def garden(tmp_path: Path):
 
 
 def nlu_blocks(folder: Path) -> dict[str, list[str]]:
-    """{"lookup:NAME" or "intent:NAME": its examples} of the generated files."""
+    """{"lookup:NAME", "regex:NAME" or "intent:NAME": its examples} of the generated files."""
     blocks: dict[str, list[str]] = {}
     for path in sorted(folder.glob("*.yml")):
         for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
-            key = f"lookup:{block['lookup']}" if "lookup" in block else f"intent:{block['intent']}"
+            kind = next(k for k in ("lookup", "regex", "intent") if k in block)
+            key = f"{kind}:{block[kind]}"
             blocks[key] = [line[2:] for line in block["examples"].splitlines() if line.startswith("- ")]
     return blocks
 
