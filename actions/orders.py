@@ -22,6 +22,7 @@ from actions.common import UsesServices, client_of, latest_entity_values, latest
 from actions.faq import best_passage, passage_after_the_answer, say_answer, short_answer
 from retrieval.services import ServiceRegistry
 from shop.db import Order, find_order_id, normalize_email, normalize_order_id
+from shop.order_numbers import OrderNumberFormat
 from shop.orders import mention_means_another_order
 
 logger = logging.getLogger(__name__)
@@ -39,7 +40,6 @@ ORDER_CHANGES = ("cancel_order", "return_item")
 # The slots a form asks for that have a hint of their own (utter_nudge_<slot>).
 NUDGED_SLOTS = ("order_id", "email", "ticket_email", "ticket_message")
 TICKET_FORM = "handoff_ticket_form"
-BAD_ORDER_ID = "That doesn't look like an order number. Order numbers look like SO10042."
 BAD_EMAIL = "That doesn't look like an email address. Could you type it again, e.g. name@example.com?"
 
 
@@ -116,7 +116,7 @@ class _OrderSlotValidation(UsesServices):
         # The whole reply when no entity was tagged: "my order is 10042".
         order_id = normalize_order_id(raw) or find_order_id(raw)
         if order_id is None and _was_asked_for("order_id", tracker):
-            dispatcher.utter_message(text=BAD_ORDER_ID)
+            dispatcher.utter_message(text=bad_order_id_reply())
         return {"order_id": order_id}
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
@@ -150,6 +150,23 @@ class _OrderSlotValidation(UsesServices):
 def _names(tracker: Tracker, entity: str) -> bool:
     """Whether the latest message itself gave this entity (as the NLU tagged it)."""
     return any(e.get("entity") == entity for e in (tracker.latest_message or {}).get("entities") or [])
+
+
+def bad_order_id_reply() -> str:
+    example = OrderNumberFormat.from_settings().example()
+    return f"That doesn't look like an order number. Order numbers look like {example}."
+
+
+class ActionAskOrderId(Action):
+    """The order forms' question for the order number, with an example in the shop's own format
+    (`SHOP_ORDER_ID_PREFIX`, `SHOP_ORDER_ID_DIGITS`), which a static response could not show."""
+
+    def name(self) -> str:
+        return "action_ask_order_id"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        dispatcher.utter_message(text=f"What's your order number? {OrderNumberFormat.from_settings().described()}")
+        return []
 
 
 def _was_asked_for(slot: str, tracker: Tracker) -> bool:

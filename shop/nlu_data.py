@@ -106,11 +106,16 @@ class NluDataReport:
     samples: dict[str, list[str]]
     files: list[Path]
     kb_problems: dict[str, str] = field(default_factory=dict)
+    order_numbers: OrderNumberFormat = field(default_factory=OrderNumberFormat)
 
     def summary(self) -> str:
+        number = self.order_numbers
+        digits = f"{number.min_digits}" + (f"-{number.max_digits}" if number.max_digits != number.min_digits else "")
         lines = [
             "lookups: " + ", ".join(f"{name} {n}" for name, n in self.lookups.items()),
             "examples: " + ", ".join(f"{name} {n}" for name, n in self.examples.items()),
+            f"order numbers: {number.prefix or 'no prefix'} + {digits} digits, like {number.example()} "
+            "(SHOP_ORDER_ID_PREFIX, SHOP_ORDER_ID_DIGITS)",
         ]
         for name, samples in self.samples.items():
             lines.append(f"samples of {name}:")
@@ -337,13 +342,10 @@ def write_nlu_data(
         stale.unlink()
     types = list(dict.fromkeys(v for t in vocabulary.product_types for v in number_variants(t)))
     lookups = {"product_category": types, "brand": vocabulary.brands, "color": vocabulary.colors}
+    order_numbers = OrderNumberFormat.from_settings()
     files = [out / "shop_lookups.yml", out / "shop_examples.yml"]
     files[0].write_text(
-        HEADER
-        + "\n".join(
-            [OrderNumberFormat.from_settings().nlu_yaml(), *(_lookup_yaml(n, v) for n, v in lookups.items() if v)]
-        )
-        + "\n",
+        HEADER + "\n".join([order_numbers.nlu_yaml(), *(_lookup_yaml(n, v) for n, v in lookups.items() if v)]) + "\n",
         encoding="utf-8",
     )
     blocks = [_examples_yaml(i, e) for i, e in (("search_product", searches), ("ask_faq", faqs)) if e]
@@ -363,4 +365,5 @@ def write_nlu_data(
         },
         files=files,
         kb_problems=problems,
+        order_numbers=order_numbers,
     )

@@ -5,7 +5,8 @@ are "WC-1234" or "100023817" changes two settings and nothing else:
 
 - the shop DB's look-ups (`shop.db.normalize_order_id`, `find_order_id`);
 - the NLU's `order_id` regex, written into `build/nlu` by `python -m shop nlu-data`;
-- the log redaction (`shop.redaction`).
+- the log redaction (`shop.redaction`);
+- what the order forms tell shoppers (`actions/orders.py`: "It starts with SO, like SO10042.").
 
 People type a number in many ways ("so-10042", "#SO10042", "10042"): the prefix, a "#" and a
 separator are optional when typed, and the canonical form is the prefix followed by the digits.
@@ -28,7 +29,9 @@ _PREFIX_RE = re.compile(r"[A-Za-z][A-Za-z-]{0,9}")
 _DIGITS_RE = re.compile(r"(\d{1,2})(?:-(\d{1,2}))?")
 # A number shorter than this is a quantity or a size ("2", "42"), not an order.
 _MIN_DIGITS = 3
-_MAX_DIGITS = 20
+_MAX_DIGITS = 16
+# The shop DB's orders.id column (shop/db.py).
+_MAX_ORDER_ID_CHARS = 16
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,11 @@ class OrderNumberFormat:
                 f"{DIGITS_VARIABLE} must be a number of digits ({_MIN_DIGITS} to {_MAX_DIGITS}) or a range "
                 f"such as 4-9, not {digits!r}"
             )
+        if len(prefix) + high > _MAX_ORDER_ID_CHARS:
+            raise ValueError(
+                f"{PREFIX_VARIABLE} and {DIGITS_VARIABLE} allow order numbers of {len(prefix) + high} characters; "
+                f"the shop DB's order ids hold at most {_MAX_ORDER_ID_CHARS}"
+            )
         return cls(prefix, low, high)
 
     @classmethod
@@ -85,6 +93,16 @@ class OrderNumberFormat:
 
     def canonical(self, digits: str) -> str:
         return f"{self.prefix}{digits}"
+
+    def example(self) -> str:
+        """An order number of this format to show shoppers: SO10042, WC-1042, 1042."""
+        return self.canonical(f"1{'0' * (self.min_digits - 3)}42")
+
+    def described(self) -> str:
+        """How to recognise one, for the question that asks for it."""
+        if self.prefix:
+            return f"It starts with {self.prefix.rstrip('-')}, like {self.example()}."
+        return f"It's the number in your order confirmation, like {self.example()}."
 
     def nlu_regex(self) -> str:
         """The `order_id` regex for Rasa's RegexEntityExtractor. Without a prefix only a number

@@ -192,7 +192,7 @@ async def test_order_id_validation_rejects_bad_input(value):
         value, dispatcher, load_tracker("order_form_filled"), {}
     )
     assert result == {"order_id": None}
-    assert texts(dispatcher) == [orders.BAD_ORDER_ID]
+    assert texts(dispatcher) == [orders.bad_order_id_reply()]
 
 
 @pytest.mark.parametrize(
@@ -248,7 +248,7 @@ async def test_the_order_number_is_found_in_a_short_reply():
     for typed in ("10003 or maybe 10004", "call 555-10003", "ORD-10003"):
         dispatcher = CollectingDispatcher()
         assert orders.ValidateCancelOrderForm().validate_order_id(typed, dispatcher, tracker, {}) == {"order_id": None}
-        assert texts(dispatcher) == [orders.BAD_ORDER_ID]
+        assert texts(dispatcher) == [orders.bad_order_id_reply()]
 
 
 # ---- the conversation's own orders (issue #26) ------------------------------------------------
@@ -418,3 +418,21 @@ async def test_an_order_question_pointing_back_at_an_answer_is_answered_as_a_fol
             dispatcher, after_answer(text, mention, slots), {}
         )
         assert events == [FollowupAction("order_status_form")] and dispatcher.messages == []
+
+
+async def test_the_order_number_is_asked_for_and_checked_in_the_shops_own_format(monkeypatch):
+    ask = CollectingDispatcher()
+    await orders.ActionAskOrderId().run(ask, load_tracker("order_form_filled"), {})
+    assert texts(ask) == ["What's your order number? It starts with SO, like SO10042."]
+    monkeypatch.setenv("SHOP_ORDER_ID_PREFIX", "WC-")
+    monkeypatch.setenv("SHOP_ORDER_ID_DIGITS", "4")
+    ask = CollectingDispatcher()
+    await orders.ActionAskOrderId().run(ask, load_tracker("order_form_filled"), {})
+    assert texts(ask) == ["What's your order number? It starts with WC, like WC-1042."]
+    form = orders.ValidateOrderStatusForm()
+    assert form.validate_order_id("wc 1234", CollectingDispatcher(), load_tracker("order_form_filled"), {}) == {
+        "order_id": "WC-1234"
+    }
+    refused = CollectingDispatcher()
+    assert form.validate_order_id("SO10042", refused, load_tracker("order_form_filled"), {}) == {"order_id": None}
+    assert texts(refused) == ["That doesn't look like an order number. Order numbers look like WC-1042."]

@@ -1,7 +1,8 @@
 """A shop that is not the demo, end to end as its owner would do it: `make shop` with a garden
 shop's catalog (its own column names, through a mapping) and documents, in a copy of the project,
-then the real servers. Its product words are searched, what it doesn't sell is said so, and its
-policy questions are answered from its documents. About three minutes (the Rasa model trains)."""
+then the real servers. Its product words are searched, what it doesn't sell is said so, its
+policy questions are answered from its documents, and its own order numbers ("GS-1001") are
+asked for, recognised and looked up. About three minutes (the Rasa model trains)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,73 @@ import os
 import shutil
 import subprocess
 import urllib.request
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from bot.stack import ROOT, Stack
+from shop.db import ShopDB, customers, order_items, orders, products
 from tests.e2e.conftest import free_port
 
 GARDEN = ROOT / "tests" / "shop" / "data" / "garden-shop"
+# The garden shop's order numbers are not the demo's: "GS-1001".
+ORDER_NUMBERS = {"SHOP_ORDER_ID_PREFIX": "GS-", "SHOP_ORDER_ID_DIGITS": "4"}
+
+
+def add_an_order(database_url: str) -> None:
+    """One shipped order in the shop's own format, as the shop's own system would have it."""
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    db = ShopDB(database_url)
+    with db.engine.begin() as conn:
+        conn.execute(
+            customers.insert(), [{"id": "GC1", "name": "Gail", "email": "gail@example.com", "created_at": now}]
+        )
+        conn.execute(
+            products.insert(),
+            [
+                {
+                    "id": "G001",
+                    "title": "Fernhill Bypass Pruning Shears",
+                    "category": "tools",
+                    "subcategory": "pruning shears",
+                    "brand": "Fernhill",
+                    "price": 24.5,
+                    "currency": "USD",
+                    "stock": 40,
+                }
+            ],
+        )
+        conn.execute(
+            orders.insert(),
+            [
+                {
+                    "id": "GS-1001",
+                    "customer_id": "GC1",
+                    "status": "shipped",
+                    "placed_at": now - timedelta(days=3),
+                    "paid_at": now - timedelta(days=3),
+                    "shipped_at": now - timedelta(days=1),
+                    "carrier": "UPS",
+                    "tracking_number": "1Z999AA10123456784",
+                    "estimated_delivery": (now + timedelta(days=2)).date(),
+                    "total": 24.5,
+                }
+            ],
+        )
+        conn.execute(
+            order_items.insert(),
+            [
+                {
+                    "order_id": "GS-1001",
+                    "product_id": "G001",
+                    "title": "Pruning Shears",
+                    "quantity": 1,
+                    "unit_price": 24.5,
+                }
+            ],
+        )
+    db.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +91,7 @@ def garden_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for env in (".venv-rasa", ".venv-actions"):
         (project / env).symlink_to(ROOT / env)
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("SHOP_", "RASA_TRACKER"))}
+    environment.update(ORDER_NUMBERS)
     run = subprocess.run(
         [
             "make",
@@ -47,6 +108,7 @@ def garden_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert "lookups: product_category" in run.stdout and "samples of search_product" in run.stdout
+    assert "order numbers: GS- + 4 digits, like GS-1042" in run.stdout
     return project
 
 
@@ -58,6 +120,8 @@ def test_make_shop_builds_a_bot_for_that_shop(garden_project: Path):
     assert [json.loads(line)["id"] for line in (garden_project / "data" / "catalog.jsonl").read_text().splitlines()][
         0
     ] == "G001"
+    database_url = f"sqlite:///{garden_project / 'data' / 'shop.db'}"
+    add_an_order(database_url)
     stack = Stack(
         rasa_port=free_port(),
         actions_port=free_port(),
@@ -65,13 +129,14 @@ def test_make_shop_builds_a_bot_for_that_shop(garden_project: Path):
         log_dir=garden_project / "data" / "logs",
         model=garden_project / "models" / "rasa" / "shop.tar.gz",
         env={
-            "SHOP_DATABASE_URL": f"sqlite:///{garden_project / 'data' / 'shop.db'}",
+            "SHOP_DATABASE_URL": database_url,
             "RASA_TRACKER_DB": str(garden_project / "data" / "tracker.db"),
             "SHOP_KB_PATH": str(garden_project / "models" / "kb"),
             "SHOP_KB_ENCODER_PATH": str(garden_project / "models" / "kb_encoder"),
             "SHOP_PRODUCT_INDEX_PATH": str(garden_project / "models" / "products"),
             "SHOP_RECOMMENDER_PATH": str(garden_project / "models" / "recommender"),
             "SHOP_CATALOG_PATH": str(garden_project / "data" / "catalog.jsonl"),
+            **ORDER_NUMBERS,
         },
     )
     stack.start()
@@ -91,5 +156,10 @@ def test_make_shop_builds_a_bot_for_that_shop(garden_project: Path):
         assert say("g3", "do you sell lawn mowers").startswith("Sorry, we don't carry lawn mowers.")
         assert "come on a pallet" in say("g4", "how do pallet deliveries work")
         assert "within 14 days if unused" in say("g5", "can i return a used spade")
+        # Its own order numbers: asked for in its format, tagged by the NLU, looked up.
+        assert "It starts with GS, like GS-1042." in say("g6", "where is my order?")
+        assert "email address" in say("g7", "where is my order gs-1001?")
+        status = say("g7", "gail@example.com")
+        assert "GS-1001" in status and "shipped" in status and "1Z999AA10123456784" in status
     finally:
         stack.stop()

@@ -66,6 +66,7 @@ def test_plain_numbers_are_orders_but_prices_and_long_numbers_are_not(monkeypatc
         ("SHOP_ORDER_ID_DIGITS", "2"),
         ("SHOP_ORDER_ID_DIGITS", "9-4"),
         ("SHOP_ORDER_ID_DIGITS", "5-30"),
+        ("SHOP_ORDER_ID_DIGITS", "12-15"),  # with the default prefix SO: 16 characters at most
     ],
 )
 def test_a_wrong_format_names_its_variable(monkeypatch, variable, value):
@@ -77,7 +78,8 @@ def test_a_wrong_format_names_its_variable(monkeypatch, variable, value):
 def test_the_generated_nlu_data_carries_the_shops_order_id_regex(monkeypatch, tmp_path):
     monkeypatch.setenv("SHOP_ORDER_ID_PREFIX", "WC-")
     monkeypatch.setenv("SHOP_ORDER_ID_DIGITS", "4")
-    write_nlu_data([], None, tmp_path)
+    report = write_nlu_data([], None, tmp_path)
+    assert "order numbers: WC- + 4 digits, like WC-1042" in report.summary()
     nlu = yaml.safe_load((tmp_path / "shop_lookups.yml").read_text())["nlu"]
     [regex] = [block for block in nlu if block.get("regex") == "order_id"]
     [pattern] = [line[2:] for line in regex["examples"].splitlines() if line.startswith("- ")]
