@@ -16,7 +16,9 @@ A second set nobody on the team wrote: the Bitext customer-service messages (../
 of intents that are questions about a policy (refund policy, payment methods, delivery options,
 cancellation fees) and of intents that are requests to act on an order (cancel it, track it).
 Each goes to the bot as a new shopper; counted are the questions given an order form (should be
-none) or an answer from the documents, and the requests given an order form (should be all).
+none) or an answer from the documents (and how many of those come from the document on their
+topic, BITEXT_TOPIC_DOCUMENTS, hedged ones apart), and the requests given an order form (should
+be all).
 Bitext's own sentences stay in ../shared and are read at run time, never copied here.
 Writes benchmarks/results/policy_questions.json and prints a table with every miss.
 """
@@ -44,7 +46,7 @@ from benchmarks.timing import percentile  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 DEFAULT_SET = ROOT / "benchmarks" / "data" / "policy_questions.yml"
-# The order forms' first question (bot/domain/orders.yml, utter_ask_order_id).
+# The order forms' first question (actions/orders.py, ActionAskOrderId).
 ORDER_FORM = re.compile(r"(?i)what's your order number")
 # An answer from the documents, sure or hedged (actions/faq.py: the source line, the suggestion).
 DOCUMENTS_ANSWER = re.compile(r"_Source: |I'm not completely sure, but I think")
@@ -54,6 +56,16 @@ DOCUMENTS_ANSWER = re.compile(r"_Source: |I'm not completely sure, but I think")
 # ids are not; the requests are counted as right when the order form starts.
 BITEXT_QUESTIONS = ("check_refund_policy", "check_payment_methods", "delivery_options", "check_cancellation_fee")
 BITEXT_REQUESTS = ("cancel_order", "track_order")
+# The documents (their titles) where the demo shop answers each Bitext question intent: an
+# answer from another document is an answer, but not on the topic (a wrong hedge counts here).
+BITEXT_TOPIC_DOCUMENTS = {
+    "check_refund_policy": ("Refunds", "Returns"),
+    "check_payment_methods": ("Payment",),
+    "delivery_options": ("Shipping", "Delivery times"),
+    "check_cancellation_fee": ("Changing and cancelling orders", "Refunds"),
+}
+SOURCE_TITLE = re.compile(r"_Source: (.+?) › ")
+HEDGED = re.compile(r"I'm not completely sure, but I think")
 BITEXT_PER_INTENT = 60
 
 
@@ -100,13 +112,19 @@ def bitext_routing(url: str, sample: dict[str, list[str]]) -> dict[str, Any]:
     total = sum(len(texts) for texts in sample.values())
     done = 0
     for intent, texts in sorted(sample.items()):
-        forms = answers = 0
+        forms = answers = on_topic = hedges = hedges_on_topic = 0
         for text in texts:
             reply, _ = say(url, f"bitext-{uuid.uuid4().hex[:12]}", text)
             form = bool(ORDER_FORM.search(reply))
             answered = bool(DOCUMENTS_ANSWER.search(reply))
             forms += form
             answers += answered
+            source = SOURCE_TITLE.search(reply)
+            topical = bool(source and source.group(1) in BITEXT_TOPIC_DOCUMENTS.get(intent, ()))
+            on_topic += topical
+            hedged = bool(HEDGED.search(reply))
+            hedges += hedged
+            hedges_on_topic += hedged and topical
             if intent in BITEXT_QUESTIONS and form:
                 examples["questions_given_a_form"].append({"intent": intent, "message": text})
             elif intent in BITEXT_QUESTIONS and not answered:
@@ -119,6 +137,9 @@ def bitext_routing(url: str, sample: dict[str, list[str]]) -> dict[str, Any]:
             "messages": len(texts),
             "order_form": round(forms / max(1, len(texts)), 4),
             "documents_answer": round(answers / max(1, len(texts)), 4),
+            "documents_answer_on_topic": round(on_topic / max(1, len(texts)), 4),
+            "hedged_answers": hedges,
+            "hedged_answers_on_topic": hedges_on_topic,
         }
     print()
 
@@ -130,6 +151,12 @@ def bitext_routing(url: str, sample: dict[str, list[str]]) -> dict[str, Any]:
         "source": "bitext-customer-support (../shared/datasets), seed 0",
         "questions_given_a_form": mean(BITEXT_QUESTIONS, "order_form"),
         "questions_given_a_documents_answer": mean(BITEXT_QUESTIONS, "documents_answer"),
+        "questions_answered_on_topic": mean(BITEXT_QUESTIONS, "documents_answer_on_topic"),
+        "question_hedges_on_topic": round(
+            sum(per_intent[i]["hedged_answers_on_topic"] for i in BITEXT_QUESTIONS if i in per_intent)
+            / max(1, sum(per_intent[i]["hedged_answers"] for i in BITEXT_QUESTIONS if i in per_intent)),
+            4,
+        ),
         "requests_given_a_form": mean(BITEXT_REQUESTS, "order_form"),
         "per_intent": per_intent,
         "examples": {key: rows[:15] for key, rows in examples.items()},
@@ -198,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
     if bitext:
         print(f"{'Bitext policy questions given an order form':<44}{bitext['questions_given_a_form']:.3f}")
         print(f"{'Bitext policy questions given an answer':<44}{bitext['questions_given_a_documents_answer']:.3f}")
+        print(f"{'  ... from the document on their topic':<44}{bitext['questions_answered_on_topic']:.3f}")
+        print(f"{'  hedged answers on the topic':<44}{bitext['question_hedges_on_topic']:.3f}")
         print(f"{'Bitext order requests given an order form':<44}{bitext['requests_given_a_form']:.3f}")
     for miss in result["misses"]:
         print(f"- {miss['question']!r} -> {miss['reply'][:120]!r}")
