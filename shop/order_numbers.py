@@ -109,7 +109,10 @@ class OrderNumberFormat:
         of the digit count is tagged, and not one glued to a currency sign, a decimal point or
         another number ("$12999", "129.99")."""
         if not self.prefix:
-            return rf"(?<![\w#$€£.,-])#?{self._digits}(?![\w.,]\d|\d)"
+            # Nor a price in words ("under 1500 dollars"), which a shopper says far more often
+            # than a bare order number.
+            money = r"\s*(?:dollars?|bucks|usd|euros?|eur|pounds?|gbp)\b"
+            return rf"(?<![\w#$€£.,-])#?{self._digits}(?![\w.,]\d|\d)(?!{money})"
         # "#SO10003" is tagged whole: a match must start where a token does, and \b can't before '#'.
         letters = "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else re.escape(c) for c in self._letters)
         return rf"(?<![\w#-])#?{letters}-?{self._digits}\b"

@@ -52,7 +52,7 @@ def test_plain_numbers_are_orders_but_prices_and_long_numbers_are_not(monkeypatc
     assert normalize_order_id("#1001") == "1001" and normalize_order_id("00123842") == "00123842"
     assert normalize_order_id("123") is None and normalize_order_id("1234567890") is None
     tagged = re.compile(plain.nlu_regex())
-    message = "how to check the ETA of the purchase 00123842? it cost $1999 or 129.99, ref 1234567890123"
+    message = "how to check the ETA of the purchase 00123842? it cost $1999, 129.99 or 2500 dollars, ref 1234567890123"
     assert [m.group(0) for m in tagged.finditer(message)] == ["00123842"]
     assert redact("purchase 00123842", plain) == "purchase ***42"
 
