@@ -355,7 +355,8 @@ class ActionRecommendProducts(UsesServices, Action):
 class ActionUnclearMessage(ActionSearchProducts):
     """A message the NLU was unsure of (or found out of scope): answered from the shop's
     documents when they answer it with confidence (a policy question in words the NLU never saw,
-    or a follow-up to the answer just given), else searched when its words name products the
+    or a follow-up to the answer just given), else answered about the products in view when it
+    asks about their price, sizes, stock, colours or reviews, else searched when its words name products the
     shop has ("dark roast beans") or the NLU tagged a product attribute or price in it, else
     given the passage the documents suggest, hedged, else answered with what the assistant can
     do."""
@@ -369,6 +370,13 @@ class ActionUnclearMessage(ActionSearchProducts):
         question, top, decision = passage_in_context(self.services, tracker, self.message_text(tracker))
         if top is not None and decision == "answer":
             return say_answer(self.services, dispatcher, tracker, question, top, decision)
+        in_view = slot_list(tracker, "shown_product_ids") or slot_text(tracker, "focus_product_id")
+        if in_view and self.services.product_questions.asks_about_products(self.message_text(tracker)):
+            # "how much are they" right after the products were shown: about those products,
+            # in words too short for the NLU to place.
+            from actions.product_details import ActionProductDetails  # it imports this module
+
+            return await ActionProductDetails(self.services).run(dispatcher, tracker, domain)
         try:
             named = self.services.product_search.named_products(question)
         except ProductIndexMissingError:

@@ -302,6 +302,12 @@ class ProductQuestions:
         named = [p["id"] for p in self.products(product_ids) if title_words(p["title"]) <= words]
         return named[0] if len(named) == 1 else None
 
+    def asks_about_products(self, text: str) -> bool:
+        """Whether the message asks about a product's price, sizes, stock, colours or reviews, or
+        compares products ("how much are they", "which one is better"): with products in view,
+        a follow-up about them even when the NLU could not place it."""
+        return bool(asked_aspects(text) or _COMPARE.search(text))
+
     def products(self, product_ids: Sequence[str]) -> list[Product]:
         """The catalog's products of these ids, in order; unknown ids are left out."""
         self.index.warm_up()

@@ -586,3 +586,19 @@ async def test_another_shops_products_are_searched_and_what_it_lacks_is_named(tm
         turn("do you sell lawn mowers", "search_product", {"product_category": "lawn mowers"}),
     )
     assert texts(mower)[0].startswith("Sorry, we don't carry lawn mowers.")
+
+
+async def test_an_unclear_question_about_the_products_in_view_is_answered_about_them(services, products):
+    """ "how much are they" right after a product was shown, turned away by the NLU: the price of
+    that product, not the list of what the assistant can do. With nothing in view it is not a
+    product question."""
+    boots = next(p for p in products.products if p["subcategory"] == "hiking boots")
+    in_view = {"shown_product_ids": [boots["id"]], "focus_product_id": boots["id"]}
+    dispatcher, slots = await run(
+        ActionUnclearMessage(services), turn("how much are they", "nlu_fallback", slots=in_view)
+    )
+    assert f"{float(boots['price']):.2f}" in dispatcher.messages[0]["text"]
+    assert slots["focus_product_id"] == boots["id"]
+    nothing_shown = {"shown_product_ids": [], "focus_product_id": None}
+    other, _ = await run(ActionUnclearMessage(services), turn("how much are they", "nlu_fallback", slots=nothing_shown))
+    assert f"{float(boots['price']):.2f}" not in " ".join(m.get("text") or "" for m in other.messages)
