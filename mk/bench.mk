@@ -10,6 +10,11 @@ bench-conversations: envs data train index ## the shopper conversation set over 
 	$(ACT_PY) benchmarks/bench_conversations.py
 
 # Policy questions in shoppers' words, written from the documents alone (issue #21).
+# A shop nobody tuned on (MovieLens movies, onboarded with make shop in a copy), through the bot.
+.PHONY: bench-own-shop
+bench-own-shop: envs ## MovieLens as a shop's own catalog via make shop, its shoppers' queries over REST -> benchmarks/results/own_shop.json
+	$(ACT_PY) benchmarks/bench_own_shop.py $(BENCH_OWN_SHOP_ARGS)
+
 .PHONY: bench-policy
 bench-policy: envs data train index ## policy questions and Bitext questions/requests over REST, the KB's own top passage as the peer -> benchmarks/results/policy_questions.json
 	$(ACT_PY) benchmarks/bench_policy_questions.py $(BENCH_POLICY_ARGS)

@@ -7,8 +7,6 @@ asked for, recognised and looked up. About three minutes (the Rasa model trains)
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import urllib.request
 from datetime import datetime, timedelta, timezone
@@ -16,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.stack import ROOT, Stack
+from benchmarks.bench_own_shop import clean_environment, project_copy, project_stack
+from bot.stack import ROOT
 from shop.db import ShopDB, customers, order_items, orders, products
-from tests.e2e.conftest import free_port
 
 GARDEN = ROOT / "tests" / "shop" / "data" / "garden-shop"
 # The garden shop's order numbers are not the demo's: "GS-1001".
@@ -82,15 +80,8 @@ def add_an_order(database_url: str) -> None:
 
 @pytest.fixture(scope="module")
 def garden_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    project = tmp_path_factory.mktemp("garden-project")
-    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, check=True, capture_output=True).stdout.split(b"\0")
-    for name in filter(None, (t.decode() for t in tracked)):
-        if (ROOT / name).is_file():
-            (project / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, project / name)
-    for env in (".venv-rasa", ".venv-actions"):
-        (project / env).symlink_to(ROOT / env)
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("SHOP_", "RASA_TRACKER"))}
+    project = project_copy(tmp_path_factory.mktemp("garden-project"))
+    environment = clean_environment()
     environment.update(ORDER_NUMBERS)
     run = subprocess.run(
         [
@@ -122,23 +113,7 @@ def test_make_shop_builds_a_bot_for_that_shop(garden_project: Path):
     ] == "G001"
     database_url = f"sqlite:///{garden_project / 'data' / 'shop.db'}"
     add_an_order(database_url)
-    stack = Stack(
-        rasa_port=free_port(),
-        actions_port=free_port(),
-        web_port=None,
-        log_dir=garden_project / "data" / "logs",
-        model=garden_project / "models" / "rasa" / "shop.tar.gz",
-        env={
-            "SHOP_DATABASE_URL": database_url,
-            "RASA_TRACKER_DB": str(garden_project / "data" / "tracker.db"),
-            "SHOP_KB_PATH": str(garden_project / "models" / "kb"),
-            "SHOP_KB_ENCODER_PATH": str(garden_project / "models" / "kb_encoder"),
-            "SHOP_PRODUCT_INDEX_PATH": str(garden_project / "models" / "products"),
-            "SHOP_RECOMMENDER_PATH": str(garden_project / "models" / "recommender"),
-            "SHOP_CATALOG_PATH": str(garden_project / "data" / "catalog.jsonl"),
-            **ORDER_NUMBERS,
-        },
-    )
+    stack = project_stack(garden_project, ORDER_NUMBERS)
     stack.start()
     try:
 
