@@ -134,6 +134,9 @@ class ActionSearchProducts(UsesServices, Action):
         cheapest = 0.0
         cheaper: dict[str, Any] = {}
         not_carried = None
+        # A word no product is called by, though descriptions say it ("adultery" in a shop of
+        # films): its matches are shown as what mentions it, not as the closest to a lack.
+        described_only = None
         if self.new_search(intent, query, tracker):
             # A new search: only this message's constraints count, earlier ones are cleared.
             entities = latest_entities(tracker)
@@ -142,7 +145,10 @@ class ActionSearchProducts(UsesServices, Action):
             terms = []
             product_word = entities.get("product_category")
             if isinstance(product_word, str) and not search.carries(product_word):
-                not_carried = product_word
+                if search.describes(product_word):
+                    described_only = product_word
+                else:
+                    not_carried = product_word
         elif intent == "show_more_products":
             page = min(self._page(tracker) + 1, 100)
         elif intent == "inform":
@@ -235,6 +241,8 @@ class ActionSearchProducts(UsesServices, Action):
             return [*events, SlotSet("shown_product_ids", [named]), *details]
         if not_carried:
             intro = f"Sorry, we don't carry {not_carried}. The closest I have:"
+        elif described_only and not page:
+            intro = f"Nothing here is called {described_only}, but these mention it:"
         elif result.relaxed:
             intro = f"Nothing matched all of that, so I left out {result.relaxed[0]}. The closest:"
         elif result.widened and result.wanted:
@@ -378,7 +386,8 @@ class ActionUnclearMessage(ActionSearchProducts):
 
             return await ActionProductDetails(self.services).run(dispatcher, tracker, domain)
         try:
-            named = self.services.product_search.named_products(question)
+            search = self.services.product_search
+            named = search.named_products(question) or search.described_products(question)
         except ProductIndexMissingError:
             named = None
         # Product words or a price the NLU tagged ("something under $50") are a shopping

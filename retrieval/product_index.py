@@ -260,6 +260,11 @@ class ProductIndex:
         self.warm_up()
         return sum(1 for own in self._name_tokens if stems <= own)
 
+    def count_described(self, stems: AbstractSet[str]) -> int:
+        """How many products' whole text (descriptions and tags too) says all of `stems`."""
+        self.warm_up()
+        return sum(1 for own in self._tokens if stems <= own)
+
     def position(self, product_id: str) -> int | None:
         return self._position.get(product_id)
 

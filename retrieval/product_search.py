@@ -54,6 +54,11 @@ RELAX_ORDER = ("color", "size", "terms", "brand", "price_min", "price_max", "kin
 WIDEN_ORDER = ("color", "subcategory")
 _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 MAX_QUERY_CHARS = 300
+# A message the NLU was unsure of is searched for what the descriptions say when it is a short
+# phrase (a shopper's "biopic", "dark comedy", "based on a book": at most three content words)
+# that at least two products say in full: one product saying it could be a coincidence.
+MAX_DESCRIBED_WORDS = 3
+MIN_DESCRIBED_PRODUCTS = 2
 # The conversation's slots that hold a search's constraints, and the `SearchRequest` field of each.
 # The filters a constraint slot can become (a product word is a kind, a subcategory or a category).
 FILTERS_OF_SLOT = {"product_category": ("kind", "subcategory", "category")}
@@ -205,6 +210,24 @@ class ProductSearch:
         if not stems or any(w.isdigit() for w in content) or not stems <= self.index.name_words():
             return None
         return " ".join(content) if self.index.count_named(stems) else None
+
+    def described_products(self, text: str) -> str | None:
+        """The message's words when, beyond how shoppers ask, they are a short phrase that the
+        descriptions of several products say in full, though no product is called by it
+        ("atmospheric" or "time travel" in a shop of films, whose titles say neither); else None.
+        A message the NLU was unsure of is worth a search then. Longer messages are left out:
+        their words meet in some description by chance."""
+        content = [w for w in words(text[:MAX_QUERY_CHARS]) if w not in STOPWORDS and w not in SHOPPING_WORDS]
+        if not content or len(content) > MAX_DESCRIBED_WORDS or any(w.isdigit() for w in content):
+            return None
+        stems = {stem(w) for w in content}
+        return " ".join(content) if self.index.count_described(stems) >= MIN_DESCRIBED_PRODUCTS else None
+
+    def describes(self, product_word: str | None) -> bool:
+        """Whether some product's description or tags say the shopper's product word in full,
+        when no product is called by it."""
+        stems = set(tokens(product_word or "")) - GENERIC_PRODUCT_WORDS - SHOPPING_WORDS
+        return bool(stems) and self.index.count_described(stems) > 0
 
     def kind_of(self, product_ids: Sequence[str]) -> str | None:
         """The product type most of these products are (their commonest subcategory), as a

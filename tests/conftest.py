@@ -132,6 +132,22 @@ def demo_products(tmp_path_factory: pytest.TempPathFactory, generated_shop: Path
 
 
 @pytest.fixture(scope="session")
+def description_only_word(demo_products) -> str:  # type: ignore[no-untyped-def]
+    """A word several demo products' descriptions say but no product is called by (not its
+    title, type, brand or tags): the commonest such word, so the choice never varies."""
+    from retrieval.catalog import product_text
+    from retrieval.text import tokens
+
+    names = demo_products.name_words()
+    counts: dict[str, int] = {}
+    for product in demo_products.products:
+        for word in set(tokens(product_text(product))) - names:
+            if word.isalpha() and len(word) > 4:
+                counts[word] = counts.get(word, 0) + 1
+    return min((w for w, n in counts.items() if n >= 2), key=lambda w: (-counts[w], w))
+
+
+@pytest.fixture(scope="session")
 def trained_recommender(tmp_path_factory: pytest.TempPathFactory, generated_shop: Path, demo_products) -> Path:  # type: ignore[no-untyped-def]
     """A fused recommender trained (3 epochs) on the demo shop's interactions, in a tmp folder."""
     from retrieval.recommender import FusedRecommender

@@ -602,3 +602,12 @@ async def test_an_unclear_question_about_the_products_in_view_is_answered_about_
     nothing_shown = {"shown_product_ids": [], "focus_product_id": None}
     other, _ = await run(ActionUnclearMessage(services), turn("how much are they", "nlu_fallback", slots=nothing_shown))
     assert f"{float(boots['price']):.2f}" not in " ".join(m.get("text") or "" for m in other.messages)
+
+
+async def test_a_word_only_descriptions_say_is_searched_and_shown_as_what_mentions_it(services, description_only_word):
+    word = description_only_word
+    dispatcher, slots = await run(ActionUnclearMessage(services), turn(word, "nlu_fallback"))
+    assert cards(dispatcher) and slots["search_query"] == word
+    named, _ = await run(ActionSearchProducts(services), turn(word, "search_product", {"product_category": word}))
+    assert texts(named)[0].startswith(f"Nothing here is called {word}, but these mention it:")
+    assert cards(named) and "don't carry" not in texts(named)[0]

@@ -355,3 +355,15 @@ def test_a_catalog_ingest_by_another_process_is_seen_by_a_running_index(tmp_path
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert index.search("rain jacket", k=1)[0].product["id"] == "A2"
+
+
+def test_words_only_descriptions_say_are_searched_but_never_called_a_product(search, description_only_word):
+    """A shop whose products are known by what their descriptions say (a film by its themes): a
+    short message of such words is worth a search, and the word is not "carried" as a product
+    name, yet the shop does not "not carry" it either."""
+    word = description_only_word
+    assert search.named_products(word) is None and search.described_products(word) == word
+    assert not search.carries(word) and search.describes(word)
+    assert search.described_products(f"{word} quantum chromodynamics") is None  # not all said together
+    assert search.described_products("what do you think of quantum chromodynamics and string theory") is None
+    assert not search.describes("lawnmowers")
