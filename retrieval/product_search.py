@@ -192,6 +192,11 @@ def describe(name: str, filters: ProductFilters, shown_terms: Sequence[str] | No
     return f"the {label} ({value})"
 
 
+def _content_words(text: str) -> list[str]:
+    """The message's words beyond how shoppers ask ("do you have", "please")."""
+    return [w for w in words(text[:MAX_QUERY_CHARS]) if w not in STOPWORDS and w not in SHOPPING_WORDS]
+
+
 class ProductSearch:
     def __init__(self, index: ProductIndex | None = None) -> None:
         # Not `index or ...`: an index not loaded yet has no products, so it is falsy.
@@ -205,7 +210,7 @@ class ProductSearch:
         """The message's product words when every word it has beyond how shoppers ask names
         products the catalog has ("dark roast beans", "do you sell pruning shears?"); else None.
         A message the NLU was unsure of is worth a search then."""
-        content = [w for w in words(text[:MAX_QUERY_CHARS]) if w not in STOPWORDS and w not in SHOPPING_WORDS]
+        content = _content_words(text)
         stems = {stem(w) for w in content}
         if not stems or any(w.isdigit() for w in content) or not stems <= self.index.name_words():
             return None
@@ -217,7 +222,7 @@ class ProductSearch:
         ("atmospheric" or "time travel" in a shop of films, whose titles say neither); else None.
         A message the NLU was unsure of is worth a search then. Longer messages are left out:
         their words meet in some description by chance."""
-        content = [w for w in words(text[:MAX_QUERY_CHARS]) if w not in STOPWORDS and w not in SHOPPING_WORDS]
+        content = _content_words(text)
         if not content or len(content) > MAX_DESCRIBED_WORDS or any(w.isdigit() for w in content):
             return None
         stems = {stem(w) for w in content}

@@ -101,7 +101,7 @@ class OrderNumberFormat:
     def described(self) -> str:
         """How to recognise one, for the question that asks for it."""
         if self.prefix:
-            return f"It starts with {self.prefix.rstrip('-')}, like {self.example()}."
+            return f"It starts with {self._letters}, like {self.example()}."
         return f"It's the number in your order confirmation, like {self.example()}."
 
     def nlu_regex(self) -> str:
