@@ -22,6 +22,7 @@ from actions.common import UsesServices, client_of, latest_entity_values, latest
 from actions.faq import best_passage, passage_after_the_answer, say_answer, short_answer
 from retrieval.services import ServiceRegistry
 from shop.db import Order, find_order_id, normalize_email, normalize_order_id
+from shop.money import price_text
 from shop.order_numbers import OrderNumberFormat
 from shop.orders import mention_means_another_order
 
@@ -250,7 +251,7 @@ class ValidateReturnForm(_OrderSlotValidation, FormValidationAction):
 
 def describe_status(order: Order) -> str:
     items = _items_summary(order)
-    head = f"Order {order.id} ({items}, ${order.total:.2f})"
+    head = f"Order {order.id} ({items}, {price_text(order.total, order.currency)})"
     eta = (
         f" Estimated delivery: {_day(datetime.combine(order.estimated_delivery, datetime.min.time()))}."
         if order.estimated_delivery
@@ -296,8 +297,9 @@ class ActionCancelOrder(UsesServices, Action):
         if order is None:
             return [*events, SlotSet("awaiting_cancel_confirmation", False)]
         if self.services.orders.cancellable(order):
+            total = price_text(order.total, order.currency)
             dispatcher.utter_message(
-                text=f"Order {order.id} ({_items_summary(order)}, ${order.total:.2f}) hasn't shipped "
+                text=f"Order {order.id} ({_items_summary(order)}, {total}) hasn't shipped "
                 "yet, so I can cancel it. Do you want me to cancel it?",
                 buttons=[
                     {"title": "Yes, cancel it", "payload": "/affirm"},

@@ -25,6 +25,7 @@ from retrieval.product_questions import (
     sentences,
     stock_left,
 )
+from shop.money import product_price
 
 logger = logging.getLogger(__name__)
 
@@ -49,13 +50,13 @@ def comparison_text(products: Sequence[dict[str, Any]], features: Sequence[Seque
         if p.get("sizes"):
             facts.append(f"Sizes: {sizes_text(p['sizes'])}.")
         lines.append(
-            f"{number}. {p['title']} by {p['brand']}: ${float(p['price']):.2f}{rating_text(p)}. {stock_line(p)} "
+            f"{number}. {p['title']} by {p['brand']}: {product_price(p)}{rating_text(p)}. {stock_line(p)} "
             + " ".join(facts)
         )
         answers = features[number - 1] if number <= len(features) else []
         lines += [f"   {line}" for line in feature_lines(answers, brief=True)]
     low = cheapest(products)
-    summary = [f"Cheapest: the {low['title']} (${float(low['price']):.2f})."]
+    summary = [f"Cheapest: the {low['title']} ({product_price(low)})."]
     if best := best_rated(products):
         summary.append(f"Best rated: the {best['title']} ({best['rating']}★).")
     lines.append(" ".join(summary))
@@ -140,7 +141,7 @@ def details_text(
                 f"No, the {p['title']} is {p['color']}. Say “show me {asked_color} ones” and I'll look for others."
             )
     show = set(ASPECTS) if everything else set(asked)
-    price = f"${float(p['price']):.2f}{rating_text(p)}" if show & {"price", "reviews"} else ""
+    price = f"{product_price(p)}{rating_text(p)}" if show & {"price", "reviews"} else ""
     stock = stock_line(p) if "stock" in show else ""
     if everything or not lines:
         lines.append(

@@ -29,6 +29,7 @@ from retrieval.product_search import (
 )
 from retrieval.recommender import RecommenderModelError
 from retrieval.text import PRICE_WORDS
+from shop.money import price_text, product_price
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ def card(hit_product: dict[str, Any], reason: str) -> dict[str, Any]:
         "id": p["id"],
         "title": p["title"],
         "price": p["price"],
-        "currency": p.get("currency", "USD"),
+        "currency": p.get("currency") or "USD",
         "rating": p.get("rating"),
         "image_url": p.get("image_url"),
         "url": p.get("url"),
@@ -84,7 +85,7 @@ def text_fallback(intro: str, cards: list[dict[str, Any]], tracker: Tracker | No
     """The intro, plus the products as a list for channels that cannot show cards."""
     if tracker is not None and tracker.get_latest_input_channel() in CARD_CHANNELS:
         return intro
-    lines = [f"- {c['title']}, ${c['price']:.2f}, {c['rating']}★: {c['reason']}" for c in cards]
+    lines = [f"- {c['title']}, {product_price(c)}, {c['rating']}★: {c['reason']}" for c in cards]
     return "\n".join([intro, *lines])
 
 
@@ -162,8 +163,9 @@ class ActionSearchProducts(UsesServices, Action):
                 query = search.kind_of(slot_list(tracker, "shown_product_ids")) or ""
             if shown:
                 cheapest = min(shown)
+                currency = self.services.settings.currency
                 cheaper = {**constraints, "price_max": f"{max(cheapest - 0.01, 0):.2f}"}
-                note = f"Cheaper than ${cheapest:.2f}: "
+                note = f"Cheaper than {price_text(cheapest, currency)}: "
         if not query and not any(constraints.values()):
             dispatcher.utter_message(text='What are you looking for? For example "trail running shoes under $120".')
             return []
@@ -184,7 +186,7 @@ class ActionSearchProducts(UsesServices, Action):
                 result = search.search(self._request(query, cheaper, terms), k=PAGE_SIZE, relax=False)
                 if not result.hits:
                     dispatcher.utter_message(
-                        text=f"${cheapest:.2f} is already the lowest price I have for that. "
+                        text=f"{price_text(cheapest, currency)} is already the lowest price I have for that. "
                         "Want to change something else, like the brand or the colour?"
                     )
                     return []

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shop.money import CurrencyError, currency_code, price_number
 from shop.settings import current
 
 FIELDS = (
@@ -77,9 +78,16 @@ def load_mapping(path: str | Path | None) -> dict[str, str]:
     return mapping
 
 
-def read_catalog(path: str | Path | None = None, mapping: dict[str, str] | None = None) -> CatalogReport:
-    """Products from a CSV or JSONL file; rows that cannot be used are skipped with a reason."""
+def read_catalog(
+    path: str | Path | None = None, mapping: dict[str, str] | None = None, currency: str | None = None
+) -> CatalogReport:
+    """Products from a CSV or JSONL file, priced in `currency` (the shop's, `SHOP_CURRENCY`, unless
+    given) where a row names none; rows that cannot be used are skipped with a reason."""
     path = Path(path or catalog_path())
+    try:
+        currency = currency_code(currency or current().currency)
+    except CurrencyError as exc:
+        raise CatalogError(f"SHOP_CURRENCY: {exc}") from exc
     if not path.exists():
         raise CatalogError(f"catalog {path} not found (the demo catalog is built by `make data`)")
     mapping = mapping or {}
@@ -97,7 +105,7 @@ def read_catalog(path: str | Path | None = None, mapping: dict[str, str] | None 
             report.skipped[number] = row
             continue
         try:
-            product = normalise({name: row.get(mapping.get(name, name)) for name in FIELDS})
+            product = normalise({name: row.get(mapping.get(name, name)) for name in FIELDS}, currency)
         except ValueError as exc:
             report.skipped[number] = str(exc)
             continue
@@ -152,7 +160,7 @@ def _number(value: Any, name: str, default: float | None = None) -> float | None
     if value is None or value == "":
         return default
     try:
-        number = float(str(value).replace("$", "").replace(",", "").strip())
+        number = price_number(value)
     except ValueError as exc:
         raise ValueError(f"{name} is not a number: {str(value)[:40]!r}") from exc
     if number != number or number < 0:  # NaN or negative
@@ -160,8 +168,9 @@ def _number(value: Any, name: str, default: float | None = None) -> float | None
     return number
 
 
-def normalise(raw: dict[str, Any]) -> dict[str, Any]:
-    """One product in our shape; raises ValueError naming the bad field."""
+def normalise(raw: dict[str, Any], currency: str = "USD") -> dict[str, Any]:
+    """One product in our shape, priced in `currency` unless it names its own; raises ValueError
+    naming the bad field."""
     for name in REQUIRED:
         if raw.get(name) in (None, ""):
             raise ValueError(f"missing {name}")
@@ -185,7 +194,7 @@ def normalise(raw: dict[str, Any]) -> dict[str, Any]:
         "subcategory": str(raw.get("subcategory") or "").strip().lower(),
         "brand": str(raw.get("brand") or "").strip(),
         "price": round(price, 2),
-        "currency": str(raw.get("currency") or "USD").strip().upper(),
+        "currency": currency_code(str(raw.get("currency") or currency)),
         "color": str(raw.get("color") or "").strip().lower(),
         "sizes": [str(s) for s in _list(raw.get("sizes"))],
         "stock": int(_number(raw.get("stock"), "stock", 1) or 0),

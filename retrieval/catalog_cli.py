@@ -8,6 +8,7 @@ import sys
 from retrieval.catalog import CatalogError, catalog_path, load_mapping
 from retrieval.product_index import ProductIndex, ProductIndexMissingError
 from retrieval.product_search import ProductSearch, SearchRequest
+from shop.money import product_price
 from shop.settings import offline
 
 
@@ -62,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"(near matches, without the {result.widened} {result.wanted}:)")
         p = hit.product
         print(
-            f"{rank}. {hit.score:.3f}  {p['id']}  {p['title']}  ${p['price']:.2f}  {p['rating']}★  "
+            f"{rank}. {hit.score:.3f}  {p['id']}  {p['title']}  {product_price(p)}  {p['rating']}★  "
             f"[{p['category']}/{p['subcategory']}, {p['color']}]"
         )
     if not result.hits:

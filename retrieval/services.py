@@ -142,7 +142,7 @@ class ServiceRegistry:
 def _shop_db(registry: ServiceRegistry) -> ShopDB:
     from shop.db import ShopDB
 
-    return ShopDB(registry.settings.database_url)
+    return ShopDB(registry.settings.database_url, registry.settings.currency)
 
 
 def _orders(registry: ServiceRegistry) -> OrderDesk:

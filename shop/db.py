@@ -151,6 +151,8 @@ class Order:
     total: float
     items: tuple[OrderItem, ...]
     paid_at: datetime | None = None
+    # An order's total is in the shop's currency (SHOP_CURRENCY); the table keeps amounts only.
+    currency: str = "USD"
 
 
 # ---- schema --------------------------------------------------------------------------------
@@ -288,8 +290,9 @@ def _resolve_url(raw: str) -> URL:
 class ShopDB:
     """Access to the shop database. Cheap to construct; one engine (and pool) per instance."""
 
-    def __init__(self, url: str | None = None) -> None:
+    def __init__(self, url: str | None = None, currency: str | None = None) -> None:
         self._url = _resolve_url(url or current().database_url)
+        self._currency = currency or current().currency
         self._engine: Engine | None = None
         self._lock = threading.Lock()
 
@@ -394,6 +397,7 @@ class ShopDB:
                 total=float(h["total"]),
                 items=tuple(items.get(h["id"], ())),
                 paid_at=_utc(h["paid_at"]),
+                currency=self._currency,
             )
             for h in heads
         ]

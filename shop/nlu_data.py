@@ -28,6 +28,7 @@ from typing import Any
 
 from retrieval.kb_documents import Chunk, DocumentError, kb_files, load_chunks
 from retrieval.text import COLOR_WORDS, STOPWORDS, words
+from shop.money import currency_sign, currency_unit
 from shop.order_numbers import OrderNumberFormat
 
 # How many generated examples each intent gets at most: enough to teach the shop's words, few
@@ -66,7 +67,8 @@ SEARCH_TEMPLATES = (
 )
 BRAND_TEMPLATES = ("{brand} {noun}", "do you have {brand} {noun}", "{noun} from {brand}", "any {brand} {noun}?")
 COLOR_TEMPLATES = ("{color} {noun}", "do you have {noun} in {color}", "{noun} in {color} please")
-PRICE_TEMPLATES = ("{noun} under {price}", "cheap {noun}", "{noun} under ${price}", "{noun} below {price} dollars")
+# In the shop's currency: its sign ("under £20") and its spoken unit ("below 20 pounds").
+PRICE_TEMPLATES = ("{noun} under {price}", "cheap {noun}", "{noun} under {sign}{price}", "{noun} below {price} {unit}")
 ATTRIBUTE_TEMPLATES = ("{attribute} {noun}", "i'm looking for {attribute} {noun}")
 FAQ_TEMPLATES = (
     "{topic}?",
@@ -95,6 +97,8 @@ class ShopVocabulary:
     colors_of: dict[str, list[str]] = field(default_factory=dict)
     attributes_of: dict[str, list[str]] = field(default_factory=dict)
     prices_of: dict[str, list[int]] = field(default_factory=dict)
+    # The currency most of the catalog is priced in.
+    currency: str = "USD"
 
 
 @dataclass
@@ -194,6 +198,8 @@ def catalog_vocabulary(products: Sequence[dict[str, Any]]) -> ShopVocabulary:
         vocabulary.prices_of[noun] = (
             sorted({_round_price(prices[int(len(prices) * q)]) for q in (0.3, 0.7)}) if prices else []
         )
+    currencies = Counter(str(p.get("currency") or "USD") for p in products)
+    vocabulary.currency = currencies.most_common(1)[0][0] if currencies else "USD"
     return vocabulary
 
 
@@ -272,7 +278,14 @@ def search_examples(vocabulary: ShopVocabulary, rng: random.Random, limit: int =
             examples.append(rng.choice(COLOR_TEMPLATES).format(color=_entity(color, "color"), noun=marked))
         elif prices and choice < 0.55:
             price = str(rng.choice(prices))
-            examples.append(rng.choice(PRICE_TEMPLATES).format(noun=marked, price=_entity(price, "price_max")))
+            examples.append(
+                rng.choice(PRICE_TEMPLATES).format(
+                    noun=marked,
+                    price=_entity(price, "price_max"),
+                    sign=currency_sign(vocabulary.currency),
+                    unit=currency_unit(vocabulary.currency),
+                )
+            )
         elif (attributes := vocabulary.attributes_of.get(noun, [])) and choice < 0.7:
             examples.append(rng.choice(ATTRIBUTE_TEMPLATES).format(attribute=rng.choice(attributes), noun=marked))
     unique = list(dict.fromkeys(examples))

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -44,9 +45,15 @@ class OnboardReport:
     documents: int
     nlu: NluDataReport
     data_dir: Path
+    # How many products are priced in each currency ({"GBP": 420}).
+    currencies: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> str:
-        lines = [f"catalog: {self.products} products -> {self.data_dir / 'catalog.jsonl'}"]
+        priced = ", ".join(f"{count} in {code}" for code, count in self.currencies.items())
+        lines = [
+            f"catalog: {self.products} products -> {self.data_dir / 'catalog.jsonl'}"
+            + (f" (prices: {priced})" if priced else "")
+        ]
         lines += [f"  skipped row {row}: {why}" for row, why in list(self.skipped.items())[:10]]
         if len(self.skipped) > 10:
             lines.append(f"  ... and {len(self.skipped) - 10} more skipped rows")
@@ -111,7 +118,8 @@ def onboard(
         + "\n",
         encoding="utf-8",
     )
-    return OnboardReport(len(report.products), report.skipped, len(documents), nlu, data_dir)
+    currencies = dict(Counter(str(p["currency"]) for p in report.products).most_common())
+    return OnboardReport(len(report.products), report.skipped, len(documents), nlu, data_dir, currencies)
 
 
 def _first_reasons(skipped: dict[int, str]) -> str:

@@ -98,6 +98,13 @@ SETTINGS: tuple[Variable, ...] = (
         "5",
         "how many digits follow the prefix: a number (`5`) or a range (`4-9`)",
     ),
+    Variable(
+        "SHOP_CURRENCY",
+        "currency",
+        "USD",
+        "the ISO 4217 code of the shop's prices (`GBP`, `EUR`) where the catalog has no currency column; "
+        "prices are shown in each product's own currency",
+    ),
     Variable("SHOP_RETURN_WINDOW_DAYS", "return_window_days", "30", "return window after delivery"),
     Variable(
         "SHOP_MAX_FAILED_VERIFICATIONS",
@@ -263,6 +270,7 @@ class Settings:
     action_workers: int
     order_id_prefix: str
     order_id_digits: str
+    currency: str
     return_window_days: int
     max_failed_verifications: int
     failed_verification_window_s: int

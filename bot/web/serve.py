@@ -20,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from shop.money import product_price
 from shop.settings import current
 
 HERE = Path(__file__).resolve().parent
@@ -97,12 +98,12 @@ def render_page(products: tuple[dict[str, Any], ...], rasa_url: str, shop_name: 
         cards.append(
             f'<li class="product"><a href="#{pid}" data-product-id="{pid}">{placeholder(p)}'
             f'<span class="title">{esc(p["title"])}</span></a>'
-            f'<span class="price">${float(p["price"]):.2f}</span>{stars(p.get("rating"))}</li>'
+            f'<span class="price">{esc(product_price(p))}</span>{stars(p.get("rating"))}</li>'
         )
         details.append(
             f'<section class="detail" id="{pid}" aria-labelledby="h-{pid}"><h2 id="h-{pid}">{esc(p["title"])}</h2>'
             f"{placeholder(p)}<p>{esc(p.get('description', ''))}</p>"
-            f'<p class="price">${float(p["price"]):.2f} · {esc(p.get("brand", ""))} · {esc(p.get("color", ""))}</p>'
+            f'<p class="price">{esc(product_price(p))} · {esc(p.get("brand", ""))} · {esc(p.get("color", ""))}</p>'
             f'{stars(p.get("rating"))}<p><a href="#top">Back to all products</a></p></section>'
         )
     return f"""<!doctype html>

@@ -59,6 +59,17 @@
   }
 
   // ---- the DOM ----
+  // The card's own currency, as the bot's text replies write it ("£7.95"); the browser's Intl
+  // knows every ISO code, and a code it doesn't know is shown beside the number.
+  function priceText(p) {
+    var amount = Number(p.price);
+    try {
+      return new Intl.NumberFormat("en", { style: "currency", currency: p.currency || "USD" }).format(amount);
+    } catch (err) {
+      return (p.currency || "") + " " + amount.toFixed(2);
+    }
+  }
+
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
@@ -136,7 +147,7 @@
       var card = el("article", { "class": "card", role: "listitem", "data-product-id": String(p.id) });
       var img = el("div", { "class": "card-img", "aria-hidden": "true" }, "");
       var link = el("a", { href: "#" + encodeURIComponent(String(p.id)), "class": "card-title" }, String(p.title));
-      var price = el("div", { "class": "card-price" }, "$" + Number(p.price).toFixed(2));
+      var price = el("div", { "class": "card-price" }, priceText(p));
       var rating = el("div", { "class": "card-rating", "aria-label": "rated " + p.rating + " out of 5" }, "★ " + p.rating);
       var reason = el("div", { "class": "card-reason" }, String(p.reason || ""));
       var thumbs = el("div", { "class": "card-thumbs" });

@@ -1,0 +1,60 @@
+"""Prices as a shopper reads them, in the currency the shop sells in.
+
+Babel (CLDR) knows each currency's sign and its decimals ("£7.95", "€7.95", "¥800"); the reply
+text is English, so English conventions place the sign. The shop's currency is a setting
+(`SHOP_CURRENCY`) for catalogs that have no currency column; a product's own currency wins.
+"""
+
+from __future__ import annotations
+
+import re
+
+from babel.numbers import format_currency, get_currency_name, get_currency_symbol, is_currency
+
+# The replies are English; CLDR's English puts the sign first and uses a decimal point.
+LOCALE = "en"
+# A catalog's price cell may carry a sign or a code ("£7.95", "7,95 €", "USD 12"): these are
+# dropped before the number is read, which `retrieval/catalog.py` then checks.
+_NOT_NUMBER = re.compile(r"[^\d.,\-]")
+# "1,299" and "1,299.50" group thousands; "7,95" and "1.299,50" have a decimal comma.
+_DECIMAL_COMMA = re.compile(r"-?[\d.]*\d,\d{1,2}")
+
+
+class CurrencyError(ValueError):
+    pass
+
+
+def currency_code(value: str) -> str:
+    """The ISO 4217 code, upper-cased; an unknown one is refused with the code named."""
+    code = str(value or "").strip().upper()
+    if not is_currency(code):
+        raise CurrencyError(f"{value!r} is not an ISO 4217 currency code (like USD, GBP or EUR)")
+    return code
+
+
+def price_text(amount: float, currency: str) -> str:
+    """'$7.95', '£7.95', '€1,299.00'."""
+    return str(format_currency(amount, currency, locale=LOCALE))
+
+
+def currency_sign(currency: str) -> str:
+    """'$', '£', '€'; the code itself where English has no sign for it ('CHF')."""
+    return str(get_currency_symbol(currency, locale=LOCALE))
+
+
+def currency_unit(currency: str) -> str:
+    """What a shopper calls it after a number: 'dollars', 'pounds', 'euros', 'yen'."""
+    return str(get_currency_name(currency, count=2, locale=LOCALE)).split()[-1].lower()
+
+
+def price_number(cell: object) -> float:
+    """The number in a catalog's price cell, its sign or code dropped; ValueError if none."""
+    text = _NOT_NUMBER.sub("", str(cell).strip())
+    if _DECIMAL_COMMA.fullmatch(text):
+        text = text.replace(".", "").replace(",", ".")
+    return float(text.replace(",", ""))
+
+
+def product_price(product: dict[str, object]) -> str:
+    """A catalog product's price in its own currency (every onboarded product names one)."""
+    return price_text(float(str(product["price"])), str(product.get("currency") or "USD"))
