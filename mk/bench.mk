@@ -15,6 +15,13 @@ bench-conversations: envs data train index ## the shopper conversation set over 
 bench-own-shop: envs ## MovieLens as a shop's own catalog via make shop, its shoppers' queries over REST -> benchmarks/results/own_shop.json
 	$(ACT_PY) benchmarks/bench_own_shop.py $(BENCH_OWN_SHOP_ARGS)
 
+# Another shop's export, documents and order numbers (a folder: shop.yml, queries.yml), set up
+# with make shop in a copy; its product queries and policy questions over REST.
+SHOP_FOLDER ?= benchmarks/data/craft_shop
+.PHONY: bench-shop-folder
+bench-shop-folder: envs ## a shop folder via make shop, its product queries and policy questions over REST -> benchmarks/results/shop_folder_<name>.json
+	$(ACT_PY) benchmarks/bench_shop_folder.py $(SHOP_FOLDER)
+
 .PHONY: bench-policy
 bench-policy: envs data train index ## policy questions and Bitext questions/requests over REST, the KB's own top passage as the peer -> benchmarks/results/policy_questions.json
 	$(ACT_PY) benchmarks/bench_policy_questions.py $(BENCH_POLICY_ARGS)
