@@ -29,7 +29,7 @@ from retrieval.product_search import (
 )
 from retrieval.recommender import RecommenderModelError
 from retrieval.text import PRICE_WORDS
-from shop.money import price_text, product_price
+from shop.money import limit_text, price_text, product_price
 
 logger = logging.getLogger(__name__)
 
@@ -167,7 +167,9 @@ class ActionSearchProducts(UsesServices, Action):
                 cheaper = {**constraints, "price_max": f"{max(cheapest - 0.01, 0):.2f}"}
                 note = f"Cheaper than {price_text(cheapest, currency)}: "
         if not query and not any(constraints.values()):
-            dispatcher.utter_message(text='What are you looking for? For example "trail running shoes under $120".')
+            example = search.example_query()
+            hint = f' For example "{example[0]} under {limit_text(example[1], example[2])}".' if example else ""
+            dispatcher.utter_message(text=f"What are you looking for?{hint}")
             return []
         names_order_action = bool(latest_entity_values(tracker, "order_action"))
         if query == text and self.documents_first and (names_order_action or question_answered_last_turn(tracker)):

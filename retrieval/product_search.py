@@ -23,6 +23,7 @@ from retrieval.text import (
     tokens,
     words,
 )
+from shop.money import round_limit
 
 # Shoppers' words for whole departments. Anything else is matched against the catalog's own
 # category and subcategory names, and otherwise searched as plain words.
@@ -205,6 +206,19 @@ class ProductSearch:
     @property
     def index(self) -> ProductIndex:
         return self._index
+
+    def example_query(self) -> tuple[str, int, str] | None:
+        """(the catalog's commonest product type, a round price limit its products sit under,
+        their currency): a search to suggest in the shop's own words ("sketchbooks under £20")."""
+        kinds = Counter(str(p.get("subcategory") or p.get("category") or "") for p in self.index.products)
+        kinds.pop("", None)
+        if not kinds:
+            return None
+        kind = kinds.most_common(1)[0][0]
+        of_kind = [p for p in self.index.products if (p.get("subcategory") or p.get("category")) == kind]
+        prices = sorted(float(p["price"]) for p in of_kind)
+        currency = Counter(str(p.get("currency") or "USD") for p in of_kind).most_common(1)[0][0]
+        return kind, round_limit(prices[int(len(prices) * 0.7)]), currency
 
     def named_products(self, text: str) -> str | None:
         """The message's product words when every word it has beyond how shoppers ask names

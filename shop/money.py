@@ -47,6 +47,19 @@ def currency_unit(currency: str) -> str:
     return str(get_currency_name(currency, count=2, locale=LOCALE)).split()[-1].lower()
 
 
+def round_limit(value: float) -> int:
+    """A round price limit a shopper would type near `value` (35 -> 35, 142 -> 150, 1234 -> 1000)."""
+    for step in (5, 10, 50, 100, 500):
+        if value < step * 10:
+            return int(round(value / step) * step) or step
+    return int(round(value, -3))
+
+
+def limit_text(limit: int, currency: str) -> str:
+    """'£20', '$150': a limit as a shopper types it, without the cents."""
+    return f"{currency_sign(currency)}{limit}"
+
+
 def price_number(cell: object) -> float:
     """The number in a catalog's price cell, its sign or code dropped; ValueError if none."""
     text = _NOT_NUMBER.sub("", str(cell).strip())

@@ -28,7 +28,7 @@ from typing import Any
 
 from retrieval.kb_documents import Chunk, DocumentError, kb_files, load_chunks
 from retrieval.text import COLOR_WORDS, STOPWORDS, words
-from shop.money import currency_sign, currency_unit
+from shop.money import currency_sign, currency_unit, round_limit
 from shop.order_numbers import OrderNumberFormat
 
 # How many generated examples each intent gets at most: enough to teach the shop's words, few
@@ -196,7 +196,7 @@ def catalog_vocabulary(products: Sequence[dict[str, Any]]) -> ShopVocabulary:
         prices = sorted(float(p["price"]) for p in of_type if isinstance(p.get("price"), (int, float)))
         # Round limits a shopper would type, around the type's own price range.
         vocabulary.prices_of[noun] = (
-            sorted({_round_price(prices[int(len(prices) * q)]) for q in (0.3, 0.7)}) if prices else []
+            sorted({round_limit(prices[int(len(prices) * q)]) for q in (0.3, 0.7)}) if prices else []
         )
     currencies = Counter(str(p.get("currency") or "USD") for p in products)
     vocabulary.currency = currencies.most_common(1)[0][0] if currencies else "USD"
@@ -220,13 +220,6 @@ def number_variants(phrase: str) -> list[str]:
     else:
         other = last + "s"
     return [phrase, " ".join([*head, other])]
-
-
-def _round_price(value: float) -> int:
-    for step in (5, 10, 50, 100, 500):
-        if value < step * 10:
-            return int(round(value / step) * step) or step
-    return int(round(value, -3))
 
 
 def kb_topics(kb_folder: Path) -> tuple[list[str], list[str], dict[str, str]]:

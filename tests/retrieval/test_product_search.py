@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import replace
 
 import pytest
@@ -367,3 +368,13 @@ def test_words_only_descriptions_say_are_searched_but_never_called_a_product(sea
     assert search.described_products(f"{word} quantum chromodynamics") is None  # not all said together
     assert search.described_products("what do you think of quantum chromodynamics and string theory") is None
     assert not search.describes("lawnmowers")
+
+
+def test_the_suggested_search_is_in_the_shops_own_words_and_currency(search):
+    kind, limit, currency = search.example_query()
+    commonest = Counter(p["subcategory"] for p in search.index.products).most_common(1)[0][0]
+    assert kind == commonest
+    prices = [p["price"] for p in search.index.products if p["subcategory"] == kind]
+    # A round limit that some, not all, of its products sit under.
+    assert min(prices) < limit and limit % 5 == 0
+    assert currency == "USD"
