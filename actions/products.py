@@ -210,7 +210,11 @@ class ActionSearchProducts(UsesServices, Action):
             # search that only had to drop a constraint still has its near matches to show.
             question, top, decision = passage_in_context(self.services, tracker, text)
             hedged_will_do = bool(not_carried or not result.hits)
-            if top is not None and (decision == "answer" or hedged_will_do and decision == "suggest"):
+            if (
+                top is not None
+                and (decision == "answer" or hedged_will_do and decision == "suggest")
+                and not (result.hits and search.rather_than_passage(question, top.confidence, decision == "answer"))
+            ):
                 return say_answer(self.services, dispatcher, tracker, question, top, decision)
         events: list[EventType] = [SlotSet(slot, value) for slot, value in constraints.items()]
         events += [SlotSet("search_query", query), SlotSet("search_terms", terms), SlotSet("search_page", float(page))]
@@ -380,7 +384,17 @@ class ActionUnclearMessage(ActionSearchProducts):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         question, top, decision = passage_in_context(self.services, tracker, self.message_text(tracker))
-        if top is not None and decision == "answer":
+        try:
+            # Only against a passage the documents answer or suggest: beside a declined one,
+            # any product outscores chatter.
+            products_first = (
+                top is not None
+                and decision != "decline"
+                and self.services.product_search.rather_than_passage(question, top.confidence, decision == "answer")
+            )
+        except ProductIndexMissingError:
+            products_first = False
+        if top is not None and decision == "answer" and not products_first:
             return say_answer(self.services, dispatcher, tracker, question, top, decision)
         in_view = slot_list(tracker, "shown_product_ids") or slot_text(tracker, "focus_product_id")
         if in_view and self.services.product_questions.asks_about_products(self.message_text(tracker)):
@@ -394,6 +408,8 @@ class ActionUnclearMessage(ActionSearchProducts):
             named = search.named_products(question) or search.described_products(question)
         except ProductIndexMissingError:
             named = None
+        if products_first and named is None:
+            named = question
         # Product words or a price the NLU tagged ("something under $50") are a shopping
         # request too, even where other words are not the catalog's.
         if named is None and not any(e.get("entity") in CONSTRAINT_SLOTS for e in product_entities(tracker)):

@@ -66,7 +66,8 @@ def project_copy(dest: Path) -> Path:
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, dest / name)
     for env in (".venv-rasa", ".venv-actions"):
-        (dest / env).symlink_to(ROOT / env)
+        if not (dest / env).is_symlink():
+            (dest / env).symlink_to(ROOT / env)
     return dest
 
 

@@ -26,12 +26,15 @@ Writes benchmarks/results/shop_folder_<folder name>.json and prints a table with
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -97,12 +100,26 @@ def titles_of(catalog_path: Path) -> dict[str, str]:
     return titles
 
 
-def product_rows(url: str, shop: dict[str, Any], search_alone: Any, titles: dict[str, str]) -> list[dict[str, Any]]:
+def understood(stack: Any, text: str) -> str:
+    """The NLU's intent for the text (Rasa's HTTP API), to read a miss by."""
+    body = json.dumps({"text": text}).encode()
+    request = urllib.request.Request(
+        f"{stack.rasa_url}/model/parse?token={stack.auth_token}",
+        data=body,
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        parsed = json.loads(response.read())
+    intent = parsed.get("intent") or {}
+    return f"{intent.get('name')} {float(intent.get('confidence') or 0):.2f}"
+
+
+def product_rows(stack: Any, shop: dict[str, Any], search_alone: Any, titles: dict[str, str]) -> list[dict[str, Any]]:
     from retrieval.product_search import SearchRequest
 
     rows = []
     for number, item in enumerate(shop["product_queries"], start=1):
-        messages, ms = say(url, item["query"])
+        messages, ms = say(stack.rasa_url, item["query"])
         text = "\n".join(str(m.get("text") or "") for m in messages)
         shown = shown_products(messages)
         carried = item.get("carried", True)
@@ -110,6 +127,7 @@ def product_rows(url: str, shop: dict[str, Any], search_alone: Any, titles: dict
             "query": item["query"],
             "carried": carried,
             "kind": kind_of(messages, shown),
+            "intent": understood(stack, item["query"]),
             "order_form": bool(ORDER_FORM.search(text)),
             "shown": [titles.get(i, i) for i in shown],
             "reply": text[:200],
@@ -128,15 +146,16 @@ def product_rows(url: str, shop: dict[str, Any], search_alone: Any, titles: dict
     return rows
 
 
-def policy_rows(url: str, shop: dict[str, Any], knowledge_base: Any) -> list[dict[str, Any]]:
+def policy_rows(stack: Any, shop: dict[str, Any], knowledge_base: Any) -> list[dict[str, Any]]:
     rows = []
     for number, item in enumerate(shop["policy_questions"], start=1):
-        messages, ms = say(url, item["question"])
+        messages, ms = say(stack.rasa_url, item["question"])
         text = "\n".join(str(m.get("text") or "") for m in messages)
         hits = knowledge_base.search(item["question"], k=1, mode="hybrid")
         rows.append(
             {
                 "question": item["question"],
+                "intent": understood(stack, item["question"]),
                 "right": bool(re.search(item["expect"], text)),
                 "top_passage_right": bool(hits and re.search(item["expect"], hits[0].text)),
                 "order_form": bool(ORDER_FORM.search(text)),
@@ -158,19 +177,33 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path, help="the shop folder (shop.yml, queries.yml, its export and documents)")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        help="build the shop's project in this folder and keep it (reused when it holds a model) to read misses by",
+    )
     args = parser.parse_args(argv)
     folder = args.folder.resolve()
     shop = load_shop(folder)
     out = args.out or RESULTS / f"shop_folder_{folder.name}.json"
 
-    with tempfile.TemporaryDirectory(prefix="shop-folder-") as tmp:
-        project = project_copy(Path(tmp) / "project")
-        log = Path(tmp) / "make-shop.log"
-        print(f"make shop in {project} (onboarding, NLU data, indexes, training) ...", flush=True)
-        built, build_s = make_shop(project, shop, log)
-        if not built:
-            print(log.read_text()[-4000:], file=sys.stderr)
-            return 1
+    with contextlib.ExitStack() as cleanup:
+        tmp = args.keep or Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="shop-folder-")))
+        project, log = tmp / "project", tmp / "make-shop.log"
+        build_s = 0.0
+        if (project / "models" / "rasa" / "shop.tar.gz").exists():
+            # A kept project: this tree's code over its trained model and indexes (built from
+            # the shop's data with the code of its first run).
+            project_copy(project)
+        else:
+            shutil.rmtree(project, ignore_errors=True)
+            project_copy(project)
+            print(f"make shop in {project} (onboarding, NLU data, indexes, training) ...", flush=True)
+            built, build_s = make_shop(project, shop, log)
+            if not built:
+                print(log.read_text()[-4000:], file=sys.stderr)
+                return 1
         report = [
             line
             for line in log.read_text().splitlines()
@@ -186,8 +219,8 @@ def main(argv: list[str] | None = None) -> int:
         stack = project_stack(project, shop["environment"])
         stack.start()
         try:
-            products = product_rows(stack.rasa_url, shop, registry.product_search, titles)
-            policies = policy_rows(stack.rasa_url, shop, registry.knowledge_base)
+            products = product_rows(stack, shop, registry.product_search, titles)
+            policies = policy_rows(stack, shop, registry.knowledge_base)
         finally:
             stack.stop()
 
@@ -201,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": f"another shop ({shop['name']}) set up with make shop, its shoppers' messages over REST",
         "command": f"make bench-shop-folder SHOP={args.folder}",
         "make_shop_s": round(build_s, 1),
+        "reused_project": bool(args.keep and not build_s),
         "make_shop_report": report,
         "product_queries": len(carried),
         "answered_with_products": share(carried, "shown"),

@@ -588,6 +588,58 @@ async def test_another_shops_products_are_searched_and_what_it_lacks_is_named(tm
     assert texts(mower)[0].startswith("Sorry, we don't carry lawn mowers.")
 
 
+async def test_help_pages_about_the_products_do_not_take_a_products_name_from_the_search(
+    tmp_path, embedder, shop_db_url, monkeypatch
+):
+    """A shop whose help pages talk about its products (a care guide): a message made of a
+    product's name is searched even where the guide answers it with confidence, and a product
+    the message matches more closely than the passage the guide only suggests is shown; a
+    question about caring for the product still gets the guide."""
+    from retrieval.knowledge_base import KnowledgeBase
+    from retrieval.product_index import ProductIndex
+    from shop.onboard import onboard
+
+    garden = Path(__file__).resolve().parents[1] / "shop" / "data" / "garden-shop"
+    kb_folder = tmp_path / "kb"
+    kb_folder.mkdir()
+    (kb_folder / "care.md").write_text(
+        "# Caring for your tools\n\n## Pruning shears\n"
+        "Wipe the blades of your pruning shears after every use, oil the pivot once a month and "
+        "sharpen the bypass blade with a fine file along its bevel.\n",
+        encoding="utf-8",
+    )
+    report = onboard(
+        garden / "catalog.csv",
+        kb_folder,
+        garden / "mapping.json",
+        data_dir=tmp_path / "data",
+        nlu_dir=tmp_path / "nlu",
+        database_url=shop_db_url,
+    )
+    index = ProductIndex(index_path=tmp_path / "index", embedder=embedder)
+    index.ingest(report.data_dir / "catalog.jsonl", progress=False)
+    kb = KnowledgeBase(index_path=tmp_path / "kb-index", embedder=embedder)
+    kb.ingest(kb_folder, progress=False)
+    services = ServiceRegistry(shop_db=ShopDB(shop_db_url), product_index=index, knowledge_base=kb, embedder=embedder)
+
+    monkeypatch.setattr(kb, "min_confidence", 0.05)  # the guide is sure of everything
+    shears, _ = await run(ActionUnclearMessage(services), turn("pruning shears", "out_of_scope"))
+    assert {c["id"] for c in cards(shears)} >= {"G001", "G002", "G003"}
+    care, _ = await run(
+        ActionUnclearMessage(services), turn("how often should I oil my pruning shears", "out_of_scope")
+    )
+    assert "oil the pivot once a month" in texts(care)[0] and not care.messages[0].get("custom")
+
+    monkeypatch.setattr(kb, "min_confidence", 0.99)
+    monkeypatch.setattr(kb, "suggest_confidence", 0.05)  # the guide only suggests, hedged
+    question = "ratchet shears for my weak hands"
+    assert index.scores(question, mode="dense")[1].max() > kb.search(question, k=1)[0].confidence
+    ratchet, _ = await run(ActionUnclearMessage(services), turn(question, "out_of_scope"))
+    assert "G003" in [c["id"] for c in cards(ratchet)]
+    hedged, _ = await run(ActionUnclearMessage(services), turn("how do I sharpen the blade", "out_of_scope"))
+    assert texts(hedged)[0].startswith("I'm not completely sure") and not hedged.messages[0].get("custom")
+
+
 async def test_an_unclear_question_about_the_products_in_view_is_answered_about_them(services, products):
     """ "how much are they" right after a product was shown, turned away by the NLU: the price of
     that product, not the list of what the assistant can do. With nothing in view it is not a
