@@ -6,6 +6,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,7 +40,50 @@ class Chunk:
     def embedding_text(self) -> str:
         # The heading path carries the topic words a shopper uses ("refund", "warranty") even when
         # the passage itself does not repeat them.
-        return f"{self.heading_path}\n{self.text}"
+        return f"{self.heading_path}\n{table_rows_as_sentences(self.text)}"
+
+
+# A Markdown table's separator row: | --- | :---: |
+_TABLE_RULE = re.compile(r":?-{2,}:?")
+
+
+def table_rows_as_sentences(text: str) -> str:
+    """Markdown table rows as "Service: Royal Mail Tracked 48; Price: £3.95, free over £40", for
+    the encoders only (the shopper still reads the table). A row of bare cells with pipes between
+    them embeds far from a shopper's question ("how much for free postage"), and a cell means
+    what its column's heading says. Rows whose heading row fell into another chunk keep their
+    cells alone."""
+    lines = text.splitlines()
+    out: list[str] = []
+    heading: list[str] = []
+    for number, line in enumerate(lines):
+        cells = _cells(line)
+        if cells is None:
+            heading = []
+            out.append(line)
+        elif all(_TABLE_RULE.fullmatch(cell) for cell in cells if cell):
+            continue
+        elif not heading and number + 1 < len(lines) and _is_rule(lines[number + 1]):
+            heading = cells
+        else:
+            out.append("; ".join(f"{name}: {cell}" if name else cell for name, cell in _named(heading, cells) if cell))
+    return "\n".join(out)
+
+
+def _cells(line: str) -> list[str] | None:
+    stripped = line.strip()
+    if len(stripped) < 2 or not (stripped.startswith("|") and stripped.endswith("|")):
+        return None
+    return [cell.strip() for cell in stripped[1:-1].split("|")]
+
+
+def _is_rule(line: str) -> bool:
+    cells = _cells(line)
+    return cells is not None and all(_TABLE_RULE.fullmatch(cell) for cell in cells if cell)
+
+
+def _named(heading: list[str], cells: list[str]) -> list[tuple[str, str]]:
+    return [(heading[i] if i < len(heading) else "", cell) for i, cell in enumerate(cells)]
 
 
 def kb_files(folder: Path) -> list[Path]:
@@ -55,8 +99,13 @@ def kb_files(folder: Path) -> list[Path]:
     )
 
 
+# Part of every document's hash: a change to how documents become chunks or embedding text
+# (2: table rows as sentences) makes `make index` embed unchanged documents afresh.
+CHUNKING_VERSION = b"2"
+
+
 def content_hash(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return hashlib.sha256(CHUNKING_VERSION + path.read_bytes()).hexdigest()
 
 
 def load_chunks(path: Path, source: str) -> list[Chunk]:

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from retrieval import kb_cli
-from retrieval.kb_documents import DocumentError, load_chunks
+from retrieval.kb_documents import DocumentError, load_chunks, table_rows_as_sentences
 from retrieval.knowledge_base import IndexMissingError, KnowledgeBase
 from retrieval.services import ServiceRegistry
 from tests.retrieval.conftest import write
@@ -52,6 +52,24 @@ def test_markdown_is_split_by_heading_with_the_heading_path():
     assert [c.heading for c in chunks] == ["Return window", "Return shipping"]
     assert chunks[0].heading_path == "Returns > Return window" and "45 days" in chunks[0].text
     assert len({c.chunk_id for c in chunks}) == 2
+
+
+def test_a_tables_rows_are_embedded_as_sentences_and_shown_as_the_table(tmp_path):
+    path = write(
+        tmp_path,
+        "delivery.md",
+        "# Delivery\n\n## UK options\n\n| Service | Price |\n|---|:---:|\n"
+        "| Tracked 48 | £3.95, free over £40 |\n| Next day | £7.95 |\n\nAfter the table.\n",
+    )
+    [chunk] = load_chunks(path, "delivery.md")
+    assert "| Tracked 48 | £3.95, free over £40 |" in chunk.text  # what the shopper reads
+    embedded = chunk.embedding_text().splitlines()
+    assert embedded[0] == "Delivery > UK options"
+    assert "Service: Tracked 48; Price: £3.95, free over £40" in embedded
+    assert "Service: Next day; Price: £7.95" in embedded and "After the table." in embedded
+    assert not any("|" in line or "---" in line for line in embedded)
+    # Rows whose heading row is in another chunk keep their cells.
+    assert table_rows_as_sentences("| Tracked 24 | £5.50 |") == "Tracked 24; £5.50"
 
 
 def test_ingest_then_query_finds_the_expected_chunk(kb, kb_folder):
