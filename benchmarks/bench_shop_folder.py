@@ -101,7 +101,7 @@ def titles_of(catalog_path: Path) -> dict[str, str]:
 
 
 def understood(stack: Any, text: str) -> str:
-    """The NLU's intent for the text (Rasa's HTTP API), to read a miss by."""
+    """The NLU's intent and entities for the text (Rasa's HTTP API), to read a miss by."""
     body = json.dumps({"text": text}).encode()
     request = urllib.request.Request(
         f"{stack.rasa_url}/model/parse?token={stack.auth_token}",
@@ -111,7 +111,10 @@ def understood(stack: Any, text: str) -> str:
     with urllib.request.urlopen(request, timeout=60) as response:
         parsed = json.loads(response.read())
     intent = parsed.get("intent") or {}
-    return f"{intent.get('name')} {float(intent.get('confidence') or 0):.2f}"
+    entities = " ".join(
+        f"{e.get('entity')}={e.get('value')}" for e in parsed.get("entities") or [] if e.get("entity") != "sentiment"
+    )
+    return f"{intent.get('name')} {float(intent.get('confidence') or 0):.2f} {entities}".strip()
 
 
 def product_rows(stack: Any, shop: dict[str, Any], search_alone: Any, titles: dict[str, str]) -> list[dict[str, Any]]:

@@ -24,11 +24,13 @@ from retrieval.catalog import catalog_path, product_hash, product_text, read_cat
 from retrieval.embedder import Embedder
 from retrieval.fusion import HybridJoiner, QueryCoverage
 from retrieval.knowledge_base import chroma_client, close_chroma_client
+from retrieval.spelling import Speller
 from retrieval.text import REASON_FILLER, clauses, joined_words, tokens
 from shop.settings import current
 
 logger = logging.getLogger(__name__)
 
+CORRECTED_FROM_LETTERS = 5
 REBUILD_HINT = "make index  (or: python -m retrieval catalog ingest data/catalog.jsonl)"
 _BATCH = 1000
 
@@ -112,6 +114,8 @@ class ProductIndex:
         self._sizes: list[set[str]] = []
         self._bm25: Any = None
         self._coverage = QueryCoverage([])
+        self._texts: list[str] = []
+        self._speller: Speller | None = None
 
     @property
     def stamp_file(self) -> Path:
@@ -242,6 +246,8 @@ class ProductIndex:
             for p in products
         ]
         self._name_vocabulary = frozenset().union(*self._name_tokens) if products else frozenset()
+        self._texts = texts
+        self._speller: Speller | None = None
         retriever = bm25s.BM25()
         retriever.index([t or ["_"] for t in product_tokens], show_progress=False)
         self._bm25 = retriever
@@ -249,6 +255,18 @@ class ProductIndex:
 
     def __len__(self) -> int:
         return len(self.products)
+
+    def correct(self, text: str) -> str:
+        """The shopper's typos fixed against the catalog's own words ("knitting needels",
+        "caligraphy pen"), as the knowledge base fixes them against its documents: a typo
+        matches no product's words and embeds as word pieces that mean little. Built on
+        first use: the encoder's vocabulary says which real words to leave alone."""
+        self.warm_up()
+        if self._speller is None:
+            # Catalogs are full of short brand and model words ("Apex", "Zinc") one edit from a
+            # shopper's own short word ("amex"): words under five letters are left as typed.
+            self._speller = Speller(self._texts, self.embedder.known_words(), min_length=CORRECTED_FROM_LETTERS)
+        return self._speller.correct(text)
 
     def name_words(self) -> frozenset[str]:
         """The stemmed words the catalog's products are called by."""
@@ -343,6 +361,7 @@ class ProductIndex:
         (retrieval.fusion.QueryCoverage) that the joiner mixes in `hybrid` mode."""
         self.warm_up()
         n = len(self.products)
+        query = self.correct(query)
         cosines = self.matrix @ self.embedder.encode([query])[0] if mode != "bm25" else np.zeros(n, np.float32)
         lexical = np.zeros(n, dtype=np.float32)
         query_tokens = tokens(query)

@@ -224,7 +224,7 @@ class ProductSearch:
         """The message's product words when every word it has beyond how shoppers ask names
         products the catalog has ("dark roast beans", "do you sell pruning shears?"); else None.
         A message the NLU was unsure of is worth a search then."""
-        content = _content_words(text)
+        content = _content_words(self.index.correct(text))
         stems = {stem(w) for w in content}
         if not stems or any(w.isdigit() for w in content) or not stems <= self.index.name_words():
             return None
@@ -236,7 +236,7 @@ class ProductSearch:
         ("atmospheric" or "time travel" in a shop of films, whose titles say neither); else None.
         A message the NLU was unsure of is worth a search then. Longer messages are left out:
         their words meet in some description by chance."""
-        content = _content_words(text)
+        content = _content_words(self.index.correct(text))
         if not content or len(content) > MAX_DESCRIBED_WORDS or any(w.isdigit() for w in content):
             return None
         stems = {stem(w) for w in content}
@@ -261,7 +261,7 @@ class ProductSearch:
     def describes(self, product_word: str | None) -> bool:
         """Whether some product's description or tags say the shopper's product word in full,
         when no product is called by it."""
-        stems = set(tokens(product_word or "")) - GENERIC_PRODUCT_WORDS - SHOPPING_WORDS
+        stems = set(tokens(self.index.correct(product_word or ""))) - GENERIC_PRODUCT_WORDS - SHOPPING_WORDS
         return bool(stems) and self.index.count_described(stems) > 0
 
     def kind_of(self, product_ids: Sequence[str]) -> str | None:
@@ -274,8 +274,9 @@ class ProductSearch:
 
     def carries(self, product_word: str | None) -> bool:
         """False when no product of the catalog is called by the shopper's product word
-        ("pizza oven" in a shop of clothes); True when it is, or when there is no such word."""
-        stems = set(tokens(product_word or "")) - GENERIC_PRODUCT_WORDS - SHOPPING_WORDS
+        ("pizza oven" in a shop of clothes); True when it is, or when there is no such word.
+        A typo of a word products are called by ("needels") is that word."""
+        stems = set(tokens(self.index.correct(product_word or ""))) - GENERIC_PRODUCT_WORDS - SHOPPING_WORDS
         return not stems or self.index.count_named(stems) > 0
 
     def resolve_category(self, value: str | None) -> tuple[str | None, str | None]:

@@ -75,7 +75,8 @@ def edit_distance(a: str, b: str) -> int:
 class Speller:
     """Corrects query words against a corpus vocabulary; cheap to build, no model of its own."""
 
-    def __init__(self, corpus: Iterable[str], known_words: Iterable[str] = ()) -> None:
+    def __init__(self, corpus: Iterable[str], known_words: Iterable[str] = (), min_length: int = MIN_LENGTH) -> None:
+        self.min_length = min_length
         self.frequency: Counter[str] = Counter()
         for text in corpus:
             self.frequency.update(letter_words(text))
@@ -84,7 +85,7 @@ class Speller:
         # so a lookup costs a few dozen set probes whatever the vocabulary size.
         self._by_deletion: dict[str, set[str]] = {}
         for word in self.frequency:
-            if MIN_LENGTH - 1 <= len(word) <= MAX_LENGTH + 2:
+            if min_length - 1 <= len(word) <= MAX_LENGTH + 2:
                 for variant in _deletes(word, 2):
                     self._by_deletion.setdefault(variant, set()).add(word)
         self._cache: dict[str, str | None] = {}
@@ -115,7 +116,7 @@ class Speller:
             elif lower in CONTRACTIONS:
                 out.append(CONTRACTIONS[lower])
             elif (
-                not MIN_LENGTH <= len(lower) <= MAX_LENGTH
+                not self.min_length <= len(lower) <= MAX_LENGTH
                 or lower in self.frequency
                 or lower in self.known
                 or attempts >= MAX_CORRECTIONS

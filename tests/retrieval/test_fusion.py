@@ -92,6 +92,9 @@ class _Vectors:
     def warm_up(self) -> None:
         pass
 
+    def known_words(self) -> set[str]:
+        return {w for axis in self.AXES for w in axis}
+
     def encode(self, texts: list[str]) -> np.ndarray:
         rows = (
             np.array(

@@ -378,3 +378,12 @@ def test_the_suggested_search_is_in_the_shops_own_words_and_currency(search):
     # A round limit that some, not all, of its products sit under.
     assert min(prices) < limit and limit % 5 == 0
     assert currency == "USD"
+
+
+def test_a_typo_of_a_product_word_is_that_word_and_short_words_are_left_alone(search):
+    assert search.index.correct("wireless headphnoes") == "wireless headphones"
+    assert search.carries("headphnoes") and search.named_products("headphnoes please") == "headphones"
+    # A real word a shopper types, or a short one a catalog brand is one edit from, stays.
+    assert search.index.correct("amex") == "amex" and search.index.correct("astronomy") == "astronomy"
+    hits = search.search(SearchRequest("wireless headphnoes"), k=3).hits
+    assert hits and all(h.product["subcategory"] == "headphones" for h in hits)
