@@ -54,6 +54,8 @@ RELAX_ORDER = ("color", "size", "terms", "brand", "price_min", "price_max", "kin
 # never cross it.
 WIDEN_ORDER = ("color", "subcategory")
 _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
+# A unit of length, volume, weight or paper weight right after a number: a size, not a price.
+_MEASURE = re.compile(r"\s*(?:mm|cm|m|ml|cl|l|g|gsm|kg|oz|lb|lbs|in|inch|inches|ft)\b", re.I)
 MAX_QUERY_CHARS = 300
 # A message the NLU was unsure of is searched for what the descriptions say when it is a short
 # phrase (a shopper's "biopic", "dark comedy", "based on a book": at most three content words)
@@ -123,13 +125,15 @@ def refinement(query: str, text: str, entities: Sequence[dict[str, Any]] = ()) -
 
 
 def parse_price(value: Any) -> float | None:
-    """'under $1,200.50' -> 1200.5; None when there is no number."""
+    """'under $1,200.50' -> 1200.5; None when there is no number, or when the number is a
+    size with its unit ("5mm knitting needles", "250ml", "A4 300gsm"), which the NLU's price
+    entity sometimes takes."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value) if value >= 0 else None
     if not isinstance(value, str):
         return None
     match = _NUMBER.search(value[:200])
-    if not match:
+    if not match or _MEASURE.match(value[:200], match.end()):
         return None
     try:
         return float(match.group().replace(",", ""))

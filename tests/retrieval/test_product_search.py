@@ -269,7 +269,20 @@ def test_a_reason_joins_only_the_words_the_product_says_together(demo_products):
 
 
 @pytest.mark.parametrize(
-    ("text", "value"), [("under $1,200.50", 1200.5), ("80", 80.0), ("cheap", None), (None, None), (-5, None)]
+    ("text", "value"),
+    [
+        ("under $1,200.50", 1200.5),
+        ("80", 80.0),
+        ("cheap", None),
+        (None, None),
+        (-5, None),
+        ("£20", 20.0),
+        ("30 quid", 30.0),
+        # Sizes the NLU's price entity sometimes takes are not prices.
+        ("5mm", None),
+        ("250 ml", None),
+        ("300gsm", None),
+    ],
 )
 def test_parse_price(text, value):
     assert parse_price(text) == value
