@@ -207,7 +207,9 @@ class ActionSearchProducts(UsesServices, Action):
             # search. When the catalog has nothing for the word at all, a hedged suggestion
             # counts too: products the shop lacks ("do you have lawnmowers") sit far below the
             # suggestion cut-off, and "we don't carry amex" with three cleansers helps nobody. A
-            # search that only had to drop a constraint still has its near matches to show.
+            # search that only had to drop a constraint still has its near matches to show. Help
+            # pages that talk about products answer product words too ("watercolor paper"
+            # beside a page on paper weights): the products win where the message wants them.
             question, top, decision = passage_in_context(self.services, tracker, text)
             hedged_will_do = bool(not_carried or not result.hits)
             if (

@@ -247,7 +247,7 @@ class ProductIndex:
         ]
         self._name_vocabulary = frozenset().union(*self._name_tokens) if products else frozenset()
         self._texts = texts
-        self._speller: Speller | None = None
+        self._speller = None
         retriever = bm25s.BM25()
         retriever.index([t or ["_"] for t in product_tokens], show_progress=False)
         self._bm25 = retriever
