@@ -37,6 +37,15 @@ class UsesServices:
         return latest_text(tracker)[: self.services.settings.max_message_chars]
 
 
+# Rasa's prefix for a message that names its own intent: a button's payload ("/search_product"
+# from "Find a product"), which carries no words of the shopper's to search for.
+INTENT_PAYLOAD_PREFIX = "/"
+
+
+def shopper_words(text: str) -> str:
+    return "" if text.startswith(INTENT_PAYLOAD_PREFIX) else text
+
+
 def latest_text(tracker: Tracker) -> str:
     text = (tracker.latest_message or {}).get("text") or ""
     return text if isinstance(text, str) else ""

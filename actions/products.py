@@ -14,7 +14,15 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import UsesServices, conversation_signals, latest_entity_values, latest_intent, slot_list, slot_text
+from actions.common import (
+    UsesServices,
+    conversation_signals,
+    latest_entity_values,
+    latest_intent,
+    shopper_words,
+    slot_list,
+    slot_text,
+)
 from actions.faq import passage_in_context, question_answered_last_turn, say_answer
 from actions.support import hand_off_if_due
 from retrieval.catalog import is_product_id
@@ -125,7 +133,7 @@ class ActionSearchProducts(UsesServices, Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         intent = latest_intent(tracker)
-        text = self.message_text(tracker)
+        text = shopper_words(self.message_text(tracker))
         search = self.services.product_search
         constraints = {slot: slot_text(tracker, slot) for slot in CONSTRAINT_SLOTS}
         query = slot_text(tracker, "search_query") or ""

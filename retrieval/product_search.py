@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from retrieval.product_index import ProductFilters, ProductHit, ProductIndex
+from retrieval.product_index import ProductFilters, ProductHit, ProductIndex, ProductIndexMissingError
 from retrieval.text import (
     CHEAP_WORDS,
     COLOR_WORDS,
@@ -213,7 +213,12 @@ class ProductSearch:
 
     def example_query(self) -> tuple[str, int, str] | None:
         """(the catalog's commonest product type, a round price limit its products sit under,
-        their currency): a search to suggest in the shop's own words ("sketchbooks under £20")."""
+        their currency): a search to suggest in the shop's own words ("sketchbooks under £20");
+        None without a catalog."""
+        try:
+            self.index.warm_up()
+        except ProductIndexMissingError:
+            return None
         kinds = Counter(str(p.get("subcategory") or p.get("category") or "") for p in self.index.products)
         kinds.pop("", None)
         if not kinds:

@@ -404,6 +404,16 @@ async def test_a_product_the_shop_does_not_carry_is_said_so_with_the_closest(ser
     assert "don't carry" not in texts(carried)[0]
 
 
+async def test_the_find_a_product_button_asks_what_to_find_in_the_shops_own_words(services, products):
+    """The button's payload ("/search_product") is no query: the shopper is asked, with an
+    example made of the catalog's commonest product type and a round price in its currency."""
+    dispatcher, events = await run(ActionSearchProducts(services), turn("/search_product", "search_product"))
+    [message] = dispatcher.messages
+    kind, limit, _ = services.product_search.example_query()
+    assert message["text"] == f'What are you looking for? For example "{kind} under ${limit}".'
+    assert not message.get("custom") and events == {}
+
+
 async def test_an_unclear_message_naming_the_shops_products_is_searched(services, products):
     santoku = next(p for p in products.products if "santoku" in p["title"].lower())
     dispatcher, events = await run(ActionUnclearMessage(services), turn("santoku knife", "nlu_fallback"))
