@@ -194,7 +194,7 @@ def normalise(raw: dict[str, Any], currency: str = "USD") -> dict[str, Any]:
         "subcategory": str(raw.get("subcategory") or "").strip().lower(),
         "brand": str(raw.get("brand") or "").strip(),
         "price": round(price, 2),
-        "currency": currency_code(str(raw.get("currency") or currency)),
+        "currency": currency_code(str(raw.get("currency") or currency), currency),
         "color": str(raw.get("color") or "").strip().lower(),
         "sizes": [str(s) for s in _list(raw.get("sizes"))],
         "stock": int(_number(raw.get("stock"), "stock", 1) or 0),

@@ -24,9 +24,20 @@ class CurrencyError(ValueError):
     pass
 
 
-def currency_code(value: str) -> str:
-    """The ISO 4217 code, upper-cased; an unknown one is refused with the code named."""
-    code = str(value or "").strip().upper()
+# A currency column that holds signs rather than codes: a sign is the shop's own currency when it
+# is that currency's sign ("$" in a Canadian shop is CAD), else the currency it most often means.
+SIGNS = {"$": "USD", "£": "GBP", "€": "EUR", "¥": "JPY", "₹": "INR", "₩": "KRW", "₺": "TRY", "zł": "PLN"}
+
+
+def currency_code(value: str, shop_currency: str | None = None) -> str:
+    """The ISO 4217 code, upper-cased, for a code or a sign; an unknown one is refused with it named."""
+    text = str(value or "").strip()
+    if text in SIGNS:
+        # English writes the shop's own dollar as "CA$" or "A$"; the shop's export writes "$".
+        if shop_currency and currency_sign(shop_currency).endswith(text):
+            return shop_currency
+        return SIGNS[text]
+    code = text.upper()
     if not is_currency(code):
         raise CurrencyError(f"{value!r} is not an ISO 4217 currency code (like USD, GBP or EUR)")
     return code

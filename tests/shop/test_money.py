@@ -65,12 +65,19 @@ def test_a_catalog_without_a_currency_column_is_priced_in_the_shops_currency(tmp
             {"id": "A1", "title": "Gouache set", "price": "£12.50", "category": "paint"},
             {"id": "A2", "title": "Easel", "price": "40", "category": "easels", "currency": "EUR"},
             {"id": "A3", "title": "Brush", "price": "2", "category": "brushes", "currency": "£"},
+            {"id": "A4", "title": "Easel", "price": "2", "category": "easels", "currency": "pounds"},
         ],
     )
     report = read_catalog(catalog, currency="GBP")
-    assert [(p["id"], p["price"], p["currency"]) for p in report.products] == [("A1", 12.5, "GBP"), ("A2", 40.0, "EUR")]
-    # A currency cell that is not a code is reported with the row, not guessed.
-    assert "not an ISO 4217 currency code" in report.skipped[3]
+    assert [(p["id"], p["price"], p["currency"]) for p in report.products] == [
+        ("A1", 12.5, "GBP"),
+        ("A2", 40.0, "EUR"),
+        ("A3", 2.0, "GBP"),
+    ]
+    # A currency cell that is neither a code nor a sign is reported with the row, not guessed.
+    assert "not an ISO 4217 currency code" in report.skipped[4]
+    # A sign is the shop's own currency when it is its sign: "$" in a Canadian shop.
+    assert currency_code("$", "CAD") == "CAD" and currency_code("$", "GBP") == "USD" and currency_code("€") == "EUR"
     with pytest.raises(CatalogError, match="SHOP_CURRENCY"):
         read_catalog(catalog, currency="dollars")
 
