@@ -572,22 +572,30 @@ async def test_an_unclear_message_with_a_price_the_nlu_tagged_is_searched_within
     assert prices and max(prices) <= 50
 
 
-async def test_another_shops_products_are_searched_and_what_it_lacks_is_named(tmp_path, embedder, shop_db_url):
-    """A shop of garden tools, onboarded as its owner would, searched through the actions."""
+GARDEN = Path(__file__).resolve().parents[1] / "shop" / "data" / "garden-shop"
+
+
+def garden_shop_index(tmp_path: Path, embedder: Any, shop_db_url: str, kb_folder: Path) -> Any:
+    """The garden-tools shop onboarded with `kb_folder` as its documents, its products indexed."""
     from retrieval.product_index import ProductIndex
     from shop.onboard import onboard
 
-    garden = Path(__file__).resolve().parents[1] / "shop" / "data" / "garden-shop"
     report = onboard(
-        garden / "catalog.csv",
-        garden / "kb",
-        garden / "mapping.json",
+        GARDEN / "catalog.csv",
+        kb_folder,
+        GARDEN / "mapping.json",
         data_dir=tmp_path / "data",
         nlu_dir=tmp_path / "nlu",
         database_url=shop_db_url,
     )
     index = ProductIndex(index_path=tmp_path / "index", embedder=embedder)
     index.ingest(report.data_dir / "catalog.jsonl", progress=False)
+    return index
+
+
+async def test_another_shops_products_are_searched_and_what_it_lacks_is_named(tmp_path, embedder, shop_db_url):
+    """A shop of garden tools, onboarded as its owner would, searched through the actions."""
+    index = garden_shop_index(tmp_path, embedder, shop_db_url, GARDEN / "kb")
     services = ServiceRegistry(shop_db=ShopDB(shop_db_url), product_index=index, embedder=embedder)
     shears, _ = await run(ActionUnclearMessage(services), turn("pruning shears", "nlu_fallback"))
     assert {c["id"] for c in cards(shears)} >= {"G001", "G002", "G003"}
@@ -606,10 +614,7 @@ async def test_help_pages_about_the_products_do_not_take_a_products_name_from_th
     the message matches more closely than the passage the guide only suggests is shown; a
     question about caring for the product still gets the guide."""
     from retrieval.knowledge_base import KnowledgeBase
-    from retrieval.product_index import ProductIndex
-    from shop.onboard import onboard
 
-    garden = Path(__file__).resolve().parents[1] / "shop" / "data" / "garden-shop"
     kb_folder = tmp_path / "kb"
     kb_folder.mkdir()
     (kb_folder / "care.md").write_text(
@@ -618,16 +623,7 @@ async def test_help_pages_about_the_products_do_not_take_a_products_name_from_th
         "sharpen the bypass blade with a fine file along its bevel.\n",
         encoding="utf-8",
     )
-    report = onboard(
-        garden / "catalog.csv",
-        kb_folder,
-        garden / "mapping.json",
-        data_dir=tmp_path / "data",
-        nlu_dir=tmp_path / "nlu",
-        database_url=shop_db_url,
-    )
-    index = ProductIndex(index_path=tmp_path / "index", embedder=embedder)
-    index.ingest(report.data_dir / "catalog.jsonl", progress=False)
+    index = garden_shop_index(tmp_path, embedder, shop_db_url, kb_folder)
     kb = KnowledgeBase(index_path=tmp_path / "kb-index", embedder=embedder)
     kb.ingest(kb_folder, progress=False)
     services = ServiceRegistry(shop_db=ShopDB(shop_db_url), product_index=index, knowledge_base=kb, embedder=embedder)
