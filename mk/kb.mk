@@ -5,8 +5,8 @@ KB_STAMP  := $(KB_INDEX)/shop_kb.stamp
 KB_INPUTS := $(shell find $(KB_DIR) -type f 2>/dev/null) retrieval/kb_documents.py retrieval/knowledge_base.py
 # The KB question encoder: MiniLM fine-tuned on training_data/kb/questions.jsonl (about 80 s here).
 KB_QUESTIONS := training_data/kb/questions.jsonl
-# A stamp, not the encoder's file: another shop's documents may have no labelled questions,
-# and then no encoder is written (the plain MiniLM serves).
+# A stamp, not the encoder's file: another shop's documents may have no labelled questions (or
+# questions for fewer than half their sections), and then no encoder is written (the plain MiniLM serves).
 KB_ENCODER   := $(MODEL_DIR)/kb_encoder.stamp
 
 index: $(KB_STAMP)

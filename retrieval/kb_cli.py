@@ -95,8 +95,8 @@ def _train_encoder(args: argparse.Namespace) -> int:
         # encoder nothing true, and an encoder fine-tuned for other documents would mislead.
         shutil.rmtree(out, ignore_errors=True)
         print(
-            f"no labelled question names a section of {args.kb}: the plain MiniLM serves this knowledge base "
-            f"(write questions for it to {args.questions} to fine-tune)"
+            f"{exc}: the plain MiniLM serves {args.kb} "
+            f"(write questions for its sections to {args.questions} to fine-tune)"
         )
         return 0
     except QuestionFileError as exc:

@@ -42,6 +42,23 @@ class Chunk:
         # the passage itself does not repeat them.
         return f"{self.heading_path}\n{table_rows_as_sentences(self.text)}"
 
+    def sentence_texts(self) -> list[str]:
+        """Each sentence (or list item, or table row) of the passage under its heading path, for
+        the sentence vectors. One vector for a 700-character section is the mean of everything
+        it says, so a question about one line of it ("is it free to Northern Ireland?") can
+        match a short section on the general topic better; its best sentence does not."""
+        pieces = (p.strip(_SENTENCE_TRIM) for p in _SENTENCE_BREAK.split(table_rows_as_sentences(self.text)))
+        sentences = [p for p in pieces if len(p) >= MIN_SENTENCE_CHARS]
+        return [f"{self.heading_path}: {s}" for s in sentences] or [self.embedding_text()]
+
+
+# A sentence ends at . ! or ? before a space, and at a line break: list items and table rows
+# are sentences of their own. No library sentence splitter is in the actions env, and these
+# documents are policy prose and lists, where this rule is enough.
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\n+")
+_SENTENCE_TRIM = " \t-*#>|_"
+# Shorter pieces ("Yes.", "Note:") say nothing on their own.
+MIN_SENTENCE_CHARS = 16
 
 # A Markdown table's separator row: | --- | :---: |
 _TABLE_RULE = re.compile(r":?-{2,}:?")
@@ -100,8 +117,9 @@ def kb_files(folder: Path) -> list[Path]:
 
 
 # Part of every document's hash: a change to how documents become chunks or embedding text
-# (2: table rows as sentences) makes `make index` embed unchanged documents afresh.
-CHUNKING_VERSION = b"2"
+# (2: table rows as sentences; 3: sentence vectors) makes `make index` embed unchanged documents
+# afresh.
+CHUNKING_VERSION = b"3"
 
 
 def content_hash(path: Path) -> str:

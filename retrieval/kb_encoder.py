@@ -48,6 +48,15 @@ class LabelledQuestion:
     section: str
 
 
+# An encoder is fine-tuned only on questions that name at least this share of the knowledge
+# base's sections. Another shop's documents can share a file and a heading with the demo's
+# (delivery.md, "Frequently asked questions"): the demo's questions then name one or two of its
+# sections, and an encoder trained on those learns nothing about the rest (one section leaves
+# in-batch contrast nothing to contrast) while taking the cut-offs fit for an encoder trained on
+# the whole knowledge base, where the plain MiniLM has its own.
+MIN_SECTION_SHARE = 0.5
+
+
 def encoder_path() -> Path:
     return current().kb_encoder_path
 
@@ -110,6 +119,12 @@ def fine_tune(
     usable = [q for q in questions if (q.doc, q.section) in passages]
     if not usable:
         raise NoQuestionsForTheseDocumentsError("none of the labelled questions names a section of this knowledge base")
+    named = len({(q.doc, q.section) for q in usable})
+    if named < max(2, MIN_SECTION_SHARE * len(passages)):
+        raise NoQuestionsForTheseDocumentsError(
+            f"the labelled questions name {named} of the {len(passages)} sections of this knowledge base: "
+            f"fewer than {MIN_SECTION_SHARE:.0%} of them, so they were written for other documents"
+        )
     torch.manual_seed(seed)
     rng = random.Random(seed)
     model = SentenceTransformer(model_path(), device=pick_device(device))

@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_KB_FOLDER = ROOT / "shop" / "kb"
 REBUILD_HINT = "make index  (or: python -m retrieval ingest --kb shop/kb)"
-# Two cut-offs on the cosine between the question and the best passage, chosen on the validation
+# Two cut-offs on the dense score of the best passage for the question, chosen on the validation
 # questions by `make bench-retrieval` (benchmarks/results/retrieval.json, "threshold") from a
 # logistic fit of P(top passage is right | cosine). At or above `answer`, P >= 0.75: a wrong
 # answer costs three times a "not sure", so the assistant answers outright. Between the two,
@@ -41,12 +41,17 @@ REBUILD_HINT = "make index  (or: python -m retrieval ingest --kb shop/kb)"
 # questions in other words (Bitext's customer-service messages) score 0.33 to 0.39 with the right
 # document on top 99% of the time, where the validation fit (0.392) declined them. It costs a
 # hedged suggestion on 3 of our 17 unanswerable test questions (declined before).
-DEFAULT_MIN_CONFIDENCE = 0.458
-DEFAULT_SUGGEST_CONFIDENCE = 0.332
-BASE_MIN_CONFIDENCE = 0.52
-BASE_SUGGEST_CONFIDENCE = 0.42
+# The score is the passage's dense score (SENTENCE_WEIGHT below); the cut-offs were refit on it
+# when sentence vectors came in (before, on the passage's cosine alone: 0.458 / 0.332 and 0.52 / 0.42).
+DEFAULT_MIN_CONFIDENCE = 0.462
+DEFAULT_SUGGEST_CONFIDENCE = 0.343
+BASE_MIN_CONFIDENCE = 0.529
+BASE_SUGGEST_CONFIDENCE = 0.435
 # Chosen with the thresholds on the validation questions (retrieval.json, "hybrid_fusion").
 DEFAULT_BM25_WEIGHT = 0.05
+# A passage's dense score: the mean of its own cosine and its best sentence's. Equal weights, not
+# fitted: the passage's vector knows the topic, the sentence's the one fact asked about.
+SENTENCE_WEIGHT = 0.5
 
 
 class IndexMissingError(RuntimeError):
@@ -61,8 +66,8 @@ class Hit:
     heading: str
     heading_path: str
     text: str
-    score: float  # fused (RRF) score, for ranking
-    confidence: float  # cosine between question and passage, for the answer/unsure decision
+    score: float  # fused score, for ranking
+    confidence: float  # the passage's dense score (its cosine and its best sentence's), for answer/unsure
     dense_rank: int | None
     bm25_rank: int | None
 
@@ -160,6 +165,7 @@ class KnowledgeBase:
         self._stamp: str | None = None
         self._chunks: list[Chunk] = []
         self._matrix = np.zeros((0, 0), dtype=np.float32)
+        self._sentence_owner = np.zeros(0, dtype=np.int64)
         self._bm25: Any = None
         self._faiss: Any = None
         self._speller: Speller | None = None
@@ -168,14 +174,19 @@ class KnowledgeBase:
     def stamp_file(self) -> Path:
         return self.index_path / f"{self.collection_name}.stamp"
 
+    @property
+    def sentence_collection_name(self) -> str:
+        return f"{self.collection_name}.sentences"
+
     # ---- building --------------------------------------------------------------------------
 
-    def _open_collection(self, create: bool) -> Any:
+    def _open_collection(self, create: bool, name: str | None = None) -> Any:
         if self._client is None:
             self._client = chroma_client(self.index_path)
+        name = name or self.collection_name
         if create:
-            return self._client.get_or_create_collection(self.collection_name, metadata={"hnsw:space": "cosine"})
-        return self._client.get_collection(self.collection_name)
+            return self._client.get_or_create_collection(name, metadata={"hnsw:space": "cosine"})
+        return self._client.get_collection(name)
 
     def ingest(self, folder: str | Path, progress: bool = True) -> IngestReport:
         """Mirrors `folder` into the collection: new and changed files (by content hash) are
@@ -187,6 +198,7 @@ class KnowledgeBase:
         files = kb_files(folder)
         self.index_path.mkdir(parents=True, exist_ok=True)
         collection = self._open_collection(create=True)
+        sentence_collection = self._open_collection(create=True, name=self.sentence_collection_name)
         encoder = self.embedder.identity
         indexed: dict[str, str] = {}
         for metadata in collection.get(include=["metadatas"])["metadatas"] or []:
@@ -209,7 +221,16 @@ class KnowledgeBase:
                 logger.warning("skipped %s", exc)
                 continue
             vectors = self.embedder.encode([c.embedding_text() for c in chunks])
+            sentences = [(c, n, text) for c in chunks for n, text in enumerate(c.sentence_texts())]
+            sentence_vectors = self.embedder.encode([text for _, _, text in sentences])
             collection.delete(where={"source": source})
+            sentence_collection.delete(where={"source": source})
+            sentence_collection.add(
+                ids=[f"{c.chunk_id}/{n}" for c, n, _ in sentences],
+                embeddings=sentence_vectors.tolist(),
+                documents=[text for _, _, text in sentences],
+                metadatas=[{"source": c.source, "chunk_id": c.chunk_id, "encoder": encoder} for c, _, _ in sentences],
+            )
             collection.add(
                 ids=[c.chunk_id for c in chunks],
                 embeddings=vectors.tolist(),
@@ -231,6 +252,7 @@ class KnowledgeBase:
             (report.updated if source in indexed else report.added).append(source)
         for source in sorted(set(indexed) - present):
             collection.delete(where={"source": source})
+            sentence_collection.delete(where={"source": source})
             report.deleted.append(source)
         report.chunks_total = collection.count()
         self.stamp_file.write_text(f"{uuid.uuid4()}\n", encoding="utf-8")
@@ -256,16 +278,25 @@ class KnowledgeBase:
             try:
                 collection = self._open_collection(create=False)
                 data = collection.get(include=["metadatas", "documents", "embeddings"])
+                sentence_data = self._sentence_rows()
             except Exception as exc:
                 raise IndexMissingError(
                     f"the knowledge-base index at {self.index_path} cannot be read ({exc}). "
                     f"Rebuild it with: rm -rf {self.index_path} && {REBUILD_HINT}"
                 ) from exc
-            self._load(data)
+            self._load(data, sentence_data)
             self._collection = collection
             self._stamp = stamp
 
-    def _load(self, data: dict[str, Any]) -> None:
+    def _sentence_rows(self) -> dict[str, Any] | None:
+        """The sentence vectors, or None for an index written before they were (no collection)."""
+        try:
+            sentence_collection = self._open_collection(create=False, name=self.sentence_collection_name)
+        except Exception:
+            return None
+        return dict(sentence_collection.get(include=["metadatas", "embeddings"]))
+
+    def _load(self, data: dict[str, Any], sentence_data: dict[str, Any] | None = None) -> None:
         import bm25s
 
         chunks = [
@@ -296,12 +327,46 @@ class KnowledgeBase:
             embeddings = self.embedder.encode([c.embedding_text() for c in chunks])
         self._chunks = chunks
         self._matrix = np.ascontiguousarray(np.asarray(embeddings, dtype=np.float32).reshape(len(chunks), -1))
-        self._faiss = inner_product_index(self._matrix)
+        owners, sentence_matrix = self._sentence_vectors(
+            chunks, sentence_data, same_encoder=encoders == {self.embedder.identity}
+        )
+        self._sentence_owner = owners
+        self._faiss = inner_product_index(sentence_matrix)
         corpus = [tokens(c.embedding_text()) or ["_"] for c in chunks]
         retriever = bm25s.BM25()
         retriever.index(corpus, show_progress=False)
         self._bm25 = retriever
         self._speller = Speller((c.embedding_text() for c in chunks), self.embedder.known_words())
+
+    def _sentence_vectors(
+        self, chunks: list[Chunk], sentence_data: dict[str, Any] | None, same_encoder: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Each stored sentence vector with the position of its passage. Passages the index holds
+        no sentences for (an index from before sentence vectors, or from another encoder) have
+        theirs embedded in memory, as whole passages are above; `make index` writes them."""
+        position = {c.chunk_id: i for i, c in enumerate(chunks)}
+        owners: list[int] = []
+        rows: list[Any] = []
+        if sentence_data is not None and same_encoder:
+            for metadata, vector in zip(sentence_data["metadatas"] or [], sentence_data["embeddings"], strict=True):
+                i = position.get(str(metadata["chunk_id"]))
+                if i is not None and metadata.get("encoder", BASE_ENCODER_ID) == self.embedder.identity:
+                    owners.append(i)
+                    rows.append(vector)
+        missing = sorted(set(range(len(chunks))) - set(owners))
+        if missing:
+            logger.warning(
+                "the knowledge-base index holds no sentence vectors for %d passages: embedding them in memory; "
+                "rebuild it with: %s",
+                len(missing),
+                REBUILD_HINT,
+            )
+            texts = [(i, text) for i in missing for text in chunks[i].sentence_texts()]
+            owners.extend(i for i, _ in texts)
+            rows.extend(self.embedder.encode([text for _, text in texts]))
+        dimension = self._matrix.shape[1] if self._matrix.ndim == 2 and self._matrix.shape[1] else 384
+        matrix = np.asarray(rows, dtype=np.float32).reshape(len(rows), dimension)
+        return np.asarray(owners, dtype=np.int64), np.ascontiguousarray(matrix)
 
     def __len__(self) -> int:
         return len(self._chunks)
@@ -325,11 +390,14 @@ class KnowledgeBase:
         n = min(len(self._chunks), max(self.candidates, k))
         query_vector = self.embedder.encode([query])[0]
         cosines = self._matrix @ query_vector
-        dense_ranking = self._dense_ranking(query_vector, n) if mode != "bm25" else np.zeros(0, dtype=np.int64)
+        passages = self._passage_scores(query_vector, cosines)
+        dense_ranking = (
+            np.argsort(-passages, kind="stable")[:n].astype(np.int64) if mode != "bm25" else np.zeros(0, dtype=np.int64)
+        )
         bm25_scores = self._bm25_scores(query) if mode != "dense" else np.zeros(len(self._chunks), dtype=np.float32)
         bm25_ranking = np.argsort(-bm25_scores, kind="stable")[:n]
         bm25_ranking = bm25_ranking[bm25_scores[bm25_ranking] > 0]
-        fused = self._fuse(mode, cosines, dense_ranking, bm25_scores, bm25_ranking)
+        fused = self._fuse(mode, passages, dense_ranking, bm25_scores, bm25_ranking)
         dense_pos = {int(i): r for r, i in enumerate(dense_ranking, start=1)}
         bm25_pos = {int(i): r for r, i in enumerate(bm25_ranking, start=1)}
         best = sorted(fused, key=lambda i: (-fused[i], -cosines[i]))[:k]
@@ -340,7 +408,7 @@ class KnowledgeBase:
                     for f in ("chunk_id", "source", "title", "heading", "heading_path", "text")
                 },
                 score=float(fused[i]),
-                confidence=float(cosines[i]),
+                confidence=float(passages[i]),
                 dense_rank=dense_pos.get(i),
                 bm25_rank=bm25_pos.get(i),
             )
@@ -350,31 +418,41 @@ class KnowledgeBase:
     def _fuse(
         self,
         mode: str,
-        cosines: np.ndarray,
+        passages: np.ndarray,
         dense_ranking: np.ndarray,
         bm25_scores: np.ndarray,
         bm25_ranking: np.ndarray,
     ) -> dict[int, float]:
         if mode == "dense":
-            return {int(i): float(cosines[i]) for i in dense_ranking}
+            return {int(i): float(passages[i]) for i in dense_ranking}
         if mode == "bm25":
             return {int(i): float(bm25_scores[i]) for i in bm25_ranking}
         if self.fusion == "rrf":
             return reciprocal_rank_fusion([dense_ranking, bm25_ranking], [1.0, self.bm25_weight])
-        # Convex combination of the cosine and BM25 scaled by this query's best BM25 score:
+        # Convex combination of the dense score and BM25 scaled by this query's best BM25 score:
         # unlike rank fusion it keeps how far apart the candidates are, so a weak lexical
         # match cannot outvote a clear semantic one.
         top_bm25 = float(bm25_scores.max()) if len(bm25_scores) else 0.0
         lexical = bm25_scores / top_bm25 if top_bm25 > 0 else np.zeros_like(bm25_scores)
         candidates = {int(i) for i in dense_ranking} | {int(i) for i in bm25_ranking}
         w = self.bm25_weight
-        return {i: float((1 - w) * cosines[i] + w * lexical[i]) for i in candidates}
+        return {i: float((1 - w) * passages[i] + w * lexical[i]) for i in candidates}
 
-    def _dense_ranking(self, query_vector: np.ndarray, n: int) -> np.ndarray:
-        # Chroma is the store of record; queries go to an exact in-memory faiss index of the same
-        # vectors, loaded in warm_up(): no approximate HNSW, no round trip through the store.
-        _, ids = self._faiss.search(query_vector.reshape(1, -1).astype(np.float32), n)
-        return ids[0][ids[0] >= 0].astype(np.int64)
+    def _passage_scores(self, query_vector: np.ndarray, cosines: np.ndarray) -> np.ndarray:
+        """Per passage, the mean of its cosine and its best sentence's (SENTENCE_WEIGHT)."""
+        # Chroma is the store of record; queries go to an exact in-memory faiss index of the
+        # sentence vectors, loaded in warm_up(): no approximate HNSW, no round trip through the store.
+        total = len(self._sentence_owner)
+        if not total:
+            return cosines
+        scores, ids = self._faiss.search(query_vector.reshape(1, -1).astype(np.float32), total)
+        best = cosines.astype(np.float32).copy()
+        found = ids[0] >= 0
+        best_sentence = np.full(len(cosines), -np.inf, dtype=np.float32)
+        np.maximum.at(best_sentence, self._sentence_owner[ids[0][found]], scores[0][found])
+        has = np.isfinite(best_sentence)
+        best[has] = best_sentence[has]
+        return (1 - SENTENCE_WEIGHT) * cosines + SENTENCE_WEIGHT * best
 
     def _bm25_scores(self, query: str) -> np.ndarray:
         query_tokens = tokens(query)

@@ -56,7 +56,7 @@ SETTINGS: tuple[Variable, ...] = (
         "SHOP_KB_MIN_CONFIDENCE",
         "kb_min_confidence",
         "",
-        "at or above it an FAQ passage is given as the answer (unset: 0.458, or 0.52 with the "
+        "at or above it an FAQ passage is given as the answer (unset: 0.462, or 0.529 with the "
         "plain MiniLM, chosen by `make bench-retrieval`)",
     ),
     Variable(
@@ -64,7 +64,7 @@ SETTINGS: tuple[Variable, ...] = (
         "kb_suggest_confidence",
         "",
         "between this and the answer cut-off the passage is a hedged suggestion; below it the "
-        "assistant says it is not sure (unset: 0.332, chosen on public data by `make bench-retrieval`, or 0.42 "
+        "assistant says it is not sure (unset: 0.343, chosen on public data by `make bench-retrieval`, or 0.435 "
         "with the plain MiniLM)",
     ),
     Variable("SHOP_PRODUCT_INDEX_PATH", "product_index_path", "models/products", "the product Chroma folder"),

@@ -79,10 +79,13 @@ def test_an_index_is_re_embedded_when_its_encoder_changes(trained, tmp_path, emb
         hits = stale.search("who pays postage when i return", k=1)
     assert "re-embedding 4 passages" in caplog.text
     assert [h.heading for h in hits] == ["Return shipping"]
-    # the cosine is the tuned encoder's own, not a mix of two encoders' vectors
+    # the score is the tuned encoder's own (passage and sentences), not a mix of two encoders' vectors
     passage = next(c for c in stale._chunks if c.chunk_id == hits[0].chunk_id)
-    vectors = tuned.encode(["who pays postage when i return", passage.embedding_text()])
-    assert hits[0].confidence == pytest.approx(float(vectors[0] @ vectors[1]), abs=1e-4)
+    question, whole, *sentences = tuned.encode(
+        ["who pays postage when i return", passage.embedding_text(), *passage.sentence_texts()]
+    )
+    expected = (float(question @ whole) + max(float(question @ s) for s in sentences)) / 2
+    assert hits[0].confidence == pytest.approx(expected, abs=1e-4)
 
 
 def test_the_thresholds_follow_the_encoder(trained, embedder):
@@ -113,6 +116,25 @@ def test_cli_refuses_questions_about_another_knowledge_base(trained, tmp_path, c
     )
     assert code == 2 and "none of the labelled questions" in capsys.readouterr().err
     assert not (tmp_path / "enc").exists()
+
+
+def test_questions_naming_too_few_of_the_sections_train_no_encoder(tmp_path):
+    """Another shop whose documents share a file and a heading with the demo's: the demo's
+    questions name one of its sections, which an encoder could neither learn (nothing to
+    contrast it with) nor be calibrated for."""
+    from retrieval.kb_encoder import NoQuestionsForTheseDocumentsError
+
+    folder = tmp_path / "kb"
+    for name, text in DOCS.items():
+        write(folder, name, text)
+    one_section = [q for q in QUESTIONS if q.section == "Cards"]
+    with pytest.raises(NoQuestionsForTheseDocumentsError, match="name 1 of the 4 sections"):
+        fine_tune(one_section, kb_chunks(folder), tmp_path / "enc", epochs=1, progress=False)
+    # Half the sections is enough (the module's encoder is trained on all four).
+    half = [q for q in QUESTIONS if q.doc == "payment.md"]
+    meta = fine_tune(half, kb_chunks(folder), tmp_path / "enc", epochs=1, batch_size=4, progress=False)
+    assert meta["sections"] == 2
+    assert not (tmp_path / ".enc.partial").exists()
 
 
 def test_another_shops_documents_skip_the_encoder_only_when_asked(tmp_path, capsys):

@@ -68,6 +68,12 @@ def test_a_tables_rows_are_embedded_as_sentences_and_shown_as_the_table(tmp_path
     assert "Service: Tracked 48; Price: £3.95, free over £40" in embedded
     assert "Service: Next day; Price: £7.95" in embedded and "After the table." in embedded
     assert not any("|" in line or "---" in line for line in embedded)
+    # Each row is a sentence of its own for the sentence vectors, under the heading path.
+    assert chunk.sentence_texts() == [
+        "Delivery > UK options: Service: Tracked 48; Price: £3.95, free over £40",
+        "Delivery > UK options: Service: Next day; Price: £7.95",
+        "Delivery > UK options: After the table.",
+    ]
     # Rows whose heading row is in another chunk keep their cells.
     assert table_rows_as_sentences("| Tracked 24 | £5.50 |") == "Tracked 24; £5.50"
 
@@ -92,6 +98,50 @@ def test_ingest_then_query_finds_the_expected_chunk(kb, kb_folder):
     assert kb.search("washing footwear", k=1, mode="dense")[0].source == "care/boots.txt"
 
 
+DELIVERY = """# Delivery
+
+## Sending abroad
+We send parcels to most countries in Europe with tracked couriers. Customs forms are filled in by our warehouse team.
+Prices depend on the parcel's weight and the country. Duties and import taxes are paid by the recipient on arrival.
+Parcels to the Channel Islands and the Isle of Man go by Royal Mail and take four to six working days.
+Orders to Norway and Switzerland may be held at customs for a few days.
+Northern Ireland orders are sent free once they reach £60.
+
+## Free delivery
+UK orders of £40 or more are sent free by Royal Mail Tracked 48.
+"""
+ONE_LINE_QUESTIONS = ("free postage threshold for northern ireland", "do northern ireland orders get free delivery")
+
+
+def test_a_fact_in_one_sentence_of_a_long_section_outranks_a_short_section_on_the_topic(
+    kb, tmp_path, monkeypatch, caplog
+):
+    """The Northern Ireland line is one of six in its section: the section's own vector is about
+    sending abroad, and the two-line "Free delivery" section is closer to the question. Its best
+    sentence is not."""
+    import retrieval.knowledge_base as knowledge_base
+
+    folder = tmp_path / "docs"
+    write(folder, "delivery.md", DELIVERY)
+    kb.ingest(folder, progress=False)
+    for question in ONE_LINE_QUESTIONS:
+        top = kb.search(question, k=2)[0]
+        assert top.heading == "Sending abroad" and "£60" in top.text, question
+    # Passages alone, as before sentence vectors, put the short section first.
+    monkeypatch.setattr(knowledge_base, "SENTENCE_WEIGHT", 0.0)
+    assert [kb.search(q, k=2)[0].heading for q in ONE_LINE_QUESTIONS] == ["Free delivery", "Free delivery"]
+    monkeypatch.undo()
+
+    # An index written before sentence vectors (no sentence collection) still ranks by them,
+    # embedding the sentences in memory and saying how to rebuild.
+    kb._open_collection(create=False)
+    kb._client.delete_collection(kb.sentence_collection_name)
+    older = KnowledgeBase(index_path=kb.index_path, collection=kb.collection_name, embedder=kb.embedder)
+    with caplog.at_level("WARNING", logger="retrieval.knowledge_base"):
+        assert [older.search(q, k=2)[0].heading for q in ONE_LINE_QUESTIONS] == ["Sending abroad"] * 2
+    assert "no sentence vectors for 2 passages" in caplog.text and "make index" in caplog.text
+
+
 def test_reingest_skips_unchanged_replaces_changed_and_removes_deleted(kb, kb_folder):
     kb.ingest(kb_folder, progress=False)
     assert kb.search("return window", k=1)[0].text.startswith("Unworn items can be sent back within 45 days")
@@ -102,6 +152,8 @@ def test_reingest_skips_unchanged_replaces_changed_and_removes_deleted(kb, kb_fo
     assert report.deleted == ["faq.csv"]
     assert sorted(report.unchanged) == ["care/boots.txt", "more-faq.json"]
     assert report.added == [] and report.chunks_written == 2 and report.chunks_total == 4
+    sentences = kb._open_collection(create=False, name=kb.sentence_collection_name).get(include=["metadatas"])
+    assert {m["source"] for m in sentences["metadatas"]} == {"care/boots.txt", "more-faq.json", "returns.md"}
     # the same object notices the new index without a restart
     assert "60 days" in kb.search("return window", k=1)[0].text
     assert all(hit.source != "faq.csv" for hit in kb.search("gift cards", k=4))
