@@ -37,7 +37,7 @@ from retrieval.product_search import (
 )
 from retrieval.recommender import RecommenderModelError
 from retrieval.text import PRICE_WORDS
-from shop.money import limit_text, price_text, product_price
+from shop.money import limit_text, price_text, product_currency, product_price
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def card(hit_product: dict[str, Any], reason: str) -> dict[str, Any]:
         "id": p["id"],
         "title": p["title"],
         "price": p["price"],
-        "currency": p.get("currency") or "USD",
+        "currency": product_currency(p),
         "rating": p.get("rating"),
         "image_url": p.get("image_url"),
         "url": p.get("url"),

@@ -79,6 +79,15 @@ def price_number(cell: object) -> float:
     return float(text.replace(",", ""))
 
 
+def product_currency(product: dict[str, object]) -> str:
+    """A product's own currency; the shop's (`SHOP_CURRENCY`) for one that names none. Onboarded
+    products always name one, but the page server reads a catalog file as it is, and a shop may
+    point `SHOP_CATALOG_PATH` at a JSONL file of its own without a currency field."""
+    from shop.settings import current
+
+    return str(product.get("currency") or current().currency)
+
+
 def product_price(product: dict[str, object]) -> str:
-    """A catalog product's price in its own currency (every onboarded product names one)."""
-    return price_text(float(str(product["price"])), str(product.get("currency") or "USD"))
+    """A catalog product's price in its own currency, else the shop's."""
+    return price_text(float(str(product["price"])), product_currency(product))

@@ -47,6 +47,13 @@ def test_prices_are_written_in_their_currency(amount, currency, text):
     assert product_price({"price": amount, "currency": currency}) == text
 
 
+def test_a_product_naming_no_currency_is_priced_in_the_shops(monkeypatch):
+    """What the page server reads when SHOP_CATALOG_PATH is the shop's own JSONL file."""
+    monkeypatch.setenv("SHOP_CURRENCY", "GBP")
+    assert product_price({"price": 7.95}) == "£7.95"
+    assert product_price({"price": 7.95, "currency": "EUR"}) == "€7.95"
+
+
 def test_an_unknown_currency_code_is_refused_by_name():
     assert currency_code(" gbp ") == "GBP"
     with pytest.raises(CurrencyError, match="'POUNDS' is not an ISO 4217 currency code"):
