@@ -456,8 +456,10 @@ async def test_a_search_that_names_returning_is_asked_of_the_documents_first(ser
             {"product_category": "jacket", "order_action": "return"},
         ),
     )
-    [message] = dispatcher.messages
+    message, *offer = dispatcher.messages
     assert "30 days" in message["text"] and "_Source: Returns" in message["text"]
+    # A sure answer is followed by the offer to act; a hedged suggestion is not.
+    assert [m.get("response") for m in offer] in ([], ["utter_offer_return"])
     assert "search_query" not in events
 
 
