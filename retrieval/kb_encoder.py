@@ -123,7 +123,7 @@ def fine_tune(
     if named < max(2, MIN_SECTION_SHARE * len(passages)):
         raise NoQuestionsForTheseDocumentsError(
             f"the labelled questions name {named} of the {len(passages)} sections of this knowledge base: "
-            f"fewer than {MIN_SECTION_SHARE:.0%} of them, so they were written for other documents"
+            f"an encoder is fine-tuned on questions naming at least two and {MIN_SECTION_SHARE:.0%} of them"
         )
     torch.manual_seed(seed)
     rng = random.Random(seed)
