@@ -15,6 +15,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import UsesServices, latest_entity_values, slot_list, slot_text
 from actions.products import UNAVAILABLE, card, cards_message, latest_entities, page_product_id
+from retrieval.catalog import product_colors
 from retrieval.product_index import ProductIndexMissingError
 from retrieval.product_questions import (
     ASPECTS,
@@ -42,11 +43,16 @@ def position_problem(question: ProductQuestion) -> str:
     )
 
 
+def colors_fact(product: dict[str, Any]) -> str:
+    colors = product_colors(product)
+    return f"Colours: {', '.join(colors)}." if len(colors) > 1 else f"Colour: {colors[0]}."
+
+
 def comparison_text(products: Sequence[dict[str, Any]], features: Sequence[Sequence[FeatureAnswer]] = ()) -> str:
     """Each product's price, rating, stock, colour and sizes, then which is cheapest and best rated."""
     lines = ["Side by side:"]
     for number, p in enumerate(products, start=1):
-        facts = [f"Colour: {p['color']}."] if p.get("color") else []
+        facts = [colors_fact(p)] if product_colors(p) else []
         if p.get("sizes"):
             facts.append(f"Sizes: {sizes_text(p['sizes'])}.")
         lines.append(
@@ -133,12 +139,14 @@ def details_text(
             lines.append(f"No, the {p['title']} doesn't come in size {asked_size}. Its sizes: {sizes_text(sizes)}.")
         else:
             lines.append(f"The {p['title']} comes in one size only.")
+    colors = product_colors(p)
     if asked_color:
-        if str(p.get("color", "")).lower() == asked_color.lower():
-            lines.append(f"Yes, the {p['title']} is {p['color']}.")
+        if asked_color.lower() in colors:
+            lines.append(f"Yes, the {p['title']} comes in {asked_color.lower()}.")
         else:
             lines.append(
-                f"No, the {p['title']} is {p['color']}. Say “show me {asked_color} ones” and I'll look for others."
+                f"No, the {p['title']} comes in {', '.join(colors) or 'one colour'}. "
+                f"Say “show me {asked_color} ones” and I'll look for others."
             )
     show = set(ASPECTS) if everything else set(asked)
     price = f"{product_price(p)}{rating_text(p)}" if show & {"price", "reviews"} else ""
@@ -149,7 +157,7 @@ def details_text(
         )
     elif price or stock:
         lines.append(" ".join(x for x in (f"{price}." if price else "", stock) if x))
-    facts = [f"Colour: {p['color']}."] if p.get("color") and "colour" in show and not asked_color else []
+    facts = [colors_fact(p)] if colors and "colour" in show and not asked_color else []
     if sizes and "sizes" in show and not asked_size:
         facts.append(f"Sizes: {sizes_text(sizes)}.")
     if facts:

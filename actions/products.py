@@ -73,6 +73,7 @@ def card(hit_product: dict[str, Any], reason: str) -> dict[str, Any]:
         "id": p["id"],
         "title": p["title"],
         "price": p["price"],
+        "price_max": p.get("price_max"),
         "currency": product_currency(p),
         "rating": p.get("rating"),
         "image_url": p.get("image_url"),

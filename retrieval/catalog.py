@@ -2,6 +2,12 @@
 
 A mapping is a JSON object from our field names to the shop's column names, for example
 `{"id": "sku", "title": "name", "reviews": "review_texts"}`; unmapped fields keep their names.
+
+Rows that share an id are the variants of one product, as a platform's export lists them (one
+row per size or colour under the product's handle): they become one product whose sizes and
+colours are those of its variants, whose stock is theirs together and whose price is the lowest,
+with `price_max` the highest where they differ. Dropping every row after the first would leave a
+dog food that comes in 3 kg only, and the 20 kg bag a shopper asks for "not carried".
 """
 
 from __future__ import annotations
@@ -48,6 +54,7 @@ class CatalogError(ValueError):
 class CatalogReport:
     products: list[dict[str, Any]] = field(default_factory=list)
     skipped: dict[int, str] = field(default_factory=dict)  # line/row number -> reason
+    variant_rows: int = 0  # rows that were another variant of an earlier row's product
 
 
 # What a product id may look like when it comes from outside (widget metadata, a button
@@ -99,7 +106,7 @@ def read_catalog(
     else:
         raise CatalogError(f"catalog {path}: expected .csv or .jsonl, not {suffix!r}")
     report = CatalogReport()
-    seen: set[str] = set()
+    variants: dict[str, list[dict[str, Any]]] = {}
     for number, row in rows:
         if isinstance(row, str):
             report.skipped[number] = row
@@ -109,14 +116,46 @@ def read_catalog(
         except ValueError as exc:
             report.skipped[number] = str(exc)
             continue
-        if product["id"] in seen:
-            report.skipped[number] = f"duplicate id {product['id']}"
-            continue
-        seen.add(product["id"])
-        report.products.append(product)
+        if product["id"] in variants:
+            variants[product["id"]].append(product)
+            report.variant_rows += 1
+        else:
+            variants[product["id"]] = [product]
+    report.products = [merge_variants(rows_of_one) for rows_of_one in variants.values()]
     if not report.products:
         raise CatalogError(f"catalog {path}: no usable products ({len(report.skipped)} rows skipped)")
     return report
+
+
+def merge_variants(variants: list[dict[str, Any]]) -> dict[str, Any]:
+    """One product from the rows of its variants (see the module's docstring): the first row's
+    words, the sizes and colours of the variants in stock (of all of them when none is), their
+    stock together and their lowest price; `price_max` and `colors` only where they differ."""
+    if len(variants) == 1:
+        return variants[0]
+    offered = [v for v in variants if v["stock"] > 0] or variants
+    product = dict(variants[0])
+    product["sizes"] = list(dict.fromkeys(size for v in offered for size in v["sizes"]))
+    product["stock"] = sum(v["stock"] for v in variants)
+    prices = [v["price"] for v in offered]
+    product["price"] = min(prices)
+    product.pop("price_max", None)
+    if max(prices) > min(prices):
+        product["price_max"] = max(prices)
+    colors = list(dict.fromkeys(v["color"] for v in offered if v["color"]))
+    product["color"] = colors[0] if colors else ""
+    if len(colors) > 1:
+        product["colors"] = colors
+    product["tags"] = list(dict.fromkeys(tag for v in variants for tag in v["tags"]))
+    return product
+
+
+def product_colors(product: dict[str, Any]) -> list[str]:
+    """Every colour a product comes in: its variants' where they differ, else its one colour."""
+    colors = product.get("colors")
+    if isinstance(colors, list) and colors:
+        return [str(c) for c in colors]
+    return [product["color"]] if product.get("color") else []
 
 
 def _jsonl_rows(path: Path) -> list[tuple[int, dict[str, Any] | str]]:
@@ -139,7 +178,12 @@ def _csv_rows(path: Path) -> list[tuple[int, dict[str, Any] | str]]:
         return [(number, dict(row)) for number, row in enumerate(csv.DictReader(handle), start=2)]
 
 
-def _list(value: Any) -> list[Any]:
+# Exports separate a cell's list with "|", ";" or ", " (Shopify's tags); a comma inside a number
+# ("2,5 kg") is not followed by a space and stays.
+_LIST_SEPARATORS = re.compile(r"\s*(?:[|;]|,\s)\s*")
+
+
+def _list(value: Any, separators: re.Pattern[str] | None = None) -> list[Any]:
     if value is None or value == "":
         return []
     if isinstance(value, list):
@@ -152,7 +196,8 @@ def _list(value: Any) -> list[Any]:
                 return parsed if isinstance(parsed, list) else [parsed]
             except json.JSONDecodeError:
                 pass
-        return [part.strip() for part in text.split("|") if part.strip()]
+        parts = separators.split(text) if separators is not None else text.split("|")
+        return [part.strip() for part in parts if part.strip()]
     return [value]
 
 
@@ -196,12 +241,12 @@ def normalise(raw: dict[str, Any], currency: str = "USD") -> dict[str, Any]:
         "price": round(price, 2),
         "currency": currency_code(str(raw.get("currency") or currency), currency),
         "color": str(raw.get("color") or "").strip().lower(),
-        "sizes": [str(s) for s in _list(raw.get("sizes"))],
+        "sizes": [str(s) for s in _list(raw.get("sizes"), _LIST_SEPARATORS)],
         "stock": int(_number(raw.get("stock"), "stock", 1) or 0),
         "rating": round(_number(raw.get("rating"), "rating", 0.0) or 0.0, 2),
         "rating_count": int(_number(raw.get("rating_count"), "rating_count", 0) or 0),
         "reviews": reviews,
-        "tags": [str(t).lower() for t in _list(raw.get("tags"))],
+        "tags": [str(t).lower() for t in _list(raw.get("tags"), _LIST_SEPARATORS)],
         "image_url": str(raw.get("image_url") or ""),
         "url": str(raw.get("url") or f"/product/{product_id}"),
     }
@@ -214,7 +259,7 @@ def product_text(product: dict[str, Any]) -> str:
         product.get("subcategory", ""),
         product.get("category", ""),
         product.get("brand", ""),
-        product.get("color", ""),
+        " ".join(product_colors(product)),
         " ".join(product.get("tags", [])),
         product.get("description", ""),
     ]

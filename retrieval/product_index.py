@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from retrieval.catalog import catalog_path, product_hash, product_text, read_catalog
+from retrieval.catalog import catalog_path, product_colors, product_hash, product_text, read_catalog
 from retrieval.embedder import Embedder
 from retrieval.fusion import HybridJoiner, QueryCoverage
 from retrieval.knowledge_base import chroma_client, close_chroma_client
@@ -83,11 +83,13 @@ class CatalogIngestReport:
     deleted: int = 0
     skipped: dict[int, str] = field(default_factory=dict)
     total: int = 0
+    variant_rows: int = 0  # rows merged into an earlier row's product (retrieval.catalog.merge_variants)
 
     def summary(self) -> str:
+        variants = f", {self.variant_rows} variant rows merged into their products" if self.variant_rows else ""
         return (
             f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}, deleted {self.deleted}, "
-            f"skipped {len(self.skipped)} rows; {self.total} products in the index"
+            f"skipped {len(self.skipped)} rows{variants}; {self.total} products in the index"
         )
 
 
@@ -112,6 +114,7 @@ class ProductIndex:
         self._position: dict[str, int] = {}
         self._arrays: dict[str, np.ndarray] = {}
         self._sizes: list[set[str]] = []
+        self._colors: list[set[str]] = []
         self._bm25: Any = None
         self._coverage = QueryCoverage([])
         self._texts: list[str] = []
@@ -141,7 +144,7 @@ class ProductIndex:
         collection = self._collection(create=True)
         existing = collection.get(include=["metadatas"])
         indexed = {pid: str(m.get("hash")) for pid, m in zip(existing["ids"], existing["metadatas"] or [], strict=True)}
-        report = CatalogIngestReport(skipped=catalog.skipped)
+        report = CatalogIngestReport(skipped=catalog.skipped, variant_rows=catalog.variant_rows)
         changed = []
         for product in catalog.products:
             digest = product_hash(product)
@@ -229,6 +232,7 @@ class ProductIndex:
             "rating": np.asarray([p["rating"] for p in products], dtype=np.float64),
         }
         self._sizes = [{str(s).lower() for s in p.get("sizes", [])} for p in products]
+        self._colors = [set(product_colors(p)) for p in products]
         texts = [product_text(p) for p in products]
         product_tokens = [tokens(t) for t in texts]
         self._phrase_tokens = [_phrase_tokens(t) for t in texts]
@@ -325,6 +329,8 @@ class ProductIndex:
 
     def vocabulary(self, attribute: str) -> set[str]:
         """The distinct values of category, subcategory, brand or color (lowercase)."""
+        if attribute == "color":
+            return set().union(*self._colors) if self.products else set()
         return {str(v).lower() for v in self._arrays.get(attribute, np.zeros(0)) if v}
 
     # ---- searching -------------------------------------------------------------------------
@@ -332,10 +338,13 @@ class ProductIndex:
     def mask(self, filters: ProductFilters) -> np.ndarray:
         a = self._arrays
         keep = np.ones(len(self.products), dtype=bool)
-        for name in ("category", "subcategory", "color"):
+        for name in ("category", "subcategory"):
             value = getattr(filters, name)
             if value:
                 keep &= a[name] == value.lower()
+        if filters.color:
+            color = filters.color.lower()
+            keep &= np.fromiter((color in c for c in self._colors), dtype=bool, count=len(self._colors))
         if filters.brand:
             keep &= a["brand"] == filters.brand.lower()
         if filters.price_min is not None:

@@ -89,5 +89,7 @@ def product_currency(product: dict[str, object]) -> str:
 
 
 def product_price(product: dict[str, object]) -> str:
-    """A catalog product's price in its own currency, else the shop's."""
-    return price_text(float(str(product["price"])), product_currency(product))
+    """A catalog product's price in its own currency, else the shop's; "from" its lowest where
+    its variants cost different amounts (retrieval.catalog.merge_variants)."""
+    price = price_text(float(str(product["price"])), product_currency(product))
+    return f"from {price}" if product.get("price_max") else price

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from retrieval.catalog import product_colors
 from retrieval.kb_documents import Chunk, DocumentError, kb_files, load_chunks
 from retrieval.text import COLOR_WORDS, STOPWORDS, words
 from shop.money import currency_sign, currency_unit, round_limit
@@ -160,7 +161,7 @@ def catalog_vocabulary(products: Sequence[dict[str, Any]]) -> ShopVocabulary:
     for ending, count in endings.items():
         if count >= MIN_TITLE_TYPE_COUNT and _is_word_phrase(ending):
             types[ending] += count
-    colors = {_clean(p.get("color")).lower() for p in products}
+    colors = {_clean(c).lower() for p in products for c in product_colors(p)}
     tags: Counter[str] = Counter()
     for product in products:
         for tag in product.get("tags") or []:
@@ -191,7 +192,7 @@ def catalog_vocabulary(products: Sequence[dict[str, Any]]) -> ShopVocabulary:
             }
         )
         vocabulary.colors_of[noun] = sorted(
-            {c for p in of_type if (c := _clean(p.get("color")).lower()) in vocabulary.colors}
+            {c for p in of_type for color in product_colors(p) if (c := _clean(color).lower()) in vocabulary.colors}
         )
         prices = sorted(float(p["price"]) for p in of_type if isinstance(p.get("price"), (int, float)))
         # Round limits a shopper would type, around the type's own price range.

@@ -47,6 +47,8 @@ class OnboardReport:
     data_dir: Path
     # How many products are priced in each currency ({"GBP": 420}).
     currencies: dict[str, int] = field(default_factory=dict)
+    # Rows that shared an earlier row's id, merged into its product as variants.
+    variant_rows: int = 0
 
     def summary(self) -> str:
         priced = ", ".join(f"{count} in {code}" for code, count in self.currencies.items())
@@ -54,6 +56,11 @@ class OnboardReport:
             f"catalog: {self.products} products -> {self.data_dir / 'catalog.jsonl'}"
             + (f" (prices: {priced})" if priced else "")
         ]
+        if self.variant_rows:
+            lines.append(
+                f"  {self.variant_rows} rows share an earlier row's id: merged into its product as variants "
+                "(sizes, colours, stock, lowest price); map id to a per-row column to keep them apart"
+            )
         lines += [f"  skipped row {row}: {why}" for row, why in list(self.skipped.items())[:10]]
         if len(self.skipped) > 10:
             lines.append(f"  ... and {len(self.skipped) - 10} more skipped rows")
@@ -119,7 +126,9 @@ def onboard(
         encoding="utf-8",
     )
     currencies = dict(Counter(str(p["currency"]) for p in report.products).most_common())
-    return OnboardReport(len(report.products), report.skipped, len(documents), nlu, data_dir, currencies)
+    return OnboardReport(
+        len(report.products), report.skipped, len(documents), nlu, data_dir, currencies, report.variant_rows
+    )
 
 
 def _first_reasons(skipped: dict[int, str]) -> str:

@@ -20,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from retrieval.catalog import product_colors
 from shop.money import product_price
 from shop.settings import current
 
@@ -95,6 +96,7 @@ def render_page(products: tuple[dict[str, Any], ...], rasa_url: str, shop_name: 
     cards, details = [], []
     for p in products:
         pid = esc(p["id"])
+        colors = ", ".join(product_colors(p))
         cards.append(
             f'<li class="product"><a href="#{pid}" data-product-id="{pid}">{placeholder(p)}'
             f'<span class="title">{esc(p["title"])}</span></a>'
@@ -103,7 +105,7 @@ def render_page(products: tuple[dict[str, Any], ...], rasa_url: str, shop_name: 
         details.append(
             f'<section class="detail" id="{pid}" aria-labelledby="h-{pid}"><h2 id="h-{pid}">{esc(p["title"])}</h2>'
             f"{placeholder(p)}<p>{esc(p.get('description', ''))}</p>"
-            f'<p class="price">{esc(product_price(p))} · {esc(p.get("brand", ""))} · {esc(p.get("color", ""))}</p>'
+            f'<p class="price">{esc(product_price(p))} · {esc(p.get("brand", ""))} · {esc(colors)}</p>'
             f'{stars(p.get("rating"))}<p><a href="#top">Back to all products</a></p></section>'
         )
     return f"""<!doctype html>

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from actions.product_details import ASK_WHICH, ActionProductDetails, stock_line
+from actions.product_details import ASK_WHICH, ActionProductDetails, comparison_text, details_text, stock_line
 from retrieval.services import ServiceRegistry
 from shop.db import ShopDB
 from tests.actions.conftest import texts
@@ -303,3 +303,26 @@ async def test_the_best_rated_one_gets_all_its_details_not_only_reviews(products
     [reply] = texts(dispatcher)
     assert best["url"] in reply and f"${best['price']:.2f}" in reply
     assert any(sentence in reply for sentence in best["description"].split(". "))
+
+
+def test_a_product_with_colour_variants_answers_for_each_colour():
+    harness = {
+        "id": "harness",
+        "title": "Trail Harness",
+        "brand": "Wag",
+        "price": 45.0,
+        "price_max": 55.0,
+        "currency": "AUD",
+        "color": "red",
+        "colors": ["red", "olive"],
+        "sizes": ["M", "L"],
+        "stock": 6,
+        "rating": 4.5,
+    }
+    assert details_text(harness, {"colour"}, asked_color="Olive", everything=False).startswith(
+        "Yes, the Trail Harness comes in olive."
+    )
+    no = details_text(harness, {"colour"}, asked_color="navy", everything=False)
+    assert no.startswith("No, the Trail Harness comes in red, olive.")
+    assert "Colours: red, olive." in details_text(harness, set())
+    assert "from A$45.00" in comparison_text([harness, {**harness, "id": "other", "price_max": None}])

@@ -8,10 +8,11 @@ from dataclasses import replace
 
 import pytest
 
-from retrieval.catalog import CatalogError, load_mapping, product_text, read_catalog
+from retrieval.catalog import CatalogError, load_mapping, product_colors, product_text, read_catalog
 from retrieval.product_index import ProductFilters, ProductIndex, ProductIndexMissingError
 from retrieval.product_search import ProductSearch, SearchRequest, parse_price, refinement
 from retrieval.text import tokens
+from shop.money import product_price
 
 
 @pytest.fixture(scope="module")
@@ -326,6 +327,47 @@ def test_csv_catalogs_and_bad_mappings(tmp_path):
         load_mapping(bad)
     with pytest.raises(CatalogError, match="not found"):
         read_catalog(tmp_path / "missing.jsonl")
+
+
+VARIANT_EXPORT = """Handle,Title,Price,Colour,Pack,Stock,Keywords
+dry-food,Bushland Kangaroo Dry Dog Food,32.99,,3kg,24,"dog food; grain free, kangaroo"
+dry-food,Bushland Kangaroo Dry Dog Food,89.95,,"2,5kg",0,
+dry-food,Bushland Kangaroo Dry Dog Food,149.95,,13kg,3,
+harness,Trail Harness,45,red,M,2,harness|walking
+harness,Trail Harness,45,navy,M,0,
+harness,Trail Harness,45,olive,L,4,
+"""
+VARIANT_MAPPING = {"id": "Handle", "title": "Title", "price": "Price", "color": "Colour", "sizes": "Pack"}
+
+
+def test_rows_that_share_an_id_are_the_variants_of_one_product(tmp_path):
+    path = tmp_path / "export.csv"
+    path.write_text(VARIANT_EXPORT)
+    report = read_catalog(path, {**VARIANT_MAPPING, "stock": "Stock", "tags": "Keywords"})
+    food, harness = report.products
+    assert report.variant_rows == 4 and not report.skipped
+    # The sizes a shopper can buy; the out-of-stock 2,5 kg bag is not offered, its comma kept.
+    assert food["sizes"] == ["3kg", "13kg"] and food["stock"] == 27
+    assert (food["price"], food["price_max"]) == (32.99, 149.95)
+    assert food["tags"] == ["dog food", "grain free", "kangaroo"]
+    assert harness["colors"] == ["red", "olive"] and harness["color"] == "red" and "price_max" not in harness
+    assert product_colors(harness) == ["red", "olive"] and "olive" in product_text(harness)
+    assert product_price(food) == "from $32.99" and product_price(harness) == "$45.00"
+    everything_gone = tmp_path / "gone.csv"
+    everything_gone.write_text("id,title,price,sizes,stock\nX,Mug,5,S,0\nX,Mug,7,L,0\n")
+    [mug] = read_catalog(everything_gone).products
+    assert mug["sizes"] == ["S", "L"] and mug["stock"] == 0 and mug["price_max"] == 7
+
+
+def test_a_variant_colour_or_size_is_found_by_the_filters(tmp_path, embedder):
+    path = tmp_path / "export.csv"
+    path.write_text(VARIANT_EXPORT)
+    index = ProductIndex(index_path=tmp_path / "idx", collection="variants", embedder=embedder)
+    index.ingest(path, {**VARIANT_MAPPING, "stock": "Stock"}, progress=False)
+    assert [h.product["id"] for h in index.search("harness", ProductFilters(color="olive"))] == ["harness"]
+    assert index.search("harness", ProductFilters(color="navy")) == []  # that variant is sold out
+    assert [h.product["id"] for h in index.search("dog food", ProductFilters(size="13kg"))] == ["dry-food"]
+    assert {"red", "olive"} <= index.vocabulary("color")
 
 
 def test_missing_product_index_names_the_fix(tmp_path, embedder):

@@ -143,3 +143,25 @@ def test_vocabulary_of_the_demo_catalog_is_not_hard_coded(generated_shop):
     vocabulary = catalog_vocabulary(products)
     assert len(vocabulary.brands) == len({p["brand"] for p in products})
     assert "hiking boots" in vocabulary.product_types
+
+
+def test_an_export_with_a_row_per_variant_is_one_product_per_id_and_says_so(tmp_path):
+    rows = (GARDEN / "catalog.csv").read_text(encoding="utf-8").splitlines()
+    # The first shears again in teal, as a platform exports a colour variant under the same id.
+    variant = rows[1].replace(",green,", ",teal,").replace(",24.50,", ",26.50,")
+    export = tmp_path / "export.csv"
+    export.write_text("\n".join([*rows[:2], variant, *rows[2:]]) + "\n", encoding="utf-8")
+    data, nlu = tmp_path / "data", tmp_path / "nlu"
+    report = onboard(
+        export,
+        GARDEN / "kb",
+        GARDEN / "mapping.json",
+        data_dir=data,
+        nlu_dir=nlu,
+        database_url=f"sqlite:///{tmp_path / 'db'}",
+    )
+    assert report.products == 10 and not report.skipped
+    assert "1 rows share an earlier row's id: merged into its product as variants" in report.summary()
+    shears = json.loads((data / "catalog.jsonl").read_text().splitlines()[0])
+    assert (shears["colors"], shears["price"], shears["price_max"]) == (["green", "teal"], 24.5, 26.5)
+    assert "teal" in nlu_blocks(nlu)["lookup:color"]

@@ -1,5 +1,7 @@
 """A shop that sells in pounds: its page, the widget's product cards and the bot's words all say
-£, in a real browser against a stack of its own (SHOP_CURRENCY=GBP, its catalog indexed in GBP)."""
+£, in a real browser against a stack of its own (SHOP_CURRENCY=GBP, its catalog indexed in GBP).
+Its running shoes come in a dearer wide fit, a second row under the same id as an export lists
+variants, so their cards say "from" the lowest price."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from tests.web.conftest import open_page
 from tests.web.test_widget import TIMEOUT, open_chat, say
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
-POUNDS = re.compile(r"^£\d+\.\d\d$")
+POUNDS = re.compile(r"^(from )?£\d+\.\d\d$")
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +33,9 @@ def pound_stack(tmp_path_factory: pytest.TempPathFactory, generated_shop: Path, 
             row = json.loads(line)
             row.pop("currency", None)
             out.write(json.dumps(row) + "\n")
+            if row["subcategory"] == "running shoes":
+                wide = {**row, "price": round(row["price"] + 20, 2), "sizes": ["wide"], "stock": 3}
+                out.write(json.dumps(wide) + "\n")
     env = {
         "SHOP_CATALOG_PATH": str(catalog),
         "SHOP_CURRENCY": "GBP",
@@ -41,7 +46,7 @@ def pound_stack(tmp_path_factory: pytest.TempPathFactory, generated_shop: Path, 
         for name, value in env.items():
             patch.setenv(name, value)
         report = index.ingest(catalog, progress=False)
-    assert report.added >= 300 and not report.skipped
+    assert report.added >= 300 and not report.skipped and report.variant_rows > 0
     stack = start_private_stack(folder, generated_shop, env, web=True)
     yield stack
     stack.stop()
@@ -56,7 +61,8 @@ def test_a_pound_shop_shows_pounds_on_its_page_in_its_cards_and_in_its_words(bro
         page.locator(".cards .card").first.wait_for(timeout=TIMEOUT)
         prices = page.locator(".card .card-price").all_inner_texts()
         assert prices and all(POUNDS.match(p) for p in prices), prices
-        assert all(float(p.lstrip("£")) <= 120 for p in prices)
+        assert all(float(p.removeprefix("from ").lstrip("£")) <= 120 for p in prices)
+        assert any(p.startswith("from £") for p in prices), prices
         words = page.locator(".msg.bot .msg-text").all_inner_texts()
         assert "$" not in " ".join(words + prices)
     finally:

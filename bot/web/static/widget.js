@@ -61,12 +61,14 @@
   // ---- the DOM ----
   // The card's own currency, as the bot's text replies write it ("£7.95"); the browser's Intl
   // knows every ISO code, and a code it doesn't know is shown beside the number.
+  // "from" the lowest price where the product's variants cost different amounts (price_max).
   function priceText(p) {
     var amount = Number(p.price);
+    var from = p.price_max ? "from " : "";
     try {
-      return new Intl.NumberFormat("en", { style: "currency", currency: p.currency || "USD" }).format(amount);
+      return from + new Intl.NumberFormat("en", { style: "currency", currency: p.currency || "USD" }).format(amount);
     } catch (err) {
-      return (p.currency || "") + " " + amount.toFixed(2);
+      return from + (p.currency || "") + " " + amount.toFixed(2);
     }
   }
 
