@@ -24,7 +24,6 @@ from actions.common import (
 from actions.support import hand_off_if_due
 from retrieval.knowledge_base import Hit, IndexMissingError
 from retrieval.services import ServiceRegistry
-from retrieval.text import sentences, tidy_whitespace
 
 logger = logging.getLogger(__name__)
 
@@ -35,19 +34,6 @@ SUGGESTION = "I'm not completely sure, but I think this is what you're asking ab
 HUMAN_BUTTON = {"title": "Talk to a human", "payload": "/human_handoff"}
 COMPLAINT_INTRO = "Here's what our help pages say about that:"
 COMPLAINT_SUGGESTION = "This part of our help pages may help:"
-
-
-def short_answer(passage: str, limit: int = MAX_ANSWER_CHARS) -> str:
-    """The passage with whitespace tidied, cut at a sentence boundary near `limit`."""
-    text = tidy_whitespace(passage)
-    if len(text) <= limit:
-        return text
-    kept = ""
-    for sentence in sentences(text):
-        if kept and len(kept) + len(sentence) + 1 > limit:
-            break
-        kept = f"{kept} {sentence}".strip()
-    return kept if len(kept) <= limit else kept[: limit - 1].rstrip() + "…"
 
 
 def feedback_buttons(log_id: int) -> list[dict[str, str]]:
@@ -247,19 +233,19 @@ def say_answer(
     logger.info("faq %s %s for %r (confidence %.3f)", decision, top.chunk_id, redact(question[:80]), top.confidence)
     source = f"_Source: {top.title} › {top.heading}_"
     if intro is not None:
-        dispatcher.utter_message(text=f"{intro}\n\n{short_answer(top.text)}\n\n{source}")
+        dispatcher.utter_message(text=f"{intro}\n\n{top.excerpt(MAX_ANSWER_CHARS)}\n\n{source}")
     elif decision == "suggest":
         # Hedged, with a human one tap away: a wrong guess must not read like a policy.
         dispatcher.utter_message(
-            text=f"{SUGGESTION}\n\n{short_answer(top.text)}\n\n{source}\n\nDid that answer your question?",
+            text=f"{SUGGESTION}\n\n{top.excerpt(MAX_ANSWER_CHARS)}\n\n{source}\n\nDid that answer your question?",
             buttons=[*feedback_buttons(log_id), HUMAN_BUTTON],
         )
     elif offer is not None:
-        dispatcher.utter_message(text=f"{short_answer(top.text)}\n\n{source}")
+        dispatcher.utter_message(text=f"{top.excerpt(MAX_ANSWER_CHARS)}\n\n{source}")
         dispatcher.utter_message(response=offer.response)
     else:
         dispatcher.utter_message(
-            text=f"{short_answer(top.text)}\n\n{source}\n\nWas this helpful?", buttons=feedback_buttons(log_id)
+            text=f"{top.excerpt(MAX_ANSWER_CHARS)}\n\n{source}\n\nWas this helpful?", buttons=feedback_buttons(log_id)
         )
     return [SlotSet(ANSWERED_SLOT, question), SlotSet(OFFERED_ACTION_SLOT, offer.form if offer else None)]
 

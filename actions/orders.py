@@ -19,7 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import UsesServices, client_of, latest_entity_values, latest_intent, redact, slot_text
-from actions.faq import best_passage, passage_after_the_answer, say_answer, short_answer
+from actions.faq import MAX_ANSWER_CHARS, best_passage, passage_after_the_answer, say_answer
 from retrieval.services import ServiceRegistry
 from shop.db import Order, find_order_id, normalize_email, normalize_order_id
 from shop.money import price_text
@@ -349,7 +349,7 @@ class ActionConfirmCancelOrder(UsesServices, Action):
         if self.services.shop_db.cancel_order(order_id):
             # When the money comes back is the shop's policy: its documents say it, or nothing does.
             top, decision = best_passage(self.services, REFUND_AFTER_CANCELLING)
-            refund = f"\n\n{short_answer(top.text)}" if top is not None and decision == "answer" else ""
+            refund = f"\n\n{top.excerpt(MAX_ANSWER_CHARS)}" if top is not None and decision == "answer" else ""
             dispatcher.utter_message(text=f"Done: order {order_id} is cancelled.{refund}")
         else:
             # The status changed between the check and the confirmation (e.g. it shipped).
@@ -378,7 +378,7 @@ class ActionRequestReturn(UsesServices, Action):
                 return_id = self.services.shop_db.create_return(order.id, reason=None)
                 # How to send it back is the shop's process: its documents say it, or nothing does.
                 top, decision = best_passage(self.services, HOW_TO_SEND_A_RETURN)
-                how = f"\n\n{short_answer(top.text)}" if top is not None and decision == "answer" else ""
+                how = f"\n\n{top.excerpt(MAX_ANSWER_CHARS)}" if top is not None and decision == "answer" else ""
                 dispatcher.utter_message(text=f"Your return {return_id} for order {order.id} is started.{how}")
             else:
                 dispatcher.utter_message(

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharacterTextSplitter
 
+from retrieval.text import tidy_whitespace
+
 MARKDOWN_SUFFIXES = {".md", ".markdown"}
 TEXT_SUFFIXES = {".txt"}
 FAQ_SUFFIXES = {".csv", ".json"}
@@ -42,14 +44,17 @@ class Chunk:
         # the passage itself does not repeat them.
         return f"{self.heading_path}\n{table_rows_as_sentences(self.text)}"
 
-    def sentence_texts(self) -> list[str]:
-        """Each sentence (or list item, or table row) of the passage under its heading path, for
-        the sentence vectors. One vector for a 700-character section is the mean of everything
-        it says, so a question about one line of it ("is it free to Northern Ireland?") can
-        match a short section on the general topic better; its best sentence does not."""
+    def sentences(self) -> list[str]:
+        """Each sentence, list item or table row of the passage (rows as "Column: cell; ...")."""
         pieces = (p.strip(_SENTENCE_TRIM) for p in _SENTENCE_BREAK.split(table_rows_as_sentences(self.text)))
-        sentences = [p for p in pieces if len(p) >= MIN_SENTENCE_CHARS]
-        return [f"{self.heading_path}: {s}" for s in sentences] or [self.embedding_text()]
+        return [p for p in pieces if len(p) >= MIN_SENTENCE_CHARS]
+
+    def sentence_texts(self) -> list[str]:
+        """Each of `sentences()` under its heading path, for the sentence vectors. One vector for
+        a 700-character section is the mean of everything it says, so a question about one line
+        of it ("is it free to Northern Ireland?") can match a short section on the general topic
+        better; its best sentence does not. A passage without sentences is its own one."""
+        return [f"{self.heading_path}: {s}" for s in self.sentences()] or [self.embedding_text()]
 
 
 # A sentence ends at . ! or ? before a space, and at a line break: list items and table rows
@@ -238,3 +243,50 @@ def _faq_chunks(pairs: list[tuple[str, str]], source: str) -> list[Chunk]:
                 )
             )
     return chunks
+
+
+# Where a cut excerpt leaves out the passage's opening, so the shopper knows there is more.
+ELLIPSIS = "… "
+
+
+def excerpt(passage: str, limit: int, focus: str | None = None) -> str:
+    """The passage, whitespace tidied, cut at a sentence or line end to about `limit`
+    characters: from its start, unless that would cut off `focus` (the sentence that answered
+    the question), in which case from the sentence before it. A 700-character section that
+    answers in its last lines ("how long will you hold it?") must not be shown only up to its
+    first 400. Line breaks are kept, so lists and tables stay lists and tables."""
+    text = tidy_whitespace(passage)
+    if len(text) <= limit:
+        return text
+    spans = _sentence_spans(text)
+    start = 0
+    focus = tidy_whitespace(focus or "")
+    # A table row's sentence is written as "Column: cell" and is not found: the cut is from the start.
+    at = text.find(focus) if focus else -1
+    if at >= 0 and at + len(focus) > limit:
+        holding = max(i for i, (begin, _) in enumerate(spans) if begin <= at)
+        with_context = holding > 0 and spans[holding][1] - spans[holding - 1][0] + len(ELLIPSIS) < limit
+        start = holding - 1 if with_context else holding
+    prefix = ELLIPSIS if start else ""
+    begin, end = spans[start]
+    for _, span_end in spans[start + 1 :]:
+        if len(prefix) + span_end - begin > limit:
+            break
+        end = span_end
+    kept = re.sub(r"[ \t]+\n", "\n", prefix + text[begin:end])
+    return kept if len(kept) <= limit else kept[: limit - 1].rstrip() + "…"
+
+
+# A sentence ends at . ! or ? before a space, and at a line break (a list item, a table row).
+_EXCERPT_BREAK = re.compile(r"(?<=[.!?])[ \t]+|\n+")
+
+
+def _sentence_spans(text: str) -> list[tuple[int, int]]:
+    spans, position = [], 0
+    for match in _EXCERPT_BREAK.finditer(text):
+        if match.start() > position:
+            spans.append((position, match.start()))
+        position = match.end()
+    if position < len(text):
+        spans.append((position, len(text)))
+    return spans or [(0, len(text))]

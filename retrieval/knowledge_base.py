@@ -11,13 +11,14 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from retrieval.embedder import BASE_ENCODER_ID, Embedder
-from retrieval.kb_documents import Chunk, DocumentError, content_hash, kb_files, load_chunks
+from retrieval.kb_documents import Chunk, DocumentError, content_hash, excerpt, kb_files, load_chunks
 from retrieval.kb_encoder import trained_encoder
 from retrieval.spelling import Speller
 from retrieval.text import reciprocal_rank_fusion, tokens
@@ -70,6 +71,12 @@ class Hit:
     confidence: float  # the passage's dense score (its cosine and its best sentence's), for answer/unsure
     dense_rank: int | None
     bm25_rank: int | None
+    # The passage's sentence (list item, table row) closest to the question, for the excerpt.
+    best_sentence: str | None = None
+
+    def excerpt(self, limit: int) -> str:
+        """The passage cut to about `limit` characters, keeping the sentence that answered."""
+        return excerpt(self.text, limit, self.best_sentence)
 
 
 @dataclass
@@ -166,6 +173,7 @@ class KnowledgeBase:
         self._chunks: list[Chunk] = []
         self._matrix = np.zeros((0, 0), dtype=np.float32)
         self._sentence_owner = np.zeros(0, dtype=np.int64)
+        self._sentence_pieces: list[str | None] = []
         self._bm25: Any = None
         self._faiss: Any = None
         self._speller: Speller | None = None
@@ -327,10 +335,11 @@ class KnowledgeBase:
             embeddings = self.embedder.encode([c.embedding_text() for c in chunks])
         self._chunks = chunks
         self._matrix = np.ascontiguousarray(np.asarray(embeddings, dtype=np.float32).reshape(len(chunks), -1))
-        owners, sentence_matrix = self._sentence_vectors(
+        owners, pieces, sentence_matrix = self._sentence_vectors(
             chunks, sentence_data, same_encoder=encoders == {self.embedder.identity}
         )
         self._sentence_owner = owners
+        self._sentence_pieces = pieces
         self._faiss = inner_product_index(sentence_matrix)
         corpus = [tokens(c.embedding_text()) or ["_"] for c in chunks]
         retriever = bm25s.BM25()
@@ -340,18 +349,23 @@ class KnowledgeBase:
 
     def _sentence_vectors(
         self, chunks: list[Chunk], sentence_data: dict[str, Any] | None, same_encoder: bool
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Each stored sentence vector with the position of its passage. Passages the index holds
-        no sentences for (an index from before sentence vectors, or from another encoder) have
+    ) -> tuple[np.ndarray, list[str | None], np.ndarray]:
+        """Each stored sentence vector with the position of its passage and the sentence itself
+        (None where the passage had none and was embedded whole). Passages the index holds no
+        sentences for (an index from before sentence vectors, or from another encoder) have
         theirs embedded in memory, as whole passages are above; `make index` writes them."""
         position = {c.chunk_id: i for i, c in enumerate(chunks)}
         owners: list[int] = []
+        pieces: list[str | None] = []
         rows: list[Any] = []
         if sentence_data is not None and same_encoder:
-            for metadata, vector in zip(sentence_data["metadatas"] or [], sentence_data["embeddings"], strict=True):
+            for sentence_id, metadata, vector in zip(
+                sentence_data["ids"], sentence_data["metadatas"] or [], sentence_data["embeddings"], strict=True
+            ):
                 i = position.get(str(metadata["chunk_id"]))
                 if i is not None and metadata.get("encoder", BASE_ENCODER_ID) == self.embedder.identity:
                     owners.append(i)
+                    pieces.append(_sentence_piece(chunks[i], str(sentence_id)))
                     rows.append(vector)
         missing = sorted(set(range(len(chunks))) - set(owners))
         if missing:
@@ -361,12 +375,18 @@ class KnowledgeBase:
                 len(missing),
                 REBUILD_HINT,
             )
-            texts = [(i, text) for i in missing for text in chunks[i].sentence_texts()]
-            owners.extend(i for i, _ in texts)
-            rows.extend(self.embedder.encode([text for _, text in texts]))
+            texts = [
+                (i, piece, text)
+                for i in missing
+                for piece, text in zip_longest(chunks[i].sentences(), chunks[i].sentence_texts())
+                if text is not None
+            ]
+            owners.extend(i for i, _, _ in texts)
+            pieces.extend(piece for _, piece, _ in texts)
+            rows.extend(self.embedder.encode([text for _, _, text in texts]))
         dimension = self._matrix.shape[1] if self._matrix.ndim == 2 and self._matrix.shape[1] else 384
         matrix = np.asarray(rows, dtype=np.float32).reshape(len(rows), dimension)
-        return np.asarray(owners, dtype=np.int64), np.ascontiguousarray(matrix)
+        return np.asarray(owners, dtype=np.int64), pieces, np.ascontiguousarray(matrix)
 
     def __len__(self) -> int:
         return len(self._chunks)
@@ -390,7 +410,7 @@ class KnowledgeBase:
         n = min(len(self._chunks), max(self.candidates, k))
         query_vector = self.embedder.encode([query])[0]
         cosines = self._matrix @ query_vector
-        passages = self._passage_scores(query_vector, cosines)
+        passages, best_sentences = self._passage_scores(query_vector, cosines)
         dense_ranking = (
             np.argsort(-passages, kind="stable")[:n].astype(np.int64) if mode != "bm25" else np.zeros(0, dtype=np.int64)
         )
@@ -411,6 +431,7 @@ class KnowledgeBase:
                 confidence=float(passages[i]),
                 dense_rank=dense_pos.get(i),
                 bm25_rank=bm25_pos.get(i),
+                best_sentence=self._sentence_pieces[best_sentences[i]] if best_sentences[i] >= 0 else None,
             )
             for i in best
         ]
@@ -438,27 +459,38 @@ class KnowledgeBase:
         w = self.bm25_weight
         return {i: float((1 - w) * passages[i] + w * lexical[i]) for i in candidates}
 
-    def _passage_scores(self, query_vector: np.ndarray, cosines: np.ndarray) -> np.ndarray:
-        """Per passage, the mean of its cosine and its best sentence's (SENTENCE_WEIGHT)."""
+    def _passage_scores(self, query_vector: np.ndarray, cosines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per passage, the mean of its cosine and its best sentence's (SENTENCE_WEIGHT), and the
+        position of that sentence among the sentence vectors (-1 for none)."""
         # Chroma is the store of record; queries go to an exact in-memory faiss index of the
         # sentence vectors, loaded in warm_up(): no approximate HNSW, no round trip through the store.
         total = len(self._sentence_owner)
+        best_ids = np.full(len(cosines), -1, dtype=np.int64)
         if not total:
-            return cosines
+            return cosines, best_ids
         scores, ids = self._faiss.search(query_vector.reshape(1, -1).astype(np.float32), total)
-        best = cosines.astype(np.float32).copy()
         found = ids[0] >= 0
-        best_sentence = np.full(len(cosines), -np.inf, dtype=np.float32)
-        np.maximum.at(best_sentence, self._sentence_owner[ids[0][found]], scores[0][found])
-        has = np.isfinite(best_sentence)
-        best[has] = best_sentence[has]
-        return (1 - SENTENCE_WEIGHT) * cosines + SENTENCE_WEIGHT * best
+        ranked_ids, ranked_scores = ids[0][found], scores[0][found]
+        # faiss returns the sentences best first, so a passage's first is its best.
+        owners = self._sentence_owner[ranked_ids]
+        passages, first = np.unique(owners, return_index=True)
+        best = cosines.astype(np.float32).copy()
+        best[passages] = ranked_scores[first]
+        best_ids[passages] = ranked_ids[first]
+        return (1 - SENTENCE_WEIGHT) * cosines + SENTENCE_WEIGHT * best, best_ids
 
     def _bm25_scores(self, query: str) -> np.ndarray:
         query_tokens = tokens(query)
         if not query_tokens:
             return np.zeros(len(self._chunks), dtype=np.float32)
         return np.asarray(self._bm25.get_scores(query_tokens), dtype=np.float32)
+
+
+def _sentence_piece(chunk: Chunk, sentence_id: str) -> str | None:
+    """The sentence a stored vector ("<chunk id>/<n>") was embedded from."""
+    number = sentence_id.rsplit("/", 1)[-1]
+    pieces = chunk.sentences()
+    return pieces[int(number)] if number.isdigit() and int(number) < len(pieces) else None
 
 
 def timed_search(kb: KnowledgeBase, query: str, k: int = 5, mode: str = "hybrid") -> tuple[list[Hit], float]:

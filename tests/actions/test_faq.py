@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.faq import NOT_SURE, SUGGESTION, ActionAcceptOffer, ActionAnswerFaq, ActionFaqFeedback, short_answer
+from actions.faq import NOT_SURE, SUGGESTION, ActionAcceptOffer, ActionAnswerFaq, ActionFaqFeedback
 from retrieval import knowledge_base
 from retrieval.services import ServiceRegistry
 from shop.db import ShopDB
@@ -168,11 +168,6 @@ async def test_feedback_with_garbage_entities_changes_nothing(shop_db_url, kb, s
     assert texts(dispatcher) == ["Thanks! Is there anything else I can help with?"]
 
 
-def test_short_answer_cuts_at_a_sentence():
-    text = "First sentence here. " * 40
-    cut = short_answer(text, limit=100)
-    assert cut.endswith(".") and len(cut) <= 100
-    assert short_answer("  a   b  ") == "a b"
 
 
 @pytest.mark.parametrize("intent", ["nlu_fallback", "out_of_scope"])

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from retrieval import kb_cli
-from retrieval.kb_documents import DocumentError, load_chunks, table_rows_as_sentences
+from retrieval.kb_documents import DocumentError, excerpt, load_chunks, table_rows_as_sentences
 from retrieval.knowledge_base import IndexMissingError, KnowledgeBase
 from retrieval.services import ServiceRegistry
 from tests.retrieval.conftest import write
@@ -127,6 +127,9 @@ def test_a_fact_in_one_sentence_of_a_long_section_outranks_a_short_section_on_th
     for question in ONE_LINE_QUESTIONS:
         top = kb.search(question, k=2)[0]
         assert top.heading == "Sending abroad" and "£60" in top.text, question
+        # The answer shown is cut around that line, not at the section's first 300 characters.
+        assert top.best_sentence == "Northern Ireland orders are sent free once they reach £60.", question
+        assert "£60" in top.excerpt(300) and "£60" not in excerpt(top.text, 300), question
     # Passages alone, as before sentence vectors, put the short section first.
     monkeypatch.setattr(knowledge_base, "SENTENCE_WEIGHT", 0.0)
     assert [kb.search(q, k=2)[0].heading for q in ONE_LINE_QUESTIONS] == ["Free delivery", "Free delivery"]
@@ -139,7 +142,24 @@ def test_a_fact_in_one_sentence_of_a_long_section_outranks_a_short_section_on_th
     older = KnowledgeBase(index_path=kb.index_path, collection=kb.collection_name, embedder=kb.embedder)
     with caplog.at_level("WARNING", logger="retrieval.knowledge_base"):
         assert [older.search(q, k=2)[0].heading for q in ONE_LINE_QUESTIONS] == ["Sending abroad"] * 2
+        assert "£60" in older.search(ONE_LINE_QUESTIONS[0], k=1)[0].excerpt(300)
     assert "no sentence vectors for 2 passages" in caplog.text and "make index" in caplog.text
+
+
+def test_an_excerpt_is_cut_at_sentences_and_keeps_the_sentence_that_answered():
+    text = "First sentence here. " * 40
+    cut = excerpt(text, 100)
+    assert cut.endswith(".") and len(cut) <= 100 and not cut.startswith("…")
+    assert excerpt("  a   b  ", 100) == "a b"
+    steps = "Collecting your order:\n- Bring the email.\n" + "- Any photo ID will do at the counter.\n" * 8
+    held = "- We hold it for 7 days, then refund it."
+    cut = excerpt(steps + held, 160, focus="We hold it for 7 days, then refund it.")
+    # From the line before the one that answered, lines kept as lines, and marked as cut.
+    assert cut == "… - Any photo ID will do at the counter.\n- We hold it for 7 days, then refund it."
+    # A sentence the passage does not hold word for word (a table row) cuts from the start.
+    assert excerpt(steps + held, 160, focus="Service: Tracked 48; Price: £3.95").startswith("Collecting your order:")
+    # Without a focus, or with one that the start already shows, nothing changes.
+    assert excerpt(steps + held, 160, focus="Bring the email.") == excerpt(steps + held, 160)
 
 
 def test_reingest_skips_unchanged_replaces_changed_and_removes_deleted(kb, kb_folder):
