@@ -168,8 +168,6 @@ async def test_feedback_with_garbage_entities_changes_nothing(shop_db_url, kb, s
     assert texts(dispatcher) == ["Thanks! Is there anything else I can help with?"]
 
 
-
-
 @pytest.mark.parametrize("intent", ["nlu_fallback", "out_of_scope"])
 async def test_a_follow_up_right_after_an_answer_is_asked_with_the_question_before_it(services, intent):
     tracker = load_tracker("order_form_filled", text="and for a gift?", intent=intent, sender_id="follow-up")
