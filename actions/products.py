@@ -19,6 +19,7 @@ from actions.common import (
     conversation_signals,
     latest_entity_values,
     latest_intent,
+    latest_text,
     shopper_words,
     slot_list,
     slot_text,
@@ -44,6 +45,9 @@ logger = logging.getLogger(__name__)
 PAGE_SIZE = 5
 MAX_TERMS = 5  # words a run of follow-ups may require
 UNAVAILABLE = "Sorry, product search isn't available right now. Please try again in a little while."
+
+
+NOT_CARRIED = "Sorry, we don't carry {product}. Is there something else I can find for you?"
 
 
 def product_entities(tracker: Tracker) -> list[dict[str, Any]]:
@@ -153,7 +157,7 @@ class ActionSearchProducts(UsesServices, Action):
             constraints = {slot: entities.get(slot) for slot in CONSTRAINT_SLOTS}
             query = text
             terms = []
-            product_word = entities.get("product_category")
+            product_word = search.product_word(latest_text(tracker), product_entities(tracker))
             if isinstance(product_word, str) and not search.carries(product_word):
                 if search.describes(product_word):
                     described_only = product_word
@@ -238,11 +242,14 @@ class ActionSearchProducts(UsesServices, Action):
                     )
                 )
             elif not_carried:
-                dispatcher.utter_message(
-                    text=f"Sorry, we don't carry {not_carried}. Is there something else I can find for you?"
-                )
+                dispatcher.utter_message(text=NOT_CARRIED.format(product=not_carried))
             else:
                 dispatcher.utter_message(text="I couldn't find anything like that. Could you describe it differently?")
+            return events
+        if not_carried and not search.names_products(text):
+            # Nothing else in the message is the catalog's: the "closest" products would only
+            # share a stray word with it.
+            dispatcher.utter_message(text=NOT_CARRIED.format(product=not_carried))
             return events
         cards = [
             card(hit.product, search_reason(hit, result.query, search.index)) for hit in result.hits[: result.exact]

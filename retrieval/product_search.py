@@ -14,6 +14,7 @@ from retrieval.text import (
     CHEAP_WORDS,
     COLOR_WORDS,
     GENERIC_PRODUCT_WORDS,
+    PRICE_WORDS,
     REFINE_FILLER,
     SHOPPING_WORDS,
     STOPWORDS,
@@ -62,6 +63,14 @@ MAX_QUERY_CHARS = 300
 # that at least two products say in full: one product saying it could be a coincidence.
 MAX_DESCRIBED_WORDS = 3
 MIN_DESCRIBED_PRODUCTS = 2
+# Words that may follow a product word without being part of its name ("hoodies please",
+# "trainers size 40", "dumbbells already"): the rest of a product phrase is cut there.
+NOT_PART_OF_A_NAME = frozenset(
+    "size sizes already now today tonight tomorrow asap again too also instead online here anyway without "
+    "thx cheers plz".split()
+)
+# The word right after an entity: letters, not a possessive ("dog's bed").
+_NEXT_WORD = re.compile(r"[ \t]+([A-Za-z]+)\b(?!['’])")
 # The conversation's slots that hold a search's constraints, and the `SearchRequest` field of each.
 # The filters a constraint slot can become (a product word is a kind, a subcategory or a category).
 FILTERS_OF_SLOT = {"product_category": ("kind", "subcategory", "category")}
@@ -250,6 +259,40 @@ class ProductSearch:
             return None
         stems = {stem(w) for w in content}
         return " ".join(content) if self.index.count_described(stems) >= MIN_DESCRIBED_PRODUCTS else None
+
+    def product_word(self, text: str, entities: Sequence[dict[str, Any]]) -> str | None:
+        """The shopper's product word as the NLU found it (several joined, `entity_values`),
+        with the word after it when that word is one no product is called by: the NLU knows
+        the catalog's words and stops where they do, so "cat flaps" comes out as "cat" and
+        "dog prams" as "dog", which the shop carries. The noun that ends an English product
+        phrase is its last word, so that word decides; only the next word is taken, so
+        "comfy sneakers" stays "sneakers" and "sneakers please" stays "sneakers"."""
+        value = entity_values(list(entities)).get("product_category")
+        spans = [
+            e
+            for e in entities
+            if e.get("entity") == "product_category" and isinstance(e.get("end"), int) and isinstance(value, str)
+        ]
+        if not spans:
+            return value if isinstance(value, str) else None
+        following = _NEXT_WORD.match(text, max(int(e["end"]) for e in spans))
+        if following is None:
+            return value
+        word = following.group(1).lower()
+        ignored = STOPWORDS | SHOPPING_WORDS | CHEAP_WORDS | COLOR_WORDS | GENERIC_PRODUCT_WORDS | NOT_PART_OF_A_NAME
+        if word in ignored or stem(word) in GENERIC_PRODUCT_WORDS or word in PRICE_WORDS:
+            return value
+        if set(tokens(self.index.correct(word))) & self.index.name_words():
+            return value
+        return f"{value} {word}"
+
+    def names_products(self, text: str) -> bool:
+        """Whether any word of the message is one the catalog's products are called by: "cat"
+        in "do you have cat flaps", which the shop lacks, so cat products are the closest thing
+        to show. In "do you take amex" no word is, and the products whose descriptions happen to
+        say "take" would be no answer."""
+        asked = {stem(w) for w in _content_words(self.index.correct(text))} - GENERIC_PRODUCT_WORDS
+        return bool(asked & self.index.name_words())
 
     def rather_than_passage(self, text: str, passage_confidence: float, passage_is_sure: bool) -> bool:
         """Whether the message wants products rather than the passage the shop's documents

@@ -59,9 +59,15 @@ def turn(
         intent=intent,
         sender_id="shopper",
     )
-    tracker.latest_message["entities"] = [{"entity": k, "value": v} for k, v in (entities or {}).items()]
+    tracker.latest_message["entities"] = [span(text, k, v) for k, v in (entities or {}).items()]
     tracker.latest_message["metadata"] = metadata or {}
     return tracker
+
+
+def span(text: str, entity: str, value: Any) -> dict[str, Any]:
+    """The entity as the NLU gives it: with its place in the text where the text says it."""
+    at = text.lower().find(value.lower()) if isinstance(value, str) else -1
+    return {"entity": entity, "value": value} | ({"start": at, "end": at + len(value)} if at >= 0 else {})
 
 
 async def run(action, tracker: Tracker) -> tuple[CollectingDispatcher, dict[str, Any]]:
@@ -396,12 +402,32 @@ async def test_a_product_the_shop_does_not_carry_is_said_so_with_the_closest(ser
     )
     [message] = dispatcher.messages
     assert message["text"].startswith("Sorry, we don't carry pizza ovens. The closest I have:")
-    assert cards(dispatcher)
+    assert cards(dispatcher)  # oven-safe cookware
+    # No word of the message is one the catalog's products are called by: no "closest"
+    # products (a hoodie and dumbbells had been), a question.
+    mowers, _ = await run(
+        ActionSearchProducts(services),
+        turn("do you sell lawnmowers", "search_product", {"product_category": "lawnmowers"}),
+    )
+    assert texts(mowers) == ["Sorry, we don't carry lawnmowers. Is there something else I can find for you?"]
+    assert not mowers.messages[0].get("custom")
     carried, _ = await run(
         ActionSearchProducts(services),
         turn("do you have hiking boots?", "search_product", {"product_category": "hiking boots"}),
     )
     assert "don't carry" not in texts(carried)[0]
+    # The NLU stops at the catalog's words ("hiking" of "hiking poles"); the noun after it is
+    # part of the product the shopper named, and the hiking products are the closest.
+    poles, _ = await run(
+        ActionSearchProducts(services),
+        turn("do you have hiking poles?", "search_product", {"product_category": "hiking"}),
+    )
+    assert texts(poles)[0].startswith("Sorry, we don't carry hiking poles. The closest I have:")
+    assert any("hiking" in c["title"].lower() or "hiking" in c["reason"] for c in cards(poles))
+    for polite in ("do you have hiking boots please", "hiking boots size 42", "comfy hiking boots"):
+        entities = {"product_category": "hiking boots"}
+        carried, _ = await run(ActionSearchProducts(services), turn(polite, "search_product", entities))
+        assert "don't carry" not in texts(carried)[0], polite
 
 
 async def test_the_find_a_product_button_asks_what_to_find_in_the_shops_own_words(services, products):
