@@ -42,6 +42,10 @@ FIELDS = (
     "image_url",
     "url",
 )
+# Written by `merge_variants` where a product's variants differ, and read back from the
+# catalog it wrote (`make shop` writes data/catalog.jsonl, `make index` reads it): every colour
+# the product comes in, and its dearest variant's price. A shop's own column may fill either.
+VARIANT_FIELDS = ("colors", "price_max")
 REQUIRED = ("id", "title")
 MAX_ID_CHARS = 64
 
@@ -79,9 +83,10 @@ def load_mapping(path: str | Path | None) -> dict[str, str]:
         raise CatalogError(f"column mapping {path}: {exc}") from exc
     if not isinstance(mapping, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()):
         raise CatalogError(f"column mapping {path}: expected a JSON object of field -> column name")
-    unknown = sorted(set(mapping) - set(FIELDS))
+    unknown = sorted(set(mapping) - set(FIELDS) - set(VARIANT_FIELDS))
     if unknown:
-        raise CatalogError(f"column mapping {path}: unknown fields {unknown}; known: {', '.join(FIELDS)}")
+        known = ", ".join((*FIELDS, *VARIANT_FIELDS))
+        raise CatalogError(f"column mapping {path}: unknown fields {unknown}; known: {known}")
     return mapping
 
 
@@ -112,7 +117,8 @@ def read_catalog(
             report.skipped[number] = row
             continue
         try:
-            product = normalise({name: row.get(mapping.get(name, name)) for name in FIELDS}, currency)
+            raw = {name: row.get(mapping.get(name, name)) for name in (*FIELDS, *VARIANT_FIELDS)}
+            product = normalise(raw, currency)
         except ValueError as exc:
             report.skipped[number] = str(exc)
             continue
@@ -137,12 +143,12 @@ def merge_variants(variants: list[dict[str, Any]]) -> dict[str, Any]:
     product = dict(variants[0])
     product["sizes"] = list(dict.fromkeys(size for v in offered for size in v["sizes"]))
     product["stock"] = sum(v["stock"] for v in variants)
-    prices = [v["price"] for v in offered]
-    product["price"] = min(prices)
+    product["price"] = min(v["price"] for v in offered)
     product.pop("price_max", None)
-    if max(prices) > min(prices):
-        product["price_max"] = max(prices)
-    colors = list(dict.fromkeys(v["color"] for v in offered if v["color"]))
+    dearest = max(v.get("price_max") or v["price"] for v in offered)
+    if dearest > product["price"]:
+        product["price_max"] = dearest
+    colors = list(dict.fromkeys(color for v in offered for color in product_colors(v)))
     product["color"] = colors[0] if colors else ""
     if len(colors) > 1:
         product["colors"] = colors
@@ -231,7 +237,7 @@ def normalise(raw: dict[str, Any], currency: str = "USD") -> dict[str, Any]:
     price = _number(raw.get("price"), "price")
     if price is None:
         raise ValueError("missing price")
-    return {
+    product = {
         "id": product_id,
         "title": str(raw["title"]).strip(),
         "description": str(raw.get("description") or "").strip(),
@@ -250,6 +256,14 @@ def normalise(raw: dict[str, Any], currency: str = "USD") -> dict[str, Any]:
         "image_url": str(raw.get("image_url") or ""),
         "url": str(raw.get("url") or f"/product/{product_id}"),
     }
+    colors = list(dict.fromkeys(str(c).strip().lower() for c in _list(raw.get("colors"), _LIST_SEPARATORS)))
+    if len(colors) > 1:
+        product["colors"] = colors
+        product["color"] = product["color"] or colors[0]
+    price_max = _number(raw.get("price_max"), "price_max")
+    if price_max is not None and price_max > product["price"]:
+        product["price_max"] = round(price_max, 2)
+    return product
 
 
 def product_text(product: dict[str, Any]) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from retrieval.catalog import read_catalog
 from shop.nlu_data import catalog_vocabulary, write_nlu_data
 from shop.onboard import OnboardError, onboard
 
@@ -165,3 +166,6 @@ def test_an_export_with_a_row_per_variant_is_one_product_per_id_and_says_so(tmp_
     shears = json.loads((data / "catalog.jsonl").read_text().splitlines()[0])
     assert (shears["colors"], shears["price"], shears["price_max"]) == (["green", "teal"], 24.5, 26.5)
     assert "teal" in nlu_blocks(nlu)["lookup:color"]
+    # `make index` reads the catalog `make shop` wrote: the variants' colours and prices stay.
+    [again] = [p for p in read_catalog(data / "catalog.jsonl").products if p["id"] == shears["id"]]
+    assert again == shears
