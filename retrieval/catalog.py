@@ -261,7 +261,7 @@ def normalise(raw: dict[str, Any], currency: str = "USD") -> dict[str, Any]:
         product["colors"] = colors
         product["color"] = product["color"] or colors[0]
     price_max = _number(raw.get("price_max"), "price_max")
-    if price_max is not None and price_max > product["price"]:
+    if price_max is not None and price_max > round(price, 2):
         product["price_max"] = round(price_max, 2)
     return product
 
