@@ -25,7 +25,7 @@ from retrieval.embedder import Embedder
 from retrieval.fusion import HybridJoiner, QueryCoverage
 from retrieval.knowledge_base import chroma_client, close_chroma_client
 from retrieval.spelling import Speller
-from retrieval.text import REASON_FILLER, clauses, joined_words, tokens
+from retrieval.text import REASON_FILLER, clauses, joined_words, tokens, words
 from shop.settings import current
 
 logger = logging.getLogger(__name__)
@@ -115,6 +115,7 @@ class ProductIndex:
         self._arrays: dict[str, np.ndarray] = {}
         self._sizes: list[set[str]] = []
         self._colors: list[set[str]] = []
+        self._color_words: list[list[frozenset[str]]] = []
         self._bm25: Any = None
         self._coverage = QueryCoverage([])
         self._texts: list[str] = []
@@ -233,6 +234,7 @@ class ProductIndex:
         }
         self._sizes = [{str(s).lower() for s in p.get("sizes", [])} for p in products]
         self._colors = [set(product_colors(p)) for p in products]
+        self._color_words = [[frozenset(words(c)) for c in colors] for colors in self._colors]
         texts = [product_text(p) for p in products]
         product_tokens = [tokens(t) for t in texts]
         self._phrase_tokens = [_phrase_tokens(t) for t in texts]
@@ -343,8 +345,12 @@ class ProductIndex:
             if value:
                 keep &= a[name] == value.lower()
         if filters.color:
-            color = filters.color.lower()
-            keep &= np.fromiter((color in c for c in self._colors), dtype=bool, count=len(self._colors))
+            # "green" is a forest green or sage green product's colour too; "light blue" is not
+            # plain blue's.
+            asked = frozenset(words(filters.color))
+            keep &= np.fromiter(
+                (any(asked <= named for named in c) for c in self._color_words), dtype=bool, count=len(self._colors)
+            )
         if filters.brand:
             keep &= a["brand"] == filters.brand.lower()
         if filters.price_min is not None:

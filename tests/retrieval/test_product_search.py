@@ -368,6 +368,12 @@ def test_a_variant_colour_or_size_is_found_by_the_filters(tmp_path, embedder):
     assert index.search("harness", ProductFilters(color="navy")) == []  # that variant is sold out
     assert [h.product["id"] for h in index.search("dog food", ProductFilters(size="13kg"))] == ["dry-food"]
     assert {"red", "olive"} <= index.vocabulary("color")
+    # A shade is its colour too: "green" finds the forest green harness, "light green" does not.
+    shade = tmp_path / "shade.csv"
+    shade.write_text(VARIANT_EXPORT.replace(",olive,", ",forest green,"))
+    index.ingest(shade, {**VARIANT_MAPPING, "stock": "Stock"}, progress=False)
+    assert [h.product["id"] for h in index.search("harness", ProductFilters(color="green"))] == ["harness"]
+    assert index.search("harness", ProductFilters(color="light green")) == []
 
 
 def test_missing_product_index_names_the_fix(tmp_path, embedder):
