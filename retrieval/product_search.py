@@ -57,6 +57,8 @@ WIDEN_ORDER = ("color", "subcategory")
 _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 # A unit of length, volume, weight or paper weight right after a number: a size, not a price.
 _MEASURE = re.compile(r"\s*(?:mm|cm|m|ml|cl|l|g|gsm|kg|oz|lb|lbs|in|inch|inches|ft)\b", re.I)
+# An age or a time after a number ("food for my 14 yo cat", "a 3 month old puppy"): not a price.
+_AGE = re.compile(r"\s*(?:yo|y/o|yr|yrs|year|years|month|months|mth|mths|week|weeks|wk|wks|day|days)\b", re.I)
 MAX_QUERY_CHARS = 300
 # A message the NLU was unsure of is searched for what the descriptions say when it is a short
 # phrase (a shopper's "biopic", "dark comedy", "based on a book": at most three content words)
@@ -148,6 +150,16 @@ def parse_price(value: Any) -> float | None:
         return float(match.group().replace(",", ""))
     except ValueError:
         return None
+
+
+def _an_age_in(text: str | None, value: Any) -> bool:
+    """Whether the NLU's price is a number the message gives as an age or a time: every time
+    the message says that number, a unit of age follows it."""
+    number = _NUMBER.search(value[:200]) if isinstance(value, str) else None
+    if number is None or not isinstance(text, str):
+        return False
+    said = [m for m in _NUMBER.finditer(text[:MAX_QUERY_CHARS]) if m.group() == number.group()]
+    return bool(said) and all(_AGE.match(text, m.end()) for m in said)
 
 
 def _clean(value: Any, limit: int = 100) -> str | None:
@@ -378,7 +390,10 @@ class ProductSearch:
     def filters_for(self, request: SearchRequest) -> ProductFilters:
         category, subcategory = self.resolve_category(_clean(request.category))
         kind = self.product_nouns(_clean(request.category)) if category and not subcategory else None
-        price_min, price_max = parse_price(request.price_min), parse_price(request.price_max)
+        price_min, price_max = (
+            None if _an_age_in(request.query, value) else parse_price(value)
+            for value in (request.price_min, request.price_max)
+        )
         if price_min is not None and price_max is not None and price_min > price_max:
             price_min, price_max = price_max, price_min
         color = (_clean(request.color) or "").lower() or None

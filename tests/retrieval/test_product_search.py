@@ -448,3 +448,18 @@ def test_a_typo_of_a_product_word_is_that_word_and_short_words_are_left_alone(se
     assert search.index.correct("amex") == "amex" and search.index.correct("astronomy") == "astronomy"
     hits = search.search(SearchRequest("wireless headphnoes"), k=3).hits
     assert hits and all(h.product["subcategory"] == "headphones" for h in hits)
+
+
+@pytest.mark.parametrize(
+    ("query", "price_max", "expected"),
+    [
+        ("food for my 14 yo cat", "14", None),
+        ("a bed for a 3 month old puppy", "3", None),
+        ("a jacket for my 4 year old under 40", "40", 40.0),
+        ("hoodies under 14", "14", 14.0),
+        # Said twice, once as a price: a price.
+        ("treats for my 2 yo dog under 2 dollars each", "2", 2.0),
+    ],
+)
+def test_an_age_the_nlu_took_for_a_price_is_no_price(search, query, price_max, expected):
+    assert search.filters_for(SearchRequest(query=query, price_max=price_max)).price_max == expected
