@@ -251,29 +251,32 @@ ELLIPSIS = "… "
 
 def excerpt(passage: str, limit: int, focus: str | None = None) -> str:
     """The passage, whitespace tidied, cut at a sentence or line end to about `limit`
-    characters: from its start, unless that would cut off `focus` (the sentence that answered
-    the question), in which case from the sentence before it. A 700-character section that
-    answers in its last lines ("how long will you hold it?") must not be shown only up to its
-    first 400. Line breaks are kept, so lists and tables stay lists and tables."""
+    characters. When the cut would leave out `focus` (the sentence closest to the question),
+    the opening is shortened and that sentence follows it after an ellipsis: a 700-character
+    section that answers in its last lines ("how long will you hold it?") had been shown only up
+    to its first 420, and the closest sentence is not always the answer, which is often the
+    opening, so neither is dropped. Line breaks are kept, so lists stay lists."""
     text = tidy_whitespace(passage)
     if len(text) <= limit:
         return text
     spans = _sentence_spans(text)
-    start = 0
     focus = tidy_whitespace(focus or "")
-    # A table row's sentence is written as "Column: cell" and is not found: the cut is from the start.
+    # A table row's sentence is written as "Column: cell" and is not found: the cut is the opening's.
     at = text.find(focus) if focus else -1
+    tail = ""
     if at >= 0 and at + len(focus) > limit:
-        holding = max(i for i, (begin, _) in enumerate(spans) if begin <= at)
-        with_context = holding > 0 and spans[holding][1] - spans[holding - 1][0] + len(ELLIPSIS) < limit
-        start = holding - 1 if with_context else holding
-    prefix = ELLIPSIS if start else ""
-    begin, end = spans[start]
-    for _, span_end in spans[start + 1 :]:
-        if len(prefix) + span_end - begin > limit:
+        begin, end = max((b, e) for b, e in spans if b <= at)
+        tail = ELLIPSIS + text[begin : max(end, at + len(focus))]
+    budget = limit - len(tail) - 1 if tail else limit
+    begin, end = spans[0]
+    for _, span_end in spans[1:]:
+        if span_end - begin > budget:
             break
         end = span_end
-    kept = re.sub(r"[ \t]+\n", "\n", prefix + text[begin:end])
+    if tail and end - begin > budget:
+        return tail.strip()[:limit]
+    kept = text[begin:end] + (f"\n{tail}" if tail else "")
+    kept = re.sub(r"[ \t]+\n", "\n", kept)
     return kept if len(kept) <= limit else kept[: limit - 1].rstrip() + "…"
 
 

@@ -274,11 +274,11 @@ class ProductSearch:
 
     def product_word(self, text: str, entities: Sequence[dict[str, Any]]) -> str | None:
         """The shopper's product word as the NLU found it (several joined, `entity_values`),
-        with the word after it when that word is one no product is called by: the NLU knows
-        the catalog's words and stops where they do, so "cat flaps" comes out as "cat" and
-        "dog prams" as "dog", which the shop carries. The noun that ends an English product
-        phrase is its last word, so that word decides; only the next word is taken, so
-        "comfy sneakers" stays "sneakers" and "sneakers please" stays "sneakers"."""
+        with the word after it when the catalog never uses that word: the NLU knows the
+        catalog's words and stops where they do, so "cat flaps" comes out as "cat" and "dog
+        prams" as "dog", which the shop carries. The noun that ends an English product phrase
+        is its last word, so that word decides; only the next word is taken, so "comfy
+        sneakers" stays "sneakers" and "sneakers please" stays "sneakers"."""
         value = entity_values(list(entities)).get("product_category")
         spans = [
             e
@@ -294,7 +294,11 @@ class ProductSearch:
         ignored = STOPWORDS | SHOPPING_WORDS | CHEAP_WORDS | COLOR_WORDS | GENERIC_PRODUCT_WORDS | NOT_PART_OF_A_NAME
         if word in ignored or stem(word) in GENERIC_PRODUCT_WORDS or word in PRICE_WORDS:
             return value
-        if set(tokens(self.index.correct(word))) & self.index.name_words():
+        # A word the catalog says anywhere, even only in descriptions, may be the shopper's name
+        # for what the shop has ("dk wool" for DK yarn whose blends say wool): only a word the
+        # catalog never uses ("flaps", "prams") shows the product is not the shop's.
+        stems = set(tokens(self.index.correct(word)))
+        if not stems or self.index.count_described(stems) > 0:
             return value
         return f"{value} {word}"
 

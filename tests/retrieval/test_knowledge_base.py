@@ -154,8 +154,12 @@ def test_an_excerpt_is_cut_at_sentences_and_keeps_the_sentence_that_answered():
     steps = "Collecting your order:\n- Bring the email.\n" + "- Any photo ID will do at the counter.\n" * 8
     held = "- We hold it for 7 days, then refund it."
     cut = excerpt(steps + held, 160, focus="We hold it for 7 days, then refund it.")
-    # From the line before the one that answered, lines kept as lines, and marked as cut.
-    assert cut == "… - Any photo ID will do at the counter.\n- We hold it for 7 days, then refund it."
+    # The opening, shortened, then the line that answered after an ellipsis; lines kept as lines.
+    assert cut == (
+        "Collecting your order:\n- Bring the email.\n- Any photo ID will do at the counter.\n"
+        "… - We hold it for 7 days, then refund it."
+    )
+    assert len(cut) <= 160
     # A sentence the passage does not hold word for word (a table row) cuts from the start.
     assert excerpt(steps + held, 160, focus="Service: Tracked 48; Price: £3.95").startswith("Collecting your order:")
     # Without a focus, or with one that the start already shows, nothing changes.

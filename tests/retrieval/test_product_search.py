@@ -463,3 +463,25 @@ def test_a_typo_of_a_product_word_is_that_word_and_short_words_are_left_alone(se
 )
 def test_an_age_the_nlu_took_for_a_price_is_no_price(search, query, price_max, expected):
     assert search.filters_for(SearchRequest(query=query, price_max=price_max)).price_max == expected
+
+
+def test_the_product_word_takes_the_next_noun_only_when_the_catalog_never_says_it(search, demo_products):
+    def entity(text: str, value: str) -> list[dict]:
+        at = text.index(value)
+        return [{"entity": "product_category", "value": value, "start": at, "end": at + len(value)}]
+
+    text = "do you have hiking poles?"
+    assert search.product_word(text, entity(text, "hiking")) == "hiking poles"
+    # A word only descriptions say may be the shopper's name for what the shop has ("dk wool"
+    # for DK yarn): the NLU's word stands.
+    described = sorted(
+        w
+        for w in set().union(*(set(tokens(p["description"])) for p in demo_products.products))
+        - demo_products.name_words()
+        if w.isalpha() and len(w) > 4
+    )[0]
+    text = f"do you have hiking {described}"
+    assert search.product_word(text, entity(text, "hiking")) == "hiking"
+    for text in ("hiking boots please", "hiking boots size 42", "hiking boots", "a dog's hiking boots"):
+        assert search.product_word(text, entity(text, "hiking boots")) == "hiking boots", text
+    assert search.product_word("anything", []) is None
