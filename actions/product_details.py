@@ -15,7 +15,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import UsesServices, latest_entity_values, slot_list, slot_text
 from actions.products import UNAVAILABLE, card, cards_message, latest_entities, page_product_id
-from retrieval.catalog import product_colors
+from retrieval.catalog import color_named, product_colors
 from retrieval.product_index import ProductIndexMissingError
 from retrieval.product_questions import (
     ASPECTS,
@@ -141,8 +141,8 @@ def details_text(
             lines.append(f"The {p['title']} comes in one size only.")
     colors = product_colors(p)
     if asked_color:
-        if asked_color.lower() in colors:
-            lines.append(f"Yes, the {p['title']} comes in {asked_color.lower()}.")
+        if named := color_named(p, asked_color):
+            lines.append(f"Yes, the {p['title']} comes in {named}.")
         else:
             lines.append(
                 f"No, the {p['title']} comes in {', '.join(colors) or 'one colour'}. "

@@ -164,6 +164,13 @@ def product_colors(product: dict[str, Any]) -> list[str]:
     return [product["color"]] if product.get("color") else []
 
 
+def color_named(product: dict[str, Any], asked: str) -> str | None:
+    """The product's colour that the shopper's colour names, by its words: "green" names forest
+    green (as the search's colour filter matches it), "light green" does not name green."""
+    wanted = set(re.findall(r"[a-z]+", asked.lower()))
+    return next((c for c in product_colors(product) if wanted and wanted <= set(re.findall(r"[a-z]+", c))), None)
+
+
 def _jsonl_rows(path: Path) -> list[tuple[int, dict[str, Any] | str]]:
     rows: list[tuple[int, dict[str, Any] | str]] = []
     with path.open(encoding="utf-8") as handle:

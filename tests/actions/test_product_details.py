@@ -322,6 +322,9 @@ def test_a_product_with_colour_variants_answers_for_each_colour():
     assert details_text(harness, {"colour"}, asked_color="Olive", everything=False).startswith(
         "Yes, the Trail Harness comes in olive."
     )
+    assert details_text({**harness, "colors": ["red", "forest green"]}, {"colour"}, asked_color="green").startswith(
+        "Yes, the Trail Harness comes in forest green."
+    )
     no = details_text(harness, {"colour"}, asked_color="navy", everything=False)
     assert no.startswith("No, the Trail Harness comes in red, olive.")
     assert "Colours: red, olive." in details_text(harness, set())
