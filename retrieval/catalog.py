@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from retrieval.text import words
 from shop.money import CurrencyError, currency_code, price_number
 from shop.settings import current
 
@@ -167,8 +168,8 @@ def product_colors(product: dict[str, Any]) -> list[str]:
 def color_named(product: dict[str, Any], asked: str) -> str | None:
     """The product's colour that the shopper's colour names, by its words: "green" names forest
     green (as the search's colour filter matches it), "light green" does not name green."""
-    wanted = set(re.findall(r"[a-z]+", asked.lower()))
-    return next((c for c in product_colors(product) if wanted and wanted <= set(re.findall(r"[a-z]+", c))), None)
+    wanted = set(words(asked))
+    return next((c for c in product_colors(product) if wanted and wanted <= set(words(c))), None)
 
 
 def _jsonl_rows(path: Path) -> list[tuple[int, dict[str, Any] | str]]:

@@ -280,13 +280,9 @@ def excerpt(passage: str, limit: int, focus: str | None = None) -> str:
     return kept if len(kept) <= limit else kept[: limit - 1].rstrip() + "…"
 
 
-# A sentence ends at . ! or ? before a space, and at a line break (a list item, a table row).
-_EXCERPT_BREAK = re.compile(r"(?<=[.!?])[ \t]+|\n+")
-
-
 def _sentence_spans(text: str) -> list[tuple[int, int]]:
     spans, position = [], 0
-    for match in _EXCERPT_BREAK.finditer(text):
+    for match in _SENTENCE_BREAK.finditer(text):
         if match.start() > position:
             spans.append((position, match.start()))
         position = match.end()

@@ -280,13 +280,11 @@ class ProductSearch:
         is its last word, so that word decides; only the next word is taken, so "comfy
         sneakers" stays "sneakers" and "sneakers please" stays "sneakers"."""
         value = entity_values(list(entities)).get("product_category")
-        spans = [
-            e
-            for e in entities
-            if e.get("entity") == "product_category" and isinstance(e.get("end"), int) and isinstance(value, str)
-        ]
+        if not isinstance(value, str):
+            return None
+        spans = [e for e in entities if e.get("entity") == "product_category" and isinstance(e.get("end"), int)]
         if not spans:
-            return value if isinstance(value, str) else None
+            return value
         following = _NEXT_WORD.match(text, max(int(e["end"]) for e in spans))
         if following is None:
             return value
