@@ -17,6 +17,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,9 @@ FIELDS = (
 # the product comes in, and its dearest variant's price. A shop's own column may fill either.
 VARIANT_FIELDS = ("colors", "price_max")
 REQUIRED = ("id", "title")
+# What a platform writes in an option column of a product that has no options (Shopify's
+# "Default Title"): no size a shopper could ask for.
+NO_OPTION = frozenset({"default title"})
 MAX_ID_CHARS = 64
 
 
@@ -227,6 +231,51 @@ def _number(value: Any, name: str, default: float | None = None) -> float | None
     return number
 
 
+def _stock(value: Any) -> int:
+    """Units in stock. Platforms that let a shop keep selling when out of stock (Shopify's
+    "continue selling", WooCommerce's backorders) export an oversold item's stock below zero: it
+    is out of stock, not a broken row (skipping it lost the product)."""
+    text = "" if value is None else str(value).strip()
+    oversold = text.startswith("-")
+    number = _number(text[1:] if oversold else value, "stock", 1)
+    return 0 if oversold else int(number or 0)
+
+
+# Block elements end a line of the text; list items start one with "- ", as the help pages do.
+_BLOCK_TAGS = frozenset({"p", "div", "br", "li", "ul", "ol", "tr", "table", "h1", "h2", "h3", "h4", "h5", "h6"})
+_MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z][^>]*>|&[a-zA-Z]+;|&#\d+;")
+
+
+class _TextOfHtml(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _BLOCK_TAGS:
+            self.parts.append("\n- " if tag == "li" else "\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def plain_text(value: str) -> str:
+    """A cell's text without its HTML: exports carry descriptions as the shop's HTML ("Body
+    (HTML)" on Shopify, WooCommerce's descriptions), and tags would otherwise reach the shopper's
+    reply, the search words and the vectors. Text with no markup is returned as it is."""
+    if not _MARKUP.search(value):
+        return value.strip()
+    parser = _TextOfHtml()
+    parser.feed(value)
+    parser.close()
+    lines = (re.sub(r"[ \t\r\f\v]+", " ", line).strip() for line in "".join(parser.parts).split("\n"))
+    return "\n".join(line for line in lines if line and line != "-")
+
+
 def normalise(raw: dict[str, Any], currency: str = "USD") -> dict[str, Any]:
     """One product in our shape, priced in `currency` unless it names its own; raises ValueError
     naming the bad field."""
@@ -239,24 +288,24 @@ def normalise(raw: dict[str, Any], currency: str = "USD") -> dict[str, Any]:
     reviews = []
     for review in _list(raw.get("reviews")):
         if isinstance(review, dict) and review.get("text"):
-            reviews.append({"text": str(review["text"]), "rating": review.get("rating")})
+            reviews.append({"text": plain_text(str(review["text"])), "rating": review.get("rating")})
         elif isinstance(review, str) and review.strip():
-            reviews.append({"text": review.strip(), "rating": None})
+            reviews.append({"text": plain_text(review), "rating": None})
     price = _number(raw.get("price"), "price")
     if price is None:
         raise ValueError("missing price")
     product = {
         "id": product_id,
-        "title": str(raw["title"]).strip(),
-        "description": str(raw.get("description") or "").strip(),
+        "title": plain_text(str(raw["title"])),
+        "description": plain_text(str(raw.get("description") or "")),
         "category": str(raw.get("category") or "").strip().lower(),
         "subcategory": str(raw.get("subcategory") or "").strip().lower(),
         "brand": str(raw.get("brand") or "").strip(),
         "price": round(price, 2),
         "currency": currency_code(str(raw.get("currency") or currency), currency),
         "color": str(raw.get("color") or "").strip().lower(),
-        "sizes": [str(s) for s in _list(raw.get("sizes"), _LIST_SEPARATORS)],
-        "stock": int(_number(raw.get("stock"), "stock", 1) or 0),
+        "sizes": [str(s) for s in _list(raw.get("sizes"), _LIST_SEPARATORS) if str(s).lower() not in NO_OPTION],
+        "stock": _stock(raw.get("stock")),
         "rating": round(_number(raw.get("rating"), "rating", 0.0) or 0.0, 2),
         "rating_count": int(_number(raw.get("rating_count"), "rating_count", 0) or 0),
         "reviews": reviews,

@@ -359,6 +359,28 @@ def test_rows_that_share_an_id_are_the_variants_of_one_product(tmp_path):
     assert mug["sizes"] == ["S", "L"] and mug["stock"] == 0 and mug["price_max"] == 7
 
 
+def test_a_platform_exports_html_placeholder_options_and_oversold_stock(tmp_path):
+    """A Shopify-style export: descriptions in HTML, "Default Title" as the option of a product
+    without options, and an item sold past zero ("continue selling") at stock -2."""
+    path = tmp_path / "shopify.csv"
+    path.write_text(
+        "ID,Title,Body HTML,Option1 Value,Variant Price,Variant Inventory Qty\n"
+        '7001,Za&#39;atar Blend 60g,"<p>Thyme, sumac &amp; sesame.</p><ul><li>Packed to order</li>'
+        '<li>Vegan</li></ul>",Default Title,8.50,-2\n'
+        "7002,Bucatini 500g,<p>Bronze-cut.<br/>Slow dried.</p>,Default Title,6.25,14\n"
+        "7003,Ground Coffee,Plain text stays as it is: 2 < 3.,250 g,14.00,5\n"
+    )
+    mapping = {"id": "ID", "title": "Title", "description": "Body HTML", "sizes": "Option1 Value"}
+    report = read_catalog(path, {**mapping, "price": "Variant Price", "stock": "Variant Inventory Qty"})
+    zaatar, pasta, coffee = report.products
+    assert not report.skipped
+    assert zaatar["title"] == "Za'atar Blend 60g" and zaatar["stock"] == 0
+    assert zaatar["description"] == "Thyme, sumac & sesame.\n- Packed to order\n- Vegan"
+    assert pasta["description"] == "Bronze-cut.\nSlow dried." and pasta["sizes"] == [] and pasta["stock"] == 14
+    assert coffee["description"] == "Plain text stays as it is: 2 < 3." and coffee["sizes"] == ["250 g"]
+    assert "<" not in product_text(zaatar) and "sumac" in product_text(zaatar)
+
+
 def test_a_variant_colour_or_size_is_found_by_the_filters(tmp_path, embedder):
     path = tmp_path / "export.csv"
     path.write_text(VARIANT_EXPORT)
