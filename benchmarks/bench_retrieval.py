@@ -265,8 +265,8 @@ def main() -> int:
             public["validation"] = answer_stats(decisions(kb, validation), *public_cut)
             public["test"] = answer_stats(decisions(kb, test), *public_cut)
         base_thresholds = choose_thresholds(decisions(kbs["base"], validation))
-        # The same fit for the plain MiniLM, which another shop's documents get when no labelled
-        # question names their sections: it agrees with the validation fit there (0.417 / 0.421).
+        # The same fit for the plain MiniLM, which serves when no labelled question names the
+        # sections of any folder here: it agrees with the validation fit there (0.417 / 0.421).
         public_base = (
             public_suggest_threshold(bitext_points(kbs["base"], args.bitext)) if args.bitext.is_file() else None
         )

@@ -5,17 +5,21 @@ KB_STAMP  := $(KB_INDEX)/shop_kb.stamp
 KB_INPUTS := $(shell find $(KB_DIR) -type f 2>/dev/null) retrieval/kb_documents.py retrieval/knowledge_base.py
 # The KB question encoder: MiniLM fine-tuned on training_data/kb/questions.jsonl (about 80 s here).
 KB_QUESTIONS := training_data/kb/questions.jsonl
-# A stamp, not the encoder's file: another shop's documents may have no labelled questions (or
-# questions for fewer than half their sections), and then no encoder is written (the plain MiniLM serves).
+# Another shop's documents have no labelled questions (or questions for fewer than half their
+# sections): the encoder is then fine-tuned on the documents the questions were written for
+# (shop/kb, the demo's) and serves the shop's, whose shoppers word questions as the demo's do.
+# A stamp, not the encoder's file: a questions file naming neither writes no encoder (the plain
+# MiniLM serves).
 KB_ENCODER   := $(MODEL_DIR)/kb_encoder.stamp
+KB_QUESTIONS_DIR := shop/kb
 
 index: $(KB_STAMP)
 
 .PHONY: train-kb-encoder
 train-kb-encoder: $(KB_ENCODER) ## fine-tune the KB question encoder if its questions, documents or code changed
 
-$(KB_ENCODER): $(KB_QUESTIONS) $(KB_INPUTS) retrieval/kb_encoder.py | $(ACTIONS_ENV)/.lock.sha256
-	$(ACT_PY) -m retrieval train-encoder --kb $(KB_DIR) --questions $(KB_QUESTIONS) --out $(MODEL_DIR)/kb_encoder --optional
+$(KB_ENCODER): $(KB_QUESTIONS) $(KB_INPUTS) $(shell find $(KB_QUESTIONS_DIR) -type f) retrieval/kb_encoder.py retrieval/kb_cli.py | $(ACTIONS_ENV)/.lock.sha256
+	$(ACT_PY) -m retrieval train-encoder --kb $(KB_DIR) --questions $(KB_QUESTIONS) --questions-kb $(KB_QUESTIONS_DIR) --out $(MODEL_DIR)/kb_encoder --optional
 	@touch $@
 
 $(KB_STAMP): $(KB_INPUTS) $(KB_ENCODER) | $(ACTIONS_ENV)/.lock.sha256

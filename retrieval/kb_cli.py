@@ -41,9 +41,14 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--out", help="encoder folder (default: $SHOP_KB_ENCODER_PATH or models/kb_encoder)")
     train.add_argument("--epochs", type=int, default=6, help="6: the best of 2, 4 and 6 on the validation questions")
     train.add_argument(
+        "--questions-kb",
+        help="the documents the questions were labelled against (make index: shop/kb); when the questions "
+        "name too few sections of --kb, the encoder is fine-tuned on these and serves --kb",
+    )
+    train.add_argument(
         "--optional",
         action="store_true",
-        help="when no question names a section of --kb, remove the encoder and exit 0 (make index does)",
+        help="when no question names a section of --kb (or of --questions-kb), remove the encoder and exit 0",
     )
     sub.add_parser("catalog", help="product catalog commands: python -m retrieval catalog --help")
     return parser
@@ -85,14 +90,26 @@ def main(argv: list[str] | None = None, services: ServiceRegistry | None = None)
 
 def _train_encoder(args: argparse.Namespace) -> int:
     out = args.out or str(encoder_path())
+    trained_on = args.kb
     try:
-        meta = fine_tune(load_questions(args.questions), kb_chunks(args.kb), out, epochs=args.epochs)
+        questions = load_questions(args.questions)
+        try:
+            meta = fine_tune(questions, kb_chunks(args.kb), out, epochs=args.epochs)
+        except NoQuestionsForTheseDocumentsError:
+            if not args.questions_kb:
+                raise
+            # Another shop's documents. Fine-tuned on the documents its questions were written
+            # for, the encoder still learns how shoppers word policy questions ("my parcel never
+            # showed up" for "lost shipments"), and that carries over: on two shops' documents
+            # nobody wrote questions for, the top passage held the fact for 80% and 85% of their
+            # shoppers' questions, against 76% and 75% with the plain MiniLM (README).
+            trained_on = args.questions_kb
+            meta = fine_tune(questions, kb_chunks(args.questions_kb), out, epochs=args.epochs)
     except NoQuestionsForTheseDocumentsError as exc:
         if not args.optional:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-        # Another shop's documents: questions labelled for other sections would teach the
-        # encoder nothing true, and an encoder fine-tuned for other documents would mislead.
+        # Questions labelled for sections no folder here has would teach the encoder nothing true.
         shutil.rmtree(out, ignore_errors=True)
         print(
             f"{exc}: the plain MiniLM serves {args.kb} "
@@ -103,8 +120,8 @@ def _train_encoder(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(
-        f"KB encoder at {out}: {meta['questions']} questions over {meta['sections']} sections "
-        f"({meta['questions_skipped']} naming no section of {args.kb}), {meta['epochs']} epochs, "
+        f"KB encoder at {out}: {meta['questions']} questions over {meta['sections']} sections of {trained_on} "
+        f"({meta['questions_skipped']} naming no section there), serving {args.kb}, {meta['epochs']} epochs, "
         f"{meta['train_s']} s, final loss {meta['final_loss']}. Re-ingest to use it: python -m "
         f"retrieval ingest --kb {args.kb}"
     )

@@ -151,3 +151,27 @@ def test_another_shops_documents_skip_the_encoder_only_when_asked(tmp_path, caps
     assert "names a section" in capsys.readouterr().err and stale.exists()
     assert kb_cli.main(["train-encoder", "--kb", str(garden_kb), "--out", str(stale), "--optional"]) == 0
     assert "plain MiniLM serves" in capsys.readouterr().out and not stale.exists()
+
+
+def test_another_shops_documents_get_the_encoder_fine_tuned_on_the_questions_own(trained, tmp_path, capsys):
+    """`make index` on an onboarded shop passes --questions-kb shop/kb: the demo's questions teach
+    the encoder shoppers' words over the documents they were written for, and it serves the shop's."""
+    from pathlib import Path
+
+    questions_kb, _, _ = trained
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text("".join(json.dumps(q.__dict__) + "\n" for q in QUESTIONS))
+    garden_kb = Path(__file__).resolve().parents[1] / "shop" / "data" / "garden-shop" / "kb"
+    out = tmp_path / "encoder"
+    args = ["train-encoder", "--kb", str(garden_kb), "--questions", str(questions), "--out", str(out)]
+    assert kb_cli.main([*args, "--questions-kb", str(questions_kb), "--epochs", "1", "--optional"]) == 0
+    printed = capsys.readouterr().out
+    assert f"4 sections of {questions_kb}" in printed and f"serving {garden_kb}" in printed
+    meta = json.loads((out / "kb_encoder.json").read_text())
+    assert Embedder(str(out)).identity == meta["id"] != BASE_ENCODER_ID
+    # Questions naming neither folder's sections still train nothing.
+    other = tmp_path / "other.jsonl"
+    other.write_text(json.dumps({"question": "opening hours?", "doc": "stores.md", "section": "Hours"}) + "\n")
+    args = ["train-encoder", "--kb", str(garden_kb), "--questions", str(other), "--out", str(out)]
+    assert kb_cli.main([*args, "--questions-kb", str(questions_kb), "--optional"]) == 0
+    assert "plain MiniLM serves" in capsys.readouterr().out and not out.exists()
