@@ -392,8 +392,8 @@ class ActionUnclearMessage(ActionSearchProducts):
     or a follow-up to the answer just given), else answered about the products in view when it
     asks about their price, sizes, stock, colours or reviews, else searched when its words name products the
     shop has ("dark roast beans") or the NLU tagged a product attribute or price in it, else
-    given the passage the documents suggest, hedged, else answered with what the assistant can
-    do."""
+    given the passage the documents suggest, hedged, else searched when it describes a need some
+    product meets ("my dog pulls on every walk"), else answered with what the assistant can do."""
 
     documents_first = False
 
@@ -442,8 +442,13 @@ class ActionUnclearMessage(ActionSearchProducts):
                 # suggestion (2% of public review sentences, against 60% of Bitext's
                 # policy questions).
                 return say_answer(self.services, dispatcher, tracker, question, top, decision)
-            dispatcher.utter_message(response="utter_capabilities")
-            return []
+            try:
+                described_need = self.services.product_search.needs_products(question)
+            except ProductIndexMissingError:
+                described_need = False
+            if not described_need:
+                dispatcher.utter_message(response="utter_capabilities")
+                return []
         return await super().run(dispatcher, tracker, domain)
 
     @staticmethod

@@ -68,6 +68,11 @@ def project_copy(dest: Path) -> Path:
     for env in (".venv-rasa", ".venv-actions"):
         if not (dest / env).is_symlink():
             (dest / env).symlink_to(ROOT / env)
+    # The KB encoder `make run` trained here, as on the machine of a shop that tried the demo
+    # first: another shop's `make index` fine-tunes the same one and keeps it when it is there.
+    encoder = ROOT / "models" / "kb_encoder"
+    if (encoder / "kb_encoder.json").exists() and not (dest / "models" / "kb_encoder").exists():
+        shutil.copytree(encoder, dest / "models" / "kb_encoder")
     return dest
 
 

@@ -119,6 +119,9 @@ def _train_encoder(args: argparse.Namespace) -> int:
     except QuestionFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if meta.get("reused"):
+        print(f"KB encoder at {out}: already fine-tuned on these questions over {trained_on}, serving {args.kb}")
+        return 0
     print(
         f"KB encoder at {out}: {meta['questions']} questions over {meta['sections']} sections of {trained_on} "
         f"({meta['questions_skipped']} naming no section there), serving {args.kb}, {meta['epochs']} epochs, "

@@ -32,6 +32,13 @@ logger = logging.getLogger(__name__)
 
 CORRECTED_FROM_LETTERS = 5
 REBUILD_HINT = "make index  (or: python -m retrieval catalog ingest data/catalog.jsonl)"
+# Requests about something other than a shop's products (public data, see the file's header).
+OFF_TOPIC_REQUESTS = Path(__file__).resolve().parent / "data" / "off_topic_requests.txt"
+# A message comes as close to some product as all but this share of those requests do: it reads
+# as a need the catalog meets ("my kelpie drags me on every walk" and the no-pull harness), not as
+# chatter. Taken per catalog, since a grocery's products sit nearer everyday words than a craft
+# shop's: 0.263 there, 0.281 in the pet shop, 0.292 in the craft shop.
+OFF_TOPIC_SHARE_ABOVE = 0.05
 _BATCH = 1000
 
 
@@ -116,6 +123,7 @@ class ProductIndex:
         self._sizes: list[set[str]] = []
         self._colors: list[set[str]] = []
         self._color_words: list[list[frozenset[str]]] = []
+        self._off_topic_cosine: float | None = None
         self._bm25: Any = None
         self._coverage = QueryCoverage([])
         self._texts: list[str] = []
@@ -254,6 +262,7 @@ class ProductIndex:
         self._name_vocabulary = frozenset().union(*self._name_tokens) if products else frozenset()
         self._texts = texts
         self._speller = None
+        self._off_topic_cosine = None
         retriever = bm25s.BM25()
         retriever.index([t or ["_"] for t in product_tokens], show_progress=False)
         self._bm25 = retriever
@@ -369,6 +378,17 @@ class ProductIndex:
             wanted = set(filters.terms)
             keep &= np.fromiter((wanted <= t for t in self._tokens), dtype=bool, count=len(self._tokens))
         return keep
+
+    def off_topic_cosine(self) -> float:
+        """The best product cosine that all but OFF_TOPIC_SHARE_ABOVE of the off-topic requests
+        stay under, in this catalog (computed once per catalog loaded)."""
+        self.warm_up()
+        if self._off_topic_cosine is None:
+            lines = OFF_TOPIC_REQUESTS.read_text(encoding="utf-8").splitlines()
+            requests = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+            closest = (self.embedder.encode(requests) @ self.matrix.T).max(axis=1) if len(self.products) else [1.0]
+            self._off_topic_cosine = float(np.quantile(closest, 1 - OFF_TOPIC_SHARE_ABOVE))
+        return self._off_topic_cosine
 
     def scores(self, query: str, mode: str = "hybrid") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(fused, cosine, lexical) for every product; one batched matrix product. The lexical

@@ -450,6 +450,22 @@ async def test_an_unclear_message_naming_the_shops_products_is_searched(services
     assert events == {}
 
 
+async def test_an_out_of_scope_message_describing_a_need_a_product_meets_is_searched(services, products):
+    """No word of it names a product, and the NLU found it out of scope; it comes closer to a
+    product than 95% of off-topic requests come to the catalog, so it is searched."""
+    need = "my feet get soaked every time I walk the muddy trails, what should I wear"
+    assert services.product_search.named_products(need) is None
+    dispatcher, events = await run(ActionUnclearMessage(services), turn(need, "out_of_scope"))
+    assert any("waterproof" in f"{c['title']} {c['reason']}".lower() for c in cards(dispatcher)), texts(dispatcher)
+    assert events["search_query"]
+    cut = products.off_topic_cosine()
+    assert 0.1 < cut < 0.5
+    for chatter in ("tell me a joke", "what's the capital of Peru", "who won the football game last night"):
+        other, events = await run(ActionUnclearMessage(services), turn(chatter, "out_of_scope"))
+        assert [m.get("response") for m in other.messages] == ["utter_capabilities"], chatter
+        assert events == {}
+
+
 async def test_cheaper_after_recommendations_looks_for_cheaper_ones_of_the_same_kind(services, products):
     headphones = sorted(
         (p for p in products.products if p["subcategory"] == "headphones"), key=lambda p: -float(p["price"])

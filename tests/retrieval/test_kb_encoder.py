@@ -169,6 +169,11 @@ def test_another_shops_documents_get_the_encoder_fine_tuned_on_the_questions_own
     assert f"4 sections of {questions_kb}" in printed and f"serving {garden_kb}" in printed
     meta = json.loads((out / "kb_encoder.json").read_text())
     assert Embedder(str(out)).identity == meta["id"] != BASE_ENCODER_ID
+    # The same questions over the same documents again (another `make shop`): kept, not retrained.
+    saved = (out / "model.safetensors").stat().st_mtime_ns
+    assert kb_cli.main([*args, "--questions-kb", str(questions_kb), "--epochs", "1", "--optional"]) == 0
+    assert "already fine-tuned on these questions" in capsys.readouterr().out
+    assert (out / "model.safetensors").stat().st_mtime_ns == saved
     # Questions naming neither folder's sections still train nothing.
     other = tmp_path / "other.jsonl"
     other.write_text(json.dumps({"question": "opening hours?", "doc": "stores.md", "section": "Hours"}) + "\n")
