@@ -25,3 +25,7 @@ bench-shop-folder: envs ## a shop folder via make shop, its product queries and 
 .PHONY: bench-policy
 bench-policy: envs data train index ## policy questions and Bitext questions/requests over REST, the KB's own top passage as the peer -> benchmarks/results/policy_questions.json
 	$(ACT_PY) benchmarks/bench_policy_questions.py $(BENCH_POLICY_ARGS)
+
+.PHONY: bench-kb-transfer
+bench-kb-transfer: index ## the KB encoder on the blind shops' documents, the plain MiniLM as the peer -> benchmarks/results/kb_transfer.json
+	$(SINGLE_THREAD) $(ACT_PY) benchmarks/bench_kb_transfer.py
