@@ -129,6 +129,8 @@ class ServiceRegistry:
         steps: list[tuple[str, Callable[[], object]]] = [
             ("knowledge base", lambda: self.knowledge_base.warm_up()),
             ("product index", lambda: self.product_index.warm_up()),
+            # Embeds the off-topic requests once per catalog: not on the first unclear message.
+            ("off-topic cut", lambda: self.product_index.off_topic_cosine()),
             ("recommender", lambda: self.recommender),
             ("use tags", lambda: self.use_matcher.uses("warm up")),
         ]
