@@ -1,7 +1,9 @@
 """The KB question encoder on documents it was not trained for: each blind shop's help pages with
 its shoppers' policy questions, ranked by the encoder `make index` trains (fine-tuned on the demo's
 questions over the demo's documents) and, as the peer in the same run, by the plain MiniLM that
-served another shop's documents before.
+served another shop's documents before. A third column ranks with the trained encoder but without
+the shoppers' short forms spelled out (`retrieval/data/shopper_abbreviations.tsv`): what that
+table adds.
 
     make bench-kb-transfer
     (or: .venv-actions/bin/python benchmarks/bench_kb_transfer.py [SHOP_FOLDER ...])
@@ -40,11 +42,15 @@ def questions_of(folder: Path) -> tuple[Path, list[dict[str, Any]]]:
     return shop["kb"], shop["policy_questions"]
 
 
-def top_passage_share(kb_folder: Path, questions: list[dict[str, Any]], embedder: Any) -> dict[str, Any]:
+def top_passage_share(
+    kb_folder: Path, questions: list[dict[str, Any]], embedder: Any, short_forms: bool = True
+) -> dict[str, Any]:
     from retrieval.knowledge_base import KnowledgeBase
 
     with tempfile.TemporaryDirectory(prefix="kb-transfer-") as index:
-        kb = KnowledgeBase(index_path=index, collection="transfer", embedder=embedder)
+        kb = KnowledgeBase(
+            index_path=index, collection="transfer", embedder=embedder, abbreviations=None if short_forms else {}
+        )
         kb.ingest(kb_folder, progress=False)
         top1 = top3 = 0
         for item in questions:
@@ -76,16 +82,26 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     print(
         f"{'documents':40s} {'questions':>9s} {'plain top1':>10s} {'trained top1':>12s} {'ratio':>6s} "
-        f"{'top3 plain/trained':>19s}"
+        f"{'top3 plain/trained':>19s} {'trained, no short forms':>23s}"
     )
     for name, kb_folder, questions in sets:
         base = top_passage_share(kb_folder, questions, plain)
         tuned = top_passage_share(kb_folder, questions, trained)
+        literal = top_passage_share(kb_folder, questions, trained, short_forms=False)
         ratio = round(tuned["top1"] / base["top1"], 3) if base["top1"] else None
-        rows.append({"documents": name, "questions": len(questions), "plain": base, "trained": tuned, "ratio": ratio})
+        rows.append(
+            {
+                "documents": name,
+                "questions": len(questions),
+                "plain": base,
+                "trained": tuned,
+                "ratio": ratio,
+                "trained_without_short_forms": literal,
+            }
+        )
         print(
             f"{name:40s} {len(questions):9d} {base['top1']:10.3f} {tuned['top1']:12.3f} {ratio or 0:6.2f} "
-            f"{base['top3']:9.3f}/{tuned['top3']:.3f}",
+            f"{base['top3']:9.3f}/{tuned['top3']:.3f} {literal['top1']:23.3f}",
             flush=True,
         )
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,7 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from itertools import zip_longest
 from pathlib import Path
@@ -144,6 +145,7 @@ class KnowledgeBase:
         candidates: int = 20,
         min_confidence: float | None = None,
         suggest_confidence: float | None = None,
+        abbreviations: Mapping[str, str] | None = None,
     ) -> None:
         settings = current()
         self.index_path = Path(index_path or settings.kb_path)
@@ -177,6 +179,8 @@ class KnowledgeBase:
         self._bm25: Any = None
         self._faiss: Any = None
         self._speller: Speller | None = None
+        # Shoppers' short forms the speller spells out; None for the public table (`Speller`).
+        self.abbreviations = abbreviations
 
     @property
     def stamp_file(self) -> Path:
@@ -345,7 +349,9 @@ class KnowledgeBase:
         retriever = bm25s.BM25()
         retriever.index(corpus, show_progress=False)
         self._bm25 = retriever
-        self._speller = Speller((c.embedding_text() for c in chunks), self.embedder.known_words())
+        self._speller = Speller(
+            (c.embedding_text() for c in chunks), self.embedder.known_words(), abbreviations=self.abbreviations
+        )
 
     def _sentence_vectors(
         self, chunks: list[Chunk], sentence_data: dict[str, Any] | None, same_encoder: bool

@@ -7,15 +7,22 @@ indexed texts nor a whole word in the encoder's vocabulary (so real English word
 "fixed" into shop words), and a correction one edit away (two for long words) exists in the
 indexed texts; the closest, then most frequent, candidate wins. Apostrophe-free contractions ("cant",
 "dont") are spelled out, never corrected into other words ("cant" is not "can").
+
+Short forms ("amex", "xmas", "u") are out of the corrections' reach: too short, or too many edits
+from what they stand for. A public table of them (`data/shopper_abbreviations.tsv`) spells one out
+only where the indexed texts never say it and do say every word it stands for: "do you take amex"
+finds the page on American Express in a shop whose pages name it.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from pathlib import Path
 
-from retrieval.text import letter_words
+from retrieval.text import letter_words, stem
 
 _PARTS = re.compile(r"[A-Za-z]+|[^A-Za-z]+")
 CONTRACTIONS = {
@@ -47,6 +54,18 @@ MIN_LENGTH = 4  # shorter words have too many neighbours one edit away
 MAX_LENGTH = 20  # longer "words" are not typos of a shop word (and two edits of them cost a lot)
 TWO_EDITS_FROM = 7
 MAX_CORRECTIONS = 8  # per query: a long message is not worth more than this
+ABBREVIATIONS_FILE = Path(__file__).resolve().parent / "data" / "shopper_abbreviations.tsv"
+
+
+@lru_cache(maxsize=1)
+def shopper_abbreviations() -> dict[str, str]:
+    """The public table of shoppers' short forms: short form -> the words it stands for."""
+    table = {}
+    for line in ABBREVIATIONS_FILE.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            short, _, full = line.partition("\t")
+            table[short.strip().lower()] = full.strip()
+    return table
 
 
 def _deletes(word: str, depth: int) -> set[str]:
@@ -75,12 +94,26 @@ def edit_distance(a: str, b: str) -> int:
 class Speller:
     """Corrects query words against a corpus vocabulary; cheap to build, no model of its own."""
 
-    def __init__(self, corpus: Iterable[str], known_words: Iterable[str] = (), min_length: int = MIN_LENGTH) -> None:
+    def __init__(
+        self,
+        corpus: Iterable[str],
+        known_words: Iterable[str] = (),
+        min_length: int = MIN_LENGTH,
+        abbreviations: Mapping[str, str] | None = None,
+    ) -> None:
         self.min_length = min_length
         self.frequency: Counter[str] = Counter()
         for text in corpus:
             self.frequency.update(letter_words(text))
         self.known = {w.lower() for w in known_words if w.isalpha()}
+        table = shopper_abbreviations() if abbreviations is None else abbreviations
+        # By stem: pages that only say "gift cards" still name what "gc" stands for.
+        said = {stem(word) for word in self.frequency}
+        self.expansions = {
+            short: full
+            for short, full in table.items()
+            if short not in self.frequency and all(stem(word) in said for word in letter_words(full))
+        }
         # Symmetric-delete index (as in SymSpell): a word and a typo of it share a deletion,
         # so a lookup costs a few dozen set probes whatever the vocabulary size.
         self._by_deletion: dict[str, set[str]] = {}
@@ -115,6 +148,8 @@ class Speller:
                 out.append(part)
             elif lower in CONTRACTIONS:
                 out.append(CONTRACTIONS[lower])
+            elif lower in self.expansions:
+                out.append(self.expansions[lower])
             elif (
                 not self.min_length <= len(lower) <= MAX_LENGTH
                 or lower in self.frequency
