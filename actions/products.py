@@ -443,7 +443,9 @@ class ActionUnclearMessage(ActionSearchProducts):
                 # policy questions).
                 return say_answer(self.services, dispatcher, tracker, question, top, decision)
             try:
-                described_need = self.services.product_search.needs_products(question)
+                described_need = self.services.product_search.needs_products(
+                    question, self.services.knowledge_base.words
+                )
             except ProductIndexMissingError:
                 described_need = False
             if not described_need:

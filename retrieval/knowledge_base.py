@@ -177,6 +177,7 @@ class KnowledgeBase:
         self._sentence_owner = np.zeros(0, dtype=np.int64)
         self._sentence_pieces: list[str | None] = []
         self._bm25: Any = None
+        self._words: frozenset[str] = frozenset()
         self._faiss: Any = None
         self._speller: Speller | None = None
         # Shoppers' short forms the speller spells out; None for the public table (`Speller`).
@@ -346,6 +347,7 @@ class KnowledgeBase:
         self._sentence_pieces = pieces
         self._faiss = inner_product_index(sentence_matrix)
         corpus = [tokens(c.embedding_text()) or ["_"] for c in chunks]
+        self._words = frozenset(word for passage in corpus for word in passage)
         retriever = bm25s.BM25()
         retriever.index(corpus, show_progress=False)
         self._bm25 = retriever
@@ -396,6 +398,16 @@ class KnowledgeBase:
 
     def __len__(self) -> int:
         return len(self._chunks)
+
+    @property
+    def words(self) -> frozenset[str]:
+        """Every word the documents use, stemmed as `retrieval.text.tokens` stems them; none
+        without an index (what needs them then rests on the products alone)."""
+        try:
+            self.warm_up()
+        except IndexMissingError:
+            return frozenset()
+        return self._words
 
     def decide(self, hit: Hit | None) -> str:
         """`answer`, `suggest` or `decline` for the best passage, by its confidence."""

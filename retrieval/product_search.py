@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -272,14 +273,20 @@ class ProductSearch:
         stems = {stem(w) for w in content}
         return " ".join(content) if self.index.count_described(stems) >= MIN_DESCRIBED_PRODUCTS else None
 
-    def needs_products(self, text: str) -> bool:
+    def needs_products(self, text: str, documents_words: AbstractSet[str] = frozenset()) -> bool:
         """Whether a message none of whose words names products, and which the NLU found out of
         scope, describes a need some product meets: it comes closer to a product than 95% of
         off-topic requests come to this catalog's (`ProductIndex.off_topic_cosine`). In the pet
         shop "my kelpie drags me down the street every walk, what can i get to stop him pulling"
         scores 0.358 and "something waterproof for my cavoodle for rainy walks" 0.506, against
-        0.281 there; every product query of three blind shops scores above its shop's cut."""
+        0.281 there; every product query of three blind shops scores above its shop's cut.
+        A message all of whose words the shop's documents use (`documents_words`), one of them
+        a word no product says, is about the shop, not a need: "diners club ok?" had come as
+        close to a dry dog food as a need does, and got it."""
         if not _content_words(text):
+            return False
+        asked = set(tokens(text))
+        if asked and asked <= documents_words and any(self.index.count_described({word}) == 0 for word in asked):
             return False
         _, cosines, _ = self.index.scores(text, mode="dense")
         return bool(len(cosines)) and float(cosines.max()) >= self.index.off_topic_cosine()

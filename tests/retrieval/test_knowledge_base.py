@@ -166,6 +166,11 @@ def test_an_excerpt_is_cut_at_sentences_and_keeps_the_sentence_that_answered():
     assert excerpt(steps + held, 160, focus="Bring the email.") == excerpt(steps + held, 160)
 
 
+def test_the_documents_words_are_stemmed_as_queries_are(demo_kb):
+    assert {"refund", "deliver", "password"} <= demo_kb.words
+    assert "the" not in demo_kb.words and "refunds" not in demo_kb.words
+
+
 def test_reingest_skips_unchanged_replaces_changed_and_removes_deleted(kb, kb_folder):
     kb.ingest(kb_folder, progress=False)
     assert kb.search("return window", k=1)[0].text.startswith("Unworn items can be sent back within 45 days")
@@ -200,6 +205,8 @@ def test_a_missing_index_gives_a_clear_error_naming_the_fix(tmp_path, embedder):
     kb = KnowledgeBase(index_path=tmp_path / "nowhere", embedder=embedder)
     with pytest.raises(IndexMissingError, match="make index"):
         kb.search("refund")
+    # What only leans on the documents' words goes on without them.
+    assert kb.words == frozenset()
     with pytest.raises(FileNotFoundError, match="knowledge-base folder not found"):
         kb.ingest(tmp_path / "no-such-folder", progress=False)
 

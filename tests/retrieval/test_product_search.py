@@ -507,3 +507,17 @@ def test_the_product_word_takes_the_next_noun_only_when_the_catalog_never_says_i
     for text in ("hiking boots please", "hiking boots size 42", "hiking boots", "a dog's hiking boots"):
         assert search.product_word(text, entity(text, "hiking boots")) == "hiking boots", text
     assert search.product_word("anything", []) is None
+
+
+def test_a_need_in_the_documents_words_with_one_no_product_says_is_about_the_shop(search):
+    need = "my feet get soaked every time I walk the muddy trails, what should I wear"
+    asked = set(tokens(need))
+    unsaid = [word for word in asked if search.index.count_described({word}) == 0]
+    assert unsaid and search.needs_products(need)
+    # Pages that use every one of its words, one of which no product says ("diners club ok?"
+    # beside a page on cards): a question about the shop, not a need.
+    assert not search.needs_products(need, documents_words=asked | {"delivery"})
+    # Pages missing one of its words, or words all of which products say too: still a need.
+    assert search.needs_products(need, documents_words=asked - {unsaid[0]})
+    described = [word for word in asked if word not in unsaid]
+    assert described and search.needs_products(" ".join(described), documents_words=set(described))
