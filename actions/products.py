@@ -224,6 +224,8 @@ class ActionSearchProducts(UsesServices, Action):
             # pages that talk about products answer product words too ("watercolor paper"
             # beside a page on paper weights): the products win where the message wants them.
             question, top, decision = passage_in_context(self.services, tracker, text)
+            if not_carried:
+                decision = self.services.knowledge_base.decide_naming(top, not_carried)
             hedged_will_do = bool(not_carried or not result.hits)
             if (
                 top is not None

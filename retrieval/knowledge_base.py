@@ -415,6 +415,23 @@ class KnowledgeBase:
             return "decline"
         return "answer" if hit.confidence >= self.min_confidence else "suggest"
 
+    def names(self, hit: Hit, phrase: str) -> bool:
+        """Whether the passage (its headings too) uses every word of `phrase` as a shopper
+        typed it, typos and short forms fixed ("amex" -> "american express")."""
+        self.warm_up()
+        asked = set(tokens(self._speller.correct(phrase) if self._speller is not None else phrase))
+        return bool(asked) and asked <= set(tokens(f"{hit.heading_path} {hit.text}"))
+
+    def decide_naming(self, hit: Hit | None, phrase: str | None) -> str:
+        """`decide`, but a passage declined by its confidence that names `phrase`, a word the
+        catalog lacks, is suggested: "do you take amex" beside "we accept Visa, Mastercard
+        and American Express" shares too few words with it for a confident score, yet it is
+        about the one thing asked, where "we don't carry amex" would be wrong."""
+        decision = self.decide(hit)
+        if decision == "decline" and hit is not None and phrase and self.names(hit, phrase):
+            return "suggest"
+        return decision
+
     def search(self, query: str, k: int = 5, mode: str = "hybrid") -> list[Hit]:
         """The `k` best passages for `query`; `mode` is hybrid, dense or bm25."""
         if mode not in ("hybrid", "dense", "bm25"):

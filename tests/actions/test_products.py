@@ -538,7 +538,8 @@ async def test_a_search_that_matches_nothing_but_the_documents_answer_was_a_ques
 
 async def test_a_word_the_catalog_lacks_but_the_documents_suggest_gets_the_hedged_passage(services, monkeypatch):
     """ "do you take amex?" read as a search: the shop carries no "amex", and the passage the
-    documents only suggest beats "we don't carry amex" with the closest cleansers."""
+    documents only suggest, or that names it, beats "we don't carry amex" with the closest
+    cleansers."""
     kb = services.knowledge_base
     question = "do you take amex?"
     [top] = kb.search(question, k=1)
@@ -550,11 +551,16 @@ async def test_a_word_the_catalog_lacks_but_the_documents_suggest_gets_the_hedge
     [message] = dispatcher.messages
     assert message["text"].startswith("I'm not completely sure") and "don't carry" not in message["text"]
     assert top.heading in message["text"]
+    # Below the suggestion cut-off too, the passage names what "amex" stands for: still hedged.
     monkeypatch.setattr(kb, "suggest_confidence", top.confidence + 0.01)
-    declined, _ = await run(
-        ActionSearchProducts(services), turn(question, "search_product", {"product_category": "amex"})
+    named, _ = await run(ActionSearchProducts(services), turn(question, "search_product", {"product_category": "amex"}))
+    assert texts(named)[0].startswith("I'm not completely sure") and top.heading in texts(named)[0]
+    # A word the declined passage does not name: the shop doesn't carry it.
+    monkeypatch.setattr(kb, "suggest_confidence", 1.01)
+    venmo, _ = await run(
+        ActionSearchProducts(services), turn("do you take venmo?", "search_product", {"product_category": "venmo"})
     )
-    assert texts(declined)[0].startswith("Sorry, we don't carry amex.")
+    assert texts(venmo)[0].startswith("Sorry, we don't carry venmo.")
 
 
 async def test_a_search_that_only_dropped_a_constraint_keeps_its_near_matches_over_a_hedged_passage(

@@ -290,3 +290,13 @@ def test_an_ingest_by_another_process_is_seen_by_a_running_index(kb, tmp_path):
     hit = kb.search(question, k=1)[0]
     assert "within 90 days" in hit.text and hit.source == "returns.md"
     assert kb.search("can you fix a broken zip?", k=1)[0].source == "repairs.md"
+
+
+def test_a_declined_passage_that_names_the_word_the_catalog_lacks_is_suggested(demo_kb, monkeypatch):
+    [top] = demo_kb.search("do you take amex", k=1)
+    assert demo_kb.names(top, "amex") and demo_kb.names(top, "Americn Express")
+    assert not demo_kb.names(top, "venmo") and not demo_kb.names(top, "")
+    monkeypatch.setattr(demo_kb, "suggest_confidence", top.confidence + 0.01)
+    assert demo_kb.decide(top) == "decline"
+    assert demo_kb.decide_naming(top, "amex") == "suggest"
+    assert demo_kb.decide_naming(top, "venmo") == "decline" and demo_kb.decide_naming(None, "amex") == "decline"
