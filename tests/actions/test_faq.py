@@ -130,6 +130,39 @@ def test_the_cut_offs_come_from_the_environment_and_bad_values_are_named(embedde
         knowledge_base.KnowledgeBase(index_path=tmp_path, embedder=embedder)
 
 
+async def test_a_long_section_is_answered_whole_so_a_fact_in_its_last_lines_is_shown(shop_db_url, tmp_path, embedder):
+    # Another shop's sections run to the chunk size; the reply once cut them at the demo's 420
+    # characters and dropped what came last (here the deadline asked about).
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    (folder / "subscriptions.md").write_text(
+        "# Subscriptions\n\n## Managing your subscription\n\n"
+        "Go to **My Account > Subscriptions**. You can:\n\n"
+        "- **skip** the next delivery,\n"
+        "- **change the date** or **frequency** of your deliveries,\n"
+        "- **add, remove or swap** products, for example from a small bag to a large one,\n"
+        "- **change the quantity** of anything in the order,\n"
+        "- **update your address or payment method**,\n"
+        "- **pause** for up to **six months**, or **cancel** at any time.\n\n"
+        "We email you a reminder **three days before** each order is processed, so there is time to change it.\n\n"
+        "Changes must be made by **11:59pm the night before** the order processes.\n",
+        encoding="utf-8",
+    )
+    kb = knowledge_base.KnowledgeBase(index_path=tmp_path / "index", embedder=embedder)
+    kb.ingest(folder, progress=False)
+    [passage] = kb.search("when do my subscription changes have to be made by", k=1)
+    assert len(passage.text) > 420
+    services = ServiceRegistry(shop_db=ShopDB(shop_db_url), knowledge_base=kb, embedder=embedder)
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerFaq(services).run(
+        dispatcher,
+        load_tracker("order_form_filled", text="when do my subscription changes have to be made by", intent="ask_faq"),
+        {},
+    )
+    [message] = dispatcher.messages
+    assert "11:59pm the night before" in message["text"] and "Go to **My Account" in message["text"]
+
+
 async def test_a_missing_index_is_an_apology_not_a_crash(shop_db_url, tmp_path, embedder):
     services = ServiceRegistry(
         shop_db=ShopDB(shop_db_url),
