@@ -3,7 +3,10 @@ its shoppers' policy questions, ranked by the encoder `make index` trains (fine-
 questions over the demo's documents) and, as the peer in the same run, by the plain MiniLM that
 served another shop's documents before. A third column ranks with the trained encoder but without
 the shoppers' short forms spelled out (`retrieval/data/shopper_abbreviations.tsv`): what that
-table adds.
+table adds. Two more columns: the share whose reply (the top passage as the answer shows it)
+still holds the fact, beside the former 420-character cut; and the trained encoder's top-1 for
+each BM25 share of the fused score, from which the served one is chosen on the craft and pet
+shops (the team's own; the pantry shop and the demo's fresh questions are the check).
 
     make bench-kb-transfer
     (or: .venv-actions/bin/python benchmarks/bench_kb_transfer.py [SHOP_FOLDER ...])
@@ -42,9 +45,21 @@ def questions_of(folder: Path) -> tuple[Path, list[dict[str, Any]]]:
     return shop["kb"], shop["policy_questions"]
 
 
+# The BM25 shares tried for the trained encoder, to choose the served one (DEFAULT_BM25_WEIGHT)
+# on shops the encoder was not trained for.
+BM25_WEIGHTS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3)
+# The reply's former cut, for what it cost (actions/faq.py, MAX_ANSWER_CHARS).
+FORMER_REPLY_CHARS = 420
+
+
 def top_passage_share(
-    kb_folder: Path, questions: list[dict[str, Any]], embedder: Any, short_forms: bool = True
+    kb_folder: Path,
+    questions: list[dict[str, Any]],
+    embedder: Any,
+    short_forms: bool = True,
+    bm25_weights: tuple[float, ...] = (),
 ) -> dict[str, Any]:
+    from actions.faq import MAX_ANSWER_CHARS
     from retrieval.knowledge_base import KnowledgeBase
 
     with tempfile.TemporaryDirectory(prefix="kb-transfer-") as index:
@@ -52,12 +67,32 @@ def top_passage_share(
             index_path=index, collection="transfer", embedder=embedder, abbreviations=None if short_forms else {}
         )
         kb.ingest(kb_folder, progress=False)
-        top1 = top3 = 0
+        top1 = top3 = reply = former_reply = 0
         for item in questions:
             hits = kb.search(item["question"], k=3)
-            top1 += bool(hits and re.search(item["expect"], hits[0].text))
+            right = bool(hits and re.search(item["expect"], hits[0].text))
+            top1 += right
             top3 += any(re.search(item["expect"], h.text) for h in hits)
-    return {"top1": round(top1 / len(questions), 4), "top3": round(top3 / len(questions), 4)}
+            # The reply shows the top passage as `say_answer` cuts it.
+            reply += right and bool(re.search(item["expect"], hits[0].excerpt(MAX_ANSWER_CHARS)))
+            former_reply += right and bool(re.search(item["expect"], hits[0].excerpt(FORMER_REPLY_CHARS)))
+        by_weight = {}
+        served = kb.bm25_weight
+        for weight in bm25_weights:
+            kb.bm25_weight = weight
+            by_weight[str(weight)] = round(
+                sum(bool((h := kb.search(q["question"], k=1)) and re.search(q["expect"], h[0].text)) for q in questions)
+                / len(questions),
+                4,
+            )
+        kb.bm25_weight = served
+    share = {
+        "top1": round(top1 / len(questions), 4),
+        "top3": round(top3 / len(questions), 4),
+        "reply_holds_fact": round(reply / len(questions), 4),
+        f"reply_cut_at_{FORMER_REPLY_CHARS}_holds_fact": round(former_reply / len(questions), 4),
+    }
+    return share | ({"top1_by_bm25_weight": by_weight, "bm25_weight": served} if bm25_weights else {})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,11 +117,12 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     print(
         f"{'documents':40s} {'questions':>9s} {'plain top1':>10s} {'trained top1':>12s} {'ratio':>6s} "
-        f"{'top3 plain/trained':>19s} {'trained, no short forms':>23s}"
+        f"{'top3 plain/trained':>19s} {'trained, no short forms':>23s} {'reply (cut at 420)':>18s}  "
+        f"trained top1 by BM25 weight {' '.join(map(str, BM25_WEIGHTS))}"
     )
     for name, kb_folder, questions in sets:
         base = top_passage_share(kb_folder, questions, plain)
-        tuned = top_passage_share(kb_folder, questions, trained)
+        tuned = top_passage_share(kb_folder, questions, trained, bm25_weights=BM25_WEIGHTS)
         literal = top_passage_share(kb_folder, questions, trained, short_forms=False)
         ratio = round(tuned["top1"] / base["top1"], 3) if base["top1"] else None
         rows.append(
@@ -101,7 +137,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(
             f"{name:40s} {len(questions):9d} {base['top1']:10.3f} {tuned['top1']:12.3f} {ratio or 0:6.2f} "
-            f"{base['top3']:9.3f}/{tuned['top3']:.3f} {literal['top1']:23.3f}",
+            f"{base['top3']:9.3f}/{tuned['top3']:.3f} {literal['top1']:23.3f} "
+            f"{tuned['reply_holds_fact']:9.3f} ({tuned['reply_cut_at_420_holds_fact']:.3f})  "
+            + " ".join(f"{v:.3f}" for v in tuned["top1_by_bm25_weight"].values()),
             flush=True,
         )
     args.out.parent.mkdir(parents=True, exist_ok=True)

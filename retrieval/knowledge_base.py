@@ -49,8 +49,13 @@ DEFAULT_MIN_CONFIDENCE = 0.462
 DEFAULT_SUGGEST_CONFIDENCE = 0.343
 BASE_MIN_CONFIDENCE = 0.529
 BASE_SUGGEST_CONFIDENCE = 0.435
-# Chosen with the thresholds on the validation questions (retrieval.json, "hybrid_fusion").
-DEFAULT_BM25_WEIGHT = 0.05
+# BM25's share of the fused score, chosen on shops the encoder was not trained for: the craft
+# and pet shops' policy questions (benchmarks/data, `make bench-kb-transfer`, "bm25_weight"), whose
+# top-1 is flat from 0.10 to 0.15 and falls from 0.175 up; the lower end of that plateau. The
+# demo's validation questions, which share the phrasing of the encoder's training questions,
+# pick 0.05 (retrieval.json, "hybrid_fusion"): there the encoder alone is near right, while on
+# another shop's words the lexical match is worth more.
+DEFAULT_BM25_WEIGHT = 0.1
 # A passage's dense score: the mean of its own cosine and its best sentence's. Equal weights, not
 # fitted: the passage's vector knows the topic, the sentence's the one fact asked about.
 SENTENCE_WEIGHT = 0.5
