@@ -218,8 +218,8 @@ class ActionSearchProducts(UsesServices, Action):
             # Nothing matches as asked: words the catalog lacks but the shop's documents answer
             # ("is there a minimum for klarna?", "do you take amex?") were a question, not a
             # search. When the catalog has nothing for the word at all, a hedged suggestion
-            # counts too: products the shop lacks ("do you have lawnmowers") sit far below the
-            # suggestion cut-off, and "we don't carry amex" with three cleansers helps nobody. A
+            # counts too if the passage names the word (`decide_naming`): "we don't carry amex"
+            # with three cleansers helps nobody, nor does a page on storing food for "poo bags". A
             # search that only had to drop a constraint still has its near matches to show. Help
             # pages that talk about products answer product words too ("watercolor paper"
             # beside a page on paper weights): the products win where the message wants them.

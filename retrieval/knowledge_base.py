@@ -428,14 +428,17 @@ class KnowledgeBase:
         return bool(asked) and asked <= set(tokens(f"{hit.heading_path} {hit.text}"))
 
     def decide_naming(self, hit: Hit | None, phrase: str | None) -> str:
-        """`decide`, but a passage declined by its confidence that names `phrase`, a word the
-        catalog lacks, is suggested: "do you take amex" beside "we accept Visa, Mastercard
-        and American Express" shares too few words with it for a confident score, yet it is
-        about the one thing asked, where "we don't carry amex" would be wrong."""
+        """`decide` for a message about `phrase`, a word the catalog lacks: a passage short of a
+        confident answer is suggested when it names the word, whatever its score, and declined
+        when it does not. "do you take amex" beside "we accept Visa, Mastercard and American
+        Express" shares too few words with it for a confident score, yet it is about the one
+        thing asked, where "we don't carry amex" would be wrong. "do you sell poo bags" beside a
+        passage on keeping food in its original bag scores as high, and is about something
+        else: "we don't carry poo bags" is the answer."""
         decision = self.decide(hit)
-        if decision == "decline" and hit is not None and phrase and self.names(hit, phrase):
-            return "suggest"
-        return decision
+        if decision == "answer" or hit is None or not phrase:
+            return decision
+        return "suggest" if self.names(hit, phrase) else "decline"
 
     def search(self, query: str, k: int = 5, mode: str = "hybrid") -> list[Hit]:
         """The `k` best passages for `query`; `mode` is hybrid, dense or bm25."""

@@ -555,8 +555,11 @@ async def test_a_word_the_catalog_lacks_but_the_documents_suggest_gets_the_hedge
     monkeypatch.setattr(kb, "suggest_confidence", top.confidence + 0.01)
     named, _ = await run(ActionSearchProducts(services), turn(question, "search_product", {"product_category": "amex"}))
     assert texts(named)[0].startswith("I'm not completely sure") and top.heading in texts(named)[0]
-    # A word the declined passage does not name: the shop doesn't carry it.
-    monkeypatch.setattr(kb, "suggest_confidence", 1.01)
+    # A word the passage does not name, even one the documents suggest by its score: the shop
+    # doesn't carry it.
+    [near] = kb.search("do you take venmo?", k=1)
+    monkeypatch.setattr(kb, "min_confidence", near.confidence + 0.01)
+    monkeypatch.setattr(kb, "suggest_confidence", near.confidence - 0.01)
     venmo, _ = await run(
         ActionSearchProducts(services), turn("do you take venmo?", "search_product", {"product_category": "venmo"})
     )

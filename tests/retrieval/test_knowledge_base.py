@@ -300,3 +300,16 @@ def test_a_declined_passage_that_names_the_word_the_catalog_lacks_is_suggested(d
     assert demo_kb.decide(top) == "decline"
     assert demo_kb.decide_naming(top, "amex") == "suggest"
     assert demo_kb.decide_naming(top, "venmo") == "decline" and demo_kb.decide_naming(None, "amex") == "decline"
+
+
+def test_beside_a_word_the_catalog_lacks_only_a_passage_naming_it_is_suggested(demo_kb, monkeypatch):
+    """Between the cut-offs the passage is suggested by its score alone; about a product the shop
+    lacks, it must name it: a page on something else is no answer to "do you sell poo bags"."""
+    [top] = demo_kb.search("do you take amex", k=1)
+    monkeypatch.setattr(demo_kb, "min_confidence", top.confidence + 0.01)
+    monkeypatch.setattr(demo_kb, "suggest_confidence", top.confidence - 0.01)
+    assert demo_kb.decide(top) == "suggest"
+    assert demo_kb.decide_naming(top, "amex") == "suggest" and demo_kb.decide_naming(top, "venmo") == "decline"
+    # A confident answer stands whatever it names.
+    monkeypatch.setattr(demo_kb, "min_confidence", top.confidence - 0.01)
+    assert demo_kb.decide_naming(top, "venmo") == "answer"
