@@ -16,6 +16,7 @@ from retrieval.text import (
     COLOR_WORDS,
     GENERIC_PRODUCT_WORDS,
     PRICE_WORDS,
+    REASON_FILLER,
     REFINE_FILLER,
     SHOPPING_WORDS,
     STOPWORDS,
@@ -74,6 +75,28 @@ NOT_PART_OF_A_NAME = frozenset(
 )
 # The word right after an entity: letters, not a possessive ("dog's bed").
 _NEXT_WORD = re.compile(r"[ \t]+([A-Za-z]+)\b(?!['’])")
+# The word right before an entity, when nothing but spaces lies between: letters, not the end
+# of a possessive ("my dog's bed").
+_PREVIOUS_WORD = re.compile(r"(?<![A-Za-z'’])([A-Za-z]+)[ \t]+$")
+# How shoppers say what they like about a product, whatever it is ("a comfy dog bed", "some
+# decent paint"): words that never make it another kind of product, though a small catalog may
+# never use them. General English, no shop's words.
+PREFERENCE_WORDS = frozenset(
+    "nice good great best better cool cute lovely pretty comfy comfortable cosy cozy decent quality fancy funky "
+    "simple basic plain little big small large tiny huge proper real sturdy durable strong light lightweight heavy "
+    "new old used cheapish pricey expensive premium luxury top popular favourite favorite usual normal regular "
+    "standard different another other same similar extra spare replacement matching".split()
+)
+# Verbs a shopper puts before what they ask about ("do you take amex", "recommend dog food"),
+# and the words after which the next word is a verb, not part of a name ("you", "to", "can").
+ASKING_VERBS = frozenset(
+    "want wanna need needs recommend suggest take takes accept accepts offer offers ship ships deliver send "
+    "order ordered bought buy love prefer try use pick choose grab recommended suggested".split()
+)
+_BEFORE_A_VERB = frozenset(
+    "i you u ya we they he she it to please pls can could would will do does did dont don't can't cant "
+    "i'd i'll lets let's just also really".split()
+)
 # The conversation's slots that hold a search's constraints, and the `SearchRequest` field of each.
 # The filters a constraint slot can become (a product word is a kind, a subcategory or a category).
 FILTERS_OF_SLOT = {"product_category": ("kind", "subcategory", "category")}
@@ -293,11 +316,12 @@ class ProductSearch:
 
     def product_word(self, text: str, entities: Sequence[dict[str, Any]]) -> str | None:
         """The shopper's product word as the NLU found it (several joined, `entity_values`),
-        with the word after it when the catalog never uses that word: the NLU knows the
-        catalog's words and stops where they do, so "cat flaps" comes out as "cat" and "dog
-        prams" as "dog", which the shop carries. The noun that ends an English product phrase
-        is its last word, so that word decides; only the next word is taken, so "comfy
-        sneakers" stays "sneakers" and "sneakers please" stays "sneakers"."""
+        with the word after it, and the word before it, when the catalog never uses that word:
+        the NLU knows the catalog's words and stops where they do, so "cat flaps" comes out as
+        "cat", "dog prams" as "dog" and "layer pellets for the chooks" as "pellets", which the
+        shop carries. Only the next word and the one before are taken, so "sneakers please"
+        stays "sneakers"; before a product word, how shoppers say what they like ("comfy
+        sneakers") is never part of its name."""
         value = entity_values(list(entities)).get("product_category")
         if not isinstance(value, str):
             return None
@@ -305,19 +329,37 @@ class ProductSearch:
         if not spans:
             return value
         following = _NEXT_WORD.match(text, max(int(e["end"]) for e in spans))
-        if following is None:
-            return value
-        word = following.group(1).lower()
-        ignored = STOPWORDS | SHOPPING_WORDS | CHEAP_WORDS | COLOR_WORDS | GENERIC_PRODUCT_WORDS | NOT_PART_OF_A_NAME
-        if word in ignored or stem(word) in GENERIC_PRODUCT_WORDS or word in PRICE_WORDS:
-            return value
-        # A word the catalog says anywhere, even only in descriptions, may be the shopper's name
-        # for what the shop has ("dk wool" for DK yarn whose blends say wool): only a word the
-        # catalog never uses ("flaps", "prams") shows the product is not the shop's.
+        if following is not None and self._foreign_word(following.group(1), NOT_PART_OF_A_NAME):
+            value = f"{value} {following.group(1).lower()}"
+        starts = [int(e["start"]) for e in spans if isinstance(e.get("start"), int)]
+        preceding = _PREVIOUS_WORD.search(text, 0, min(starts)) if starts else None
+        if (
+            preceding is not None
+            and not self._a_verb(text[: preceding.start()])
+            and self._foreign_word(preceding.group(1), PREFERENCE_WORDS | ASKING_VERBS | REASON_FILLER)
+        ):
+            value = f"{preceding.group(1).lower()} {value}"
+        return value
+
+    @staticmethod
+    def _a_verb(before: str) -> bool:
+        """Whether the word that follows `before` is a verb by its place: after "you", "to" or
+        "can" ("do you take amex"), not after "a", "for" or "sell" ("do you sell layer pellets")."""
+        previous = re.findall(r"[a-z']+", before.lower().replace("’", "'"))
+        return bool(previous) and previous[-1] in _BEFORE_A_VERB
+
+    def _foreign_word(self, word: str, not_a_name: AbstractSet[str]) -> bool:
+        """Whether a word beside the NLU's product word names what the catalog lacks: not one of
+        how shoppers ask, and no word the catalog uses. A word the catalog says anywhere, even
+        only in descriptions, may be the shopper's name for what the shop has ("dk wool" for DK
+        yarn whose blends say wool): only one it never uses ("flaps", "prams", "layer") shows the
+        product is not the shop's."""
+        word = word.lower()
+        ignored = STOPWORDS | SHOPPING_WORDS | CHEAP_WORDS | COLOR_WORDS | GENERIC_PRODUCT_WORDS | PRICE_WORDS
+        if word in ignored or word in not_a_name or stem(word) in GENERIC_PRODUCT_WORDS:
+            return False
         stems = set(tokens(self.index.correct(word)))
-        if not stems or self.index.count_described(stems) > 0:
-            return value
-        return f"{value} {word}"
+        return bool(stems) and self.index.count_described(stems) == 0
 
     def names_products(self, text: str) -> bool:
         """Whether any word of the message is one the catalog's products are called by: "cat"

@@ -509,6 +509,33 @@ def test_the_product_word_takes_the_next_noun_only_when_the_catalog_never_says_i
     assert search.product_word("anything", []) is None
 
 
+def test_the_product_word_takes_the_word_before_it_only_when_the_catalog_never_says_it(search, demo_products):
+    def entity(text: str, value: str) -> list[dict]:
+        at = text.index(value)
+        return [{"entity": "product_category", "value": value, "start": at, "end": at + len(value)}]
+
+    assert demo_products.count_described({"toddler"}) == 0
+    # The NLU stops where the catalog's words do: "toddler hiking boots" is not the shop's.
+    text = "do you have toddler hiking boots?"
+    assert search.product_word(text, entity(text, "hiking boots")) == "toddler hiking boots"
+    assert not search.carries("toddler hiking boots") and search.carries("hiking boots")
+    # How a shopper says what they like, a word the catalog uses, or a possessive: the NLU's word.
+    said = next(w for w in ("lightweight", "waterproof", "warm") if demo_products.count_described({w}))
+    # A verb by its place ("do you take amex") is no part of a name either, though the catalog
+    # never says it.
+    assert demo_products.count_described({"wrangle"}) == 0
+    for text in (
+        "some comfy hiking boots",
+        "decent hiking boots",
+        f"{said} hiking boots",
+        "my kid's hiking boots",
+        "can you recommend hiking boots",
+        "do you ship hiking boots",
+        "i want to wrangle hiking boots",
+    ):
+        assert search.product_word(text, entity(text, "hiking boots")) == "hiking boots", text
+
+
 def test_a_need_in_the_documents_words_with_one_no_product_says_is_about_the_shop(search):
     need = "my feet get soaked every time I walk the muddy trails, what should I wear"
     asked = set(tokens(need))
