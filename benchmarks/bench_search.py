@@ -13,8 +13,9 @@ held-out rest; nDCG@10 is reported on the held-out queries. The hybrid's joiner
 (retrieval/fusion.py) is fixed in code, not fitted here: the validation queries only show how
 the alternatives compare ("validation_ndcg_by_fusion"). Beside it: `hybrid_former_mix`, the mix
 it replaced (0.7 × cosine + 0.3 × BM25 over the query's best BM25, its weight chosen on these
-validation queries), and `hybrid_with_feedback`, the joiner with dense feedback (not served:
-retrieval/fusion.py says why).
+validation queries), `hybrid_without_feedback`, the joiner without its dense feedback (served
+before the feedback came in), and `hybrid_with_feedback`, dense feedback over the whole catalog
+(not served: retrieval/fusion.py says why).
 
 MovieLens catalog (latest-small, read from --datasets, by default ../shared/datasets next to the
 repository). movies.csv becomes a shop's export with its own column names (movieId, title,
@@ -86,9 +87,10 @@ MOVIE_MAPPING = ROOT / "benchmarks" / "data" / "movielens_mapping.json"
 MIN_TAGGED_MOVIES = 5
 # Users' own lists, not something a movie is.
 PERSONAL_TAGS = frozenset({"in netflix queue"})
-# The joiner with dense feedback, reported beside the served one (retrieval/fusion.py says why
-# it is not served).
-FEEDBACK = HybridJoiner(feedback_depth=10)
+# Beside the served joiner: without its dense feedback (served before it came in), and with
+# feedback over the whole catalog, which drifts (retrieval/fusion.py says why it is not served).
+NO_FEEDBACK = HybridJoiner(feedback_depth=0)
+WHOLE_CATALOG_FEEDBACK = HybridJoiner(feedback_depth=10, feedback_pool=0)
 RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
 RASA_MODEL = ROOT / "models" / "rasa" / "shop.tar.gz"
 RESULTS = ROOT / "benchmarks" / "results"
@@ -167,13 +169,20 @@ def fusion_choices(
     served = index.fusion
     choices = {
         "served": served,
-        "lexical_weight_0.3": HybridJoiner(lexical_weight=0.3),
-        "lexical_weight_0.7": HybridJoiner(lexical_weight=0.7),
-        "rrf": HybridJoiner(method="rrf"),
-        "feedback_depth_5": HybridJoiner(feedback_depth=5),
-        "feedback_depth_10": FEEDBACK,
-        "feedback_depth_20": HybridJoiner(feedback_depth=20),
-        "feedback_depth_10_weight_0.3": HybridJoiner(feedback_depth=10, feedback_weight=0.3),
+        "no_feedback": NO_FEEDBACK,
+        "lexical_weight_0.3": HybridJoiner(lexical_weight=0.3, feedback_depth=0),
+        "lexical_weight_0.7": HybridJoiner(lexical_weight=0.7, feedback_depth=0),
+        "rrf": HybridJoiner(method="rrf", feedback_depth=0),
+        # Dense feedback over the whole catalog (feedback_pool=0), and within the first join's best.
+        "feedback_depth_5": HybridJoiner(feedback_depth=5, feedback_pool=0),
+        "feedback_depth_10": WHOLE_CATALOG_FEEDBACK,
+        "feedback_depth_20": HybridJoiner(feedback_depth=20, feedback_pool=0),
+        "feedback_depth_10_weight_0.3": HybridJoiner(feedback_depth=10, feedback_weight=0.3, feedback_pool=0),
+        "pool_20_depth_5": HybridJoiner(feedback_depth=5, feedback_pool=20),
+        "pool_20_depth_10": HybridJoiner(feedback_depth=10, feedback_pool=20),
+        "pool_20_depth_3_weight_0.3": HybridJoiner(feedback_depth=3, feedback_weight=0.3, feedback_pool=20),
+        "pool_20_depth_3_weight_0.7": HybridJoiner(feedback_depth=3, feedback_weight=0.7, feedback_pool=20),
+        "pool_50_depth_3": HybridJoiner(feedback_depth=3, feedback_pool=50),
     }
     scores = {}
     try:
@@ -376,17 +385,20 @@ def movie_benchmark(folder: Path, embedder: Embedder, fusion: HybridJoiner) -> d
 def alternatives(
     index: ProductIndex, queries: list[dict], grader: Callable[[dict[str, Any], dict[str, Any]], int]
 ) -> dict[str, dict[str, float]]:
-    """The hybrid this project served before (former mix) and the served one with dense feedback."""
+    """The hybrids this project served before (the former mix, and the joiner without its dense
+    feedback) and the joiner with feedback over the whole catalog."""
     served = index.fusion
+    others = {}
     try:
-        index.fusion = FEEDBACK
-        feedback = round(evaluate(index, queries, "hybrid", grader), 4)
+        for name, joiner in (
+            ("hybrid_without_feedback", NO_FEEDBACK),
+            ("hybrid_with_feedback", WHOLE_CATALOG_FEEDBACK),
+        ):
+            index.fusion = joiner
+            others[name] = {"ndcg_at_10": round(evaluate(index, queries, "hybrid", grader), 4)}
     finally:
         index.fusion = served
-    return {
-        "hybrid_former_mix": {"ndcg_at_10": round(evaluate(index, queries, "former_mix", grader), 4)},
-        "hybrid_with_feedback": {"ndcg_at_10": feedback},
-    }
+    return {"hybrid_former_mix": {"ndcg_at_10": round(evaluate(index, queries, "former_mix", grader), 4)}, **others}
 
 
 def ratios_of(table: dict[str, dict[str, float]]) -> dict[str, float]:

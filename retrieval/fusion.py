@@ -19,16 +19,21 @@ catalog:
 - `rrf` is reciprocal rank fusion, for comparison: sum of weight / (k + rank), equal scores share
   the best rank, and a product the lexical side does not find (score 0) gets nothing from it.
 
-Dense feedback is there and off by default (`feedback_depth=0`): the mean vector of the
-`feedback_depth` best products of a first join is mixed into the query's cosine and the two are
-joined again, so products that say the query in other words (a movie nobody tagged
-"atmospheric" next to the ones that are) meet the ones that say it literally. It raised both
-catalogs' validation scores a little, but it drifts: for "cheap noise cancelling headphones" it
-lifts a $48 portable speaker (close to headphones as a vector) into the 20 most relevant products
-that "cheap" orders by price, and a shop's first five cards must be what was asked for.
+Dense feedback reorders the first join's best RERANKED products (on by default): the mean
+vector of its FEEDBACK_DEPTH best is mixed into the query's cosine and the pool is joined again,
+so products that say the query in other words (a movie nobody tagged "atmospheric" next to the
+ones that are) move up among those that say it literally. Over the whole catalog it drifted: for
+"cheap noise cancelling headphones" it lifted a $48 portable speaker (close to headphones as a
+vector) into the 20 most relevant products that "cheap" orders by price. Within the pool nothing
+enters that the first join did not find: the pool keeps its second join's scores, lifted where
+needed to stay above the rest.
 
 Equal weights and convex over rrf were chosen on the validation queries of both catalogs of
-`make bench-search` (benchmarks/results/search.json, "validation_ndcg_by_fusion").
+`make bench-search` (benchmarks/results/search.json, "validation_ndcg_by_fusion"), and so was
+the feedback, pool first: the pool is the 20 that "cheap" orders by price, and within it three
+products' mean vector at half the dense score had the best validation nDCG@10 on the demo
+catalog (0.953 against 0.945 without feedback) and near the best on MovieLens (0.642 against
+0.632); every depth (3, 5, 10) and share (0.3, 0.5, 0.7) tried there raised both.
 """
 
 from __future__ import annotations
@@ -39,6 +44,11 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 METHODS = ("convex", "rrf")
+# The dense feedback's defaults (module docstring): the pool it reorders (the CHEAP_POOL of
+# retrieval.product_index), how many of the first join's best give the mean vector, and its share.
+RERANKED = 20
+FEEDBACK_DEPTH = 3
+FEEDBACK_WEIGHT = 0.5
 
 
 def competition_ranks(scores: np.ndarray) -> np.ndarray:
@@ -111,7 +121,9 @@ class HybridJoiner:
     method: "convex" (weighted sum of the scores) or "rrf" (reciprocal rank fusion).
     lexical_weight: the lexical side's share; the dense side gets the rest.
     feedback_depth / feedback_weight: how many of the first join's best products give their mean
-    vector, and its share of the dense score in the second join; depth 0 (the default) joins once.
+    vector, and its share of the dense score in the second join; depth 0 joins once.
+    feedback_pool: how many of the first join's best the second join reorders; 0 rescores the
+    whole catalog.
     rrf_k: the rank offset of `rrf`.
     """
 
@@ -119,20 +131,22 @@ class HybridJoiner:
         self,
         method: str = "convex",
         lexical_weight: float = 0.5,
-        feedback_depth: int = 0,
-        feedback_weight: float = 0.5,
+        feedback_depth: int = FEEDBACK_DEPTH,
+        feedback_weight: float = FEEDBACK_WEIGHT,
+        feedback_pool: int = RERANKED,
         rrf_k: float = 60,
     ) -> None:
         if method not in METHODS:
             raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
         if not 0 <= lexical_weight <= 1 or not 0 <= feedback_weight <= 1:
             raise ValueError("lexical_weight and feedback_weight must be between 0 and 1")
-        if feedback_depth < 0 or rrf_k < 0:
-            raise ValueError("feedback_depth and rrf_k must not be negative")
+        if feedback_depth < 0 or feedback_pool < 0 or rrf_k < 0:
+            raise ValueError("feedback_depth, feedback_pool and rrf_k must not be negative")
         self.method = method
         self.lexical_weight = lexical_weight
         self.feedback_depth = feedback_depth
         self.feedback_weight = feedback_weight
+        self.feedback_pool = feedback_pool
         self.rrf_k = rrf_k
 
     @property
@@ -142,6 +156,7 @@ class HybridJoiner:
             "lexical_weight": self.lexical_weight,
             "feedback_depth": self.feedback_depth,
             "feedback_weight": self.feedback_weight,
+            "feedback_pool": self.feedback_pool,
             "rrf_k": self.rrf_k,
         }
 
@@ -162,7 +177,20 @@ class HybridJoiner:
         if norm == 0:
             return fused
         neighbours = vectors @ (centre / norm).astype(np.float32)
-        return self._join((1 - self.feedback_weight) * cosines + self.feedback_weight * neighbours, lexical)
+        second = self._join((1 - self.feedback_weight) * cosines + self.feedback_weight * neighbours, lexical)
+        pool = min(self.feedback_pool, len(fused))
+        if pool == 0:
+            return second
+        if pool >= len(fused):
+            return second
+        first_best = np.argpartition(-fused, pool - 1)[:pool]
+        rest = np.ones(len(fused), dtype=bool)
+        rest[first_best] = False
+        # The pool in its second join's order, lifted where needed to stay above the rest.
+        lift = max(0.0, float(fused[rest].max()) - float(second[first_best].min()) + 1e-2)
+        out = fused.copy()
+        out[first_best] = second[first_best] + lift
+        return out
 
     def _join(self, cosines: np.ndarray, lexical: np.ndarray) -> np.ndarray:
         w = self.lexical_weight

@@ -72,6 +72,25 @@ def test_the_convex_join_weighs_each_side_and_feedback_lifts_the_neighbours_of_t
     assert np.allclose(HybridJoiner(feedback_depth=1).join(cosines, lexical), [0.75, 0.25, 0.15, 0.15])
 
 
+def test_feedback_in_a_pool_reorders_the_first_joins_best_and_lets_nothing_else_in():
+    # Product 0 says the query; 1 and 2 are half-way there; 3, next to 0 as a vector, is far
+    # below them; 4 lies next to 0 too and is in the pool.
+    cosines = np.array([0.6, 0.5, 0.5, 0.1, 0.4], dtype=np.float32)
+    lexical = np.array([1.0, 0.5, 0.5, 0.0, 0.3], dtype=np.float32)
+    vectors = np.array([[1, 0, 0], [0, 1, 0], [0, 0.6, 0.8], [1, 0, 0], [1, 0, 0]], dtype=np.float32)
+    first = HybridJoiner(feedback_depth=0).join(cosines, lexical)
+    assert np.argsort(-first, kind="stable").tolist() == [0, 1, 2, 4, 3]
+    whole = HybridJoiner(feedback_depth=1, feedback_weight=1.0, feedback_pool=0).join(cosines, lexical, vectors)
+    pooled = HybridJoiner(feedback_depth=1, feedback_weight=1.0, feedback_pool=4).join(cosines, lexical, vectors)
+    # Over the whole catalog the feedback lifts 3 over 1 and 2; in a pool of four it cannot enter.
+    assert whole[3] > whole[1] and np.argsort(-pooled, kind="stable").tolist()[-1] == 3
+    # Within the pool, 4 (next to the best) moves up, clear of a tie; outside it nothing changes.
+    assert np.argsort(-pooled, kind="stable").tolist()[:2] == [0, 4] and pooled[4] - pooled[1] > 0.1
+    assert pooled[3] == first[3]
+    with pytest.raises(ValueError, match="must not be negative"):
+        HybridJoiner(feedback_pool=-1)
+
+
 def test_rrf_joiner_and_bad_configurations():
     fused = HybridJoiner(method="rrf", feedback_depth=0).join(np.array([0.9, 0.2, 0.1]), np.array([0.0, 0.0, 1.0]))
     # 2 is third by its cosine and alone in the lexical list: ahead of 0, first by its cosine alone
