@@ -76,16 +76,16 @@ NOT_PART_OF_A_NAME = frozenset(
 # The word right after an entity: letters, not a possessive ("dog's bed").
 _NEXT_WORD = re.compile(r"[ \t]+([A-Za-z]+)\b(?!['’])")
 # The word right before an entity, when nothing but spaces lies between: letters, not the end
-# of a possessive ("my dog's bed").
-_PREVIOUS_WORD = re.compile(r"(?<![A-Za-z'’])([A-Za-z]+)[ \t]+$")
+# of a possessive ("my dog's bed") nor a unit after a number ("a 4mm hook").
+_PREVIOUS_WORD = re.compile(r"(?<![A-Za-z0-9'’])([A-Za-z]+)[ \t]+$")
 # How shoppers say what they like about a product, whatever it is ("a comfy dog bed", "some
-# decent paint"): words that never make it another kind of product, though a small catalog may
-# never use them. General English, no shop's words.
+# decent paint", "a kong type toy"): words that never make it another kind of product, though a
+# small catalog may never use them. General English, no shop's words.
 PREFERENCE_WORDS = frozenset(
     "nice good great best better cool cute lovely pretty comfy comfortable cosy cozy decent quality fancy funky "
     "simple basic plain little big small large tiny huge proper real sturdy durable strong light lightweight heavy "
     "new old used cheapish pricey expensive premium luxury top popular favourite favorite usual normal regular "
-    "standard different another other same similar extra spare replacement matching".split()
+    "standard different another other same similar extra spare replacement matching type kind sort style".split()
 )
 # Verbs a shopper puts before what they ask about ("do you take amex", "recommend dog food"),
 # and the words after which the next word is a verb, not part of a name ("you", "to", "can").

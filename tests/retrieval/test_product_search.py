@@ -532,6 +532,9 @@ def test_the_product_word_takes_the_word_before_it_only_when_the_catalog_never_s
         "can you recommend hiking boots",
         "do you ship hiking boots",
         "i want to wrangle hiking boots",
+        "4mm hiking boots",
+        "a 12kg hiking boots",
+        "a salomon type hiking boots",
     ):
         assert search.product_word(text, entity(text, "hiking boots")) == "hiking boots", text
 
