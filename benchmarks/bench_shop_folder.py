@@ -3,7 +3,7 @@ mapping), its help-centre documents and its order-number format go through `make
 of the project, and its shoppers' product queries and policy questions go to the running bot over
 REST, each as a new shopper.
 
-    make bench-shop-folder SHOP=benchmarks/data/craft_shop
+    make bench-shop-folder SHOP_FOLDER=benchmarks/data/craft_shop
     (or: .venv-actions/bin/python benchmarks/bench_shop_folder.py benchmarks/data/craft_shop)
 
 The folder holds `shop.yml` (where its catalog, mapping and documents are, and the environment
@@ -235,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     bot_policy, alone_policy = share(policies, "right"), share(policies, "top_passage_right")
     result = {
         "benchmark": f"another shop ({shop['name']}) set up with make shop, its shoppers' messages over REST",
-        "command": f"make bench-shop-folder SHOP={args.folder}",
+        "command": f"make bench-shop-folder SHOP_FOLDER={args.folder}",
         "make_shop_s": round(build_s, 1),
         "reused_project": bool(args.keep and not build_s),
         "make_shop_report": report,
