@@ -179,9 +179,7 @@ class HybridJoiner:
         neighbours = vectors @ (centre / norm).astype(np.float32)
         second = self._join((1 - self.feedback_weight) * cosines + self.feedback_weight * neighbours, lexical)
         pool = min(self.feedback_pool, len(fused))
-        if pool == 0:
-            return second
-        if pool >= len(fused):
+        if pool == 0 or pool == len(fused):
             return second
         first_best = np.argpartition(-fused, pool - 1)[:pool]
         rest = np.ones(len(fused), dtype=bool)
