@@ -20,6 +20,7 @@ from retrieval.text import (
     REFINE_FILLER,
     SHOPPING_WORDS,
     STOPWORDS,
+    joined_words,
     letter_words,
     stem,
     stemmed_words,
@@ -97,6 +98,8 @@ _BEFORE_A_VERB = frozenset(
     "i you u ya we they he she it to please pls can could would will do does did dont don't can't cant "
     "i'd i'll lets let's just also really".split()
 )
+# How shoppers ask, whatever the product: never the start or the end of a product's name.
+_ASKING = STOPWORDS | SHOPPING_WORDS | CHEAP_WORDS | COLOR_WORDS | GENERIC_PRODUCT_WORDS | PRICE_WORDS
 # The conversation's slots that hold a search's constraints, and the `SearchRequest` field of each.
 # The filters a constraint slot can become (a product word is a kind, a subcategory or a category).
 FILTERS_OF_SLOT = {"product_category": ("kind", "subcategory", "category")}
@@ -345,18 +348,17 @@ class ProductSearch:
     def _a_verb(before: str) -> bool:
         """Whether the word that follows `before` is a verb by its place: after "you", "to" or
         "can" ("do you take amex"), not after "a", "for" or "sell" ("do you sell layer pellets")."""
-        previous = re.findall(r"[a-z']+", before.lower().replace("’", "'"))
+        previous = joined_words(before.replace("’", "'"))
         return bool(previous) and previous[-1] in _BEFORE_A_VERB
 
     def _foreign_word(self, word: str, not_a_name: AbstractSet[str]) -> bool:
         """Whether a word beside the NLU's product word names what the catalog lacks: not one of
         how shoppers ask, and no word the catalog uses. A word the catalog says anywhere, even
         only in descriptions, may be the shopper's name for what the shop has ("dk wool" for DK
-        yarn whose blends say wool): only one it never uses ("flaps", "prams", "layer") shows the
-        product is not the shop's."""
+        yarn whose blends say wool): only one it never uses ("flaps", "prams", "emulsion") shows
+        the product is not the shop's."""
         word = word.lower()
-        ignored = STOPWORDS | SHOPPING_WORDS | CHEAP_WORDS | COLOR_WORDS | GENERIC_PRODUCT_WORDS | PRICE_WORDS
-        if word in ignored or word in not_a_name or stem(word) in GENERIC_PRODUCT_WORDS:
+        if word in _ASKING or word in not_a_name or stem(word) in GENERIC_PRODUCT_WORDS:
             return False
         stems = set(tokens(self.index.correct(word)))
         return bool(stems) and self.index.count_described(stems) == 0
