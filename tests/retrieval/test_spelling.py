@@ -81,6 +81,18 @@ def test_short_forms_are_spelled_out_only_in_the_words_the_texts_use() -> None:
     assert Speller(corpus[:1], ENGLISH, abbreviations=table).correct("amex?") == "american express?"
 
 
+def test_places_are_spelled_out_where_the_pages_name_them_in_full() -> None:
+    # "Belfast, is it different for NI?" beside a delivery page's "Northern Ireland" section:
+    # the encoder cannot know that NI is that place unless the speller says so.
+    table = shopper_abbreviations()
+    pages = ["Highlands, islands and Northern Ireland: free delivery over £60."]
+    assert Speller(pages, ENGLISH, abbreviations=table).correct("is it different for NI?") == (
+        "is it different for northern ireland?"
+    )
+    # A shop whose pages write "NI" keeps the shopper's word as it is.
+    assert Speller([*pages, "NI orders ship from Belfast."], ENGLISH, abbreviations=table).correct("NI?") == "NI?"
+
+
 def test_the_public_table_holds_short_forms_only() -> None:
     table = shopper_abbreviations()
     assert table["amex"] == "american express"
