@@ -115,22 +115,27 @@ CONSTRAINT_SLOTS = {
 
 def entity_values(entities: Any) -> dict[str, Any]:
     """{entity name: value} of one message. Several product words are one description
-    ("cozy slippers" + "memory foam"), so they are joined in order; for any other entity
-    the last value wins."""
+    ("cozy slippers" + "memory foam"), so they are joined in order; so are colour words the
+    NLU tagged one by one side by side ("sage" + "green" is one colour, where "red or blue" is
+    two). For any other entity the last value wins."""
     found: dict[str, Any] = {}
+    ends: dict[str, Any] = {}
     for entity in entities if isinstance(entities, list) else []:
         if isinstance(entity, dict) and isinstance(entity.get("entity"), str):
             name, value = entity["entity"], entity.get("value")
             earlier = found.get(name)
-            if (
-                name == "product_category"
-                and isinstance(earlier, str)
-                and isinstance(value, str)
-                and value not in earlier
-            ):
-                value = f"{earlier} {value}"
+            if isinstance(earlier, str) and isinstance(value, str) and value not in earlier:
+                if name == "product_category" or (name == "color" and _side_by_side(ends.get(name), entity)):
+                    value = f"{earlier} {value}"
             found[name] = value
+            ends[name] = entity.get("end")
     return found
+
+
+def _side_by_side(earlier_end: Any, entity: dict[str, Any]) -> bool:
+    """Whether the entity starts one space (or less) after the earlier one ended."""
+    start = entity.get("start")
+    return isinstance(earlier_end, int) and isinstance(start, int) and 0 <= start - earlier_end <= 1
 
 
 def names_another_product(product_word: Any, query: str) -> bool:
@@ -452,6 +457,17 @@ class ProductSearch:
         nouns = tuple(sorted(asked & heads))
         return nouns or None
 
+    def catalog_color(self, asked: str | None) -> str | None:
+        """The colour to filter by for the shopper's colour words, or None when none is a colour.
+        Of a colour the catalog does not name as the shopper does ("sage green", "dark green",
+        "navy blue"), the first word that is a colour: the shade before the hue is the more
+        specific, and "dark" or "light" is none."""
+        asked = (asked or "").strip().lower()
+        known = COLOR_WORDS | self.index.vocabulary("color")
+        if not asked or asked in known:
+            return asked or None
+        return next((word for word in words(asked) if word in known), None)
+
     def filters_for(self, request: SearchRequest) -> ProductFilters:
         category, subcategory = self.resolve_category(_clean(request.category))
         kind = self.product_nouns(_clean(request.category)) if category and not subcategory else None
@@ -461,9 +477,7 @@ class ProductSearch:
         )
         if price_min is not None and price_max is not None and price_min > price_max:
             price_min, price_max = price_max, price_min
-        color = (_clean(request.color) or "").lower() or None
-        if color and color not in COLOR_WORDS and color not in self.index.vocabulary("color"):
-            color = None
+        color = self.catalog_color(_clean(request.color))
         return ProductFilters(
             category=category,
             subcategory=subcategory,

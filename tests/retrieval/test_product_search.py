@@ -10,7 +10,7 @@ import pytest
 
 from retrieval.catalog import CatalogError, load_mapping, product_colors, product_text, read_catalog
 from retrieval.product_index import ProductFilters, ProductIndex, ProductIndexMissingError
-from retrieval.product_search import ProductSearch, SearchRequest, parse_price, refinement
+from retrieval.product_search import ProductSearch, SearchRequest, entity_values, parse_price, refinement
 from retrieval.text import tokens
 from shop.money import product_price
 
@@ -89,6 +89,25 @@ def test_a_colour_the_nlu_found_in_a_product_name_is_not_a_colour(search):
     # a real colour the shop does not stock is still named when it is left out
     teal = search.search(SearchRequest("hoodie", category="hoodies", color="teal"), k=3)
     assert teal.relaxed == ["the colour (teal)"]
+
+
+def test_colour_words_side_by_side_are_one_colour_and_its_shade_filters(search):
+    text = "sage green dk wool, or red or blue"
+    spans = [
+        {"entity": "color", "value": word, "start": text.index(word), "end": text.index(word) + len(word)}
+        for word in ("sage", "green")
+    ]
+    assert entity_values(spans)["color"] == "sage green"
+    apart = [
+        {"entity": "color", "value": word, "start": text.index(word), "end": text.index(word) + len(word)}
+        for word in ("red", "blue")
+    ]
+    assert entity_values(apart)["color"] == "blue"
+    # The shade before the hue is the more specific colour; "dark" is no colour at all.
+    assert search.catalog_color("navy blue") == "navy"
+    assert search.catalog_color("Dark green") == "green"
+    assert search.catalog_color("c") is None and search.catalog_color(None) is None
+    assert search.filters_for(SearchRequest("hoodie", category="hoodies", color="dark grey")).color == "grey"
 
 
 def test_the_query_words_rank_the_filtered_products(search):
