@@ -93,6 +93,21 @@ def test_places_are_spelled_out_where_the_pages_name_them_in_full() -> None:
     assert Speller([*pages, "NI orders ship from Belfast."], ENGLISH, abbreviations=table).correct("NI?") == "NI?"
 
 
+def test_two_words_the_texts_write_as_one_are_joined_when_one_is_never_written_alone() -> None:
+    catalog = [
+        "FeatherLight Cuttlebone with Holder. Natural cuttlebone for calcium.",
+        "Rubber bone for dogs. Raincoat for rain and wind, with a coat hook.",
+    ]
+    speller = Speller(catalog, ENGLISH, abbreviations={})
+    assert speller.correct("cuttle bone for my budgie") == "cuttlebone for my budgie"
+    assert speller.correct("Cuttle-bones?").lower() in ("cuttlebones?", "cuttlebone?")
+    # The texts say "rain" and "coat" alone too: "rain coat" stays as typed.
+    assert speller.correct("a rain coat") == "a rain coat"
+    # Words apart in the texts are never joined, nor across punctuation.
+    assert speller.correct("rubber bone") == "rubber bone"
+    assert speller.correct("cuttle, bone") == "cuttle, bone"
+
+
 def test_the_public_table_holds_short_forms_only() -> None:
     table = shopper_abbreviations()
     assert table["amex"] == "american express"
