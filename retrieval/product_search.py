@@ -444,6 +444,23 @@ class ProductSearch:
                 return CATEGORY_WORDS[word], None
         return None, None
 
+    def other_kinds_named(self, text: str, subcategory: str) -> list[str]:
+        """Kinds akin to `subcategory` (sharing a word of its name) that the message names in
+        full, with at least as many words, and that `subcategory`'s own name does not contain:
+        "oil sets" in "oil paint starter set", "trail running shoes" beside "running shoes". A
+        kind named only as context shares no word ("jeans to go with my hiking boots")."""
+        asked, own = stemmed_words(text[:MAX_QUERY_CHARS]), stemmed_words(subcategory)
+        return [
+            other
+            for other in sorted(self.index.vocabulary("subcategory"))
+            if other != subcategory
+            and (named := stemmed_words(other))
+            and named <= asked
+            and named & own
+            and not named <= own
+            and len(named) >= len(own)
+        ]
+
     def product_nouns(self, value: str | None) -> tuple[str, ...] | None:
         """The shopper's product nouns that end a subcategory's name ("jackets": down jackets,
         rain jackets), stemmed; None when there are none or the word is a department's.
@@ -471,6 +488,16 @@ class ProductSearch:
     def filters_for(self, request: SearchRequest) -> ProductFilters:
         category, subcategory = self.resolve_category(_clean(request.category))
         kind = self.product_nouns(_clean(request.category)) if category and not subcategory else None
+        if subcategory and (rivals := self.other_kinds_named(request.query, subcategory)):
+            # "oil paint starter set": the NLU's "oil paint" is one kind, the message names
+            # "oil sets" as fully. Unsure which, the search keeps to what both are (their
+            # department) and lets the message's words rank.
+            departments = {
+                str(p["category"]).lower()
+                for p in self.index.products
+                if str(p["subcategory"]).lower() in {subcategory, *rivals}
+            }
+            category, subcategory, kind = (departments.pop() if len(departments) == 1 else None), None, None
         price_min, price_max = (
             None if _an_age_in(request.query, value) else parse_price(value)
             for value in (request.price_min, request.price_max)

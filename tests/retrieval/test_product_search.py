@@ -110,6 +110,19 @@ def test_colour_words_side_by_side_are_one_colour_and_its_shade_filters(search):
     assert search.filters_for(SearchRequest("hoodie", category="hoodies", color="dark grey")).color == "grey"
 
 
+def test_a_kind_the_message_names_beside_the_nlus_own_widens_the_search_to_their_department(search):
+    # The NLU took "running shoes"; the message names "trail running shoes" in full as well.
+    request = SearchRequest("trail running shoes", category="running shoes")
+    filters = search.filters_for(request)
+    assert (filters.category, filters.subcategory) == ("footwear", None)
+    assert "trail" in search.search(request, k=1).hits[0].product["subcategory"]
+    # A kind sharing no word with the NLU's is context, not a rival.
+    assert (
+        search.filters_for(SearchRequest("jeans to go with my hiking boots", category="jeans")).subcategory == "jeans"
+    )
+    assert search.filters_for(SearchRequest("running shoes", category="running shoes")).subcategory == "running shoes"
+
+
 def test_the_query_words_rank_the_filtered_products(search):
     hits = search.search(SearchRequest("waterproof trail shoes", category="footwear"), k=3).hits
     assert all("trail" in h.product["subcategory"] for h in hits)
