@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -436,13 +436,17 @@ class ProductSearch:
             if len(best) == 1:
                 return None, best[0]
         matches = [s for s in subcategories if asked & stemmed_words(s)]
-        parents = {str(p["category"]) for p in index.products if p["subcategory"] in matches}
+        parents = self.departments_of(matches)
         if len(parents) == 1:
             return parents.pop(), None
         for word in asked:
             if CATEGORY_WORDS.get(word) in categories:
                 return CATEGORY_WORDS[word], None
         return None, None
+
+    def departments_of(self, subcategories: Collection[str]) -> set[str]:
+        """The categories the products of these subcategories are in (both lower-cased at read)."""
+        return {str(p["category"]) for p in self.index.products if p["subcategory"] in subcategories}
 
     def other_kinds_named(self, text: str, subcategory: str) -> list[str]:
         """Kinds akin to `subcategory` (sharing a word of its name) that the message names in
@@ -492,11 +496,7 @@ class ProductSearch:
             # "oil paint starter set": the NLU's "oil paint" is one kind, the message names
             # "oil sets" as fully. Unsure which, the search keeps to what both are (their
             # department) and lets the message's words rank.
-            departments = {
-                str(p["category"]).lower()
-                for p in self.index.products
-                if str(p["subcategory"]).lower() in {subcategory, *rivals}
-            }
+            departments = self.departments_of({subcategory, *rivals})
             category, subcategory, kind = (departments.pop() if len(departments) == 1 else None), None, None
         price_min, price_max = (
             None if _an_age_in(request.query, value) else parse_price(value)
